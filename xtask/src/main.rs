@@ -1,0 +1,54 @@
+//! `cargo xtask`: build, package, push, test and benchmark pause. See `cargo xtask help`.
+
+mod flags;
+
+use anyhow::Result;
+use xshell::Shell;
+use xtask::platform::{PLATFORMS, Platform};
+use xtask::build;
+
+use crate::flags::Flags;
+
+const USAGE: &str = "\
+cargo xtask <command> [options]
+
+commands:
+  build [--platform LIST]   build pause for each platform (default: all six) into
+                            target/pause/<os>-<arch>[-<variant>]/pause
+  help                      this text
+
+--platform takes a comma-separated list, e.g. linux/arm64,linux/arm/v7.";
+
+fn main() {
+    if let Err(error) = run() {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_default();
+    let mut flags = Flags::new(args.collect());
+    let sh = Shell::new()?;
+    sh.change_dir(xtask::project::root());
+    match command.as_str() {
+        "build" => {
+            let platforms = platforms(&mut flags)?;
+            flags.finish(USAGE)?;
+            build::run(&sh, &platforms)?;
+        }
+        "help" | "--help" | "-h" => println!("{USAGE}"),
+        "" => anyhow::bail!("no command given\n\n{USAGE}"),
+        other => anyhow::bail!("unknown command `{other}`\n\n{USAGE}"),
+    }
+    Ok(())
+}
+
+/// `--platform LIST`, or every platform.
+fn platforms(flags: &mut Flags) -> Result<Vec<&'static Platform>> {
+    match flags.value("--platform")? {
+        Some(list) => Platform::parse_list(&list).map_err(anyhow::Error::msg),
+        None => Ok(PLATFORMS.iter().collect()),
+    }
+}

@@ -1,0 +1,120 @@
+//! The platform table: the one place that says which platforms exist and how each is built, named
+//! in OCI and run under emulation. Everything else (build, image, tests, bench) reads it.
+
+/// One Linux platform pause is built and shipped for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Platform {
+    /// `linux/arm/v7`: the spelling of `--platform` in docker, podman, containerd and this xtask.
+    /// arm64 leaves out its default variant `v8`, as containerd's normalisation does.
+    pub name: &'static str,
+    /// The Rust target triple. pause uses no libc, so the gnu triples serve every platform: they
+    /// are the ones rustup ships for all six.
+    pub triple: &'static str,
+    /// OCI `architecture` (GOARCH spelling).
+    pub arch: &'static str,
+    /// OCI `variant`, where the image spec defines one for the architecture.
+    pub variant: Option<&'static str>,
+    /// The qemu-user-static program that runs this platform's binaries on another host, and the
+    /// binfmt_misc entry Debian's package registers for it.
+    pub qemu: &'static str,
+    /// `std::env::consts::ARCH` on a host that runs this platform's binaries natively.
+    pub rust_arch: &'static str,
+}
+
+pub const OS: &str = "linux";
+
+pub const PLATFORMS: &[Platform] = &[
+    Platform {
+        name: "linux/amd64",
+        triple: "x86_64-unknown-linux-gnu",
+        arch: "amd64",
+        variant: None,
+        qemu: "qemu-x86_64",
+        rust_arch: "x86_64",
+    },
+    Platform {
+        name: "linux/arm64",
+        triple: "aarch64-unknown-linux-gnu",
+        arch: "arm64",
+        variant: Some("v8"),
+        qemu: "qemu-aarch64",
+        rust_arch: "aarch64",
+    },
+    Platform {
+        name: "linux/arm/v7",
+        triple: "armv7-unknown-linux-gnueabihf",
+        arch: "arm",
+        variant: Some("v7"),
+        qemu: "qemu-arm",
+        rust_arch: "arm",
+    },
+    Platform {
+        name: "linux/ppc64le",
+        triple: "powerpc64le-unknown-linux-gnu",
+        arch: "ppc64le",
+        variant: None,
+        qemu: "qemu-ppc64le",
+        rust_arch: "powerpc64",
+    },
+    Platform {
+        name: "linux/s390x",
+        triple: "s390x-unknown-linux-gnu",
+        arch: "s390x",
+        variant: None,
+        qemu: "qemu-s390x",
+        rust_arch: "s390x",
+    },
+    Platform {
+        name: "linux/riscv64",
+        triple: "riscv64gc-unknown-linux-gnu",
+        arch: "riscv64",
+        variant: None,
+        qemu: "qemu-riscv64",
+        rust_arch: "riscv64",
+    },
+];
+
+impl Platform {
+    /// `linux-arm-v7`: the platform's directory under `target/pause/`.
+    pub fn dir_name(&self) -> String {
+        self.name.replace('/', "-")
+    }
+
+    /// Whether this host's CPU runs the platform's binaries without qemu.
+    pub fn is_native(&self) -> bool {
+        std::env::consts::ARCH == self.rust_arch
+    }
+
+    /// Looks up `linux/arm64`; also accepts the name without `linux/` and arm64's `linux/arm64/v8`.
+    pub fn find(name: &str) -> Option<&'static Platform> {
+        let name = name.strip_prefix("linux/").unwrap_or(name);
+        PLATFORMS.iter().find(|platform| {
+            let short = &platform.name[OS.len() + 1..];
+            let with_variant = platform.variant.map(|variant| format!("{}/{variant}", platform.arch));
+            name == short || with_variant.as_deref() == Some(name)
+        })
+    }
+
+    /// Parses a comma-separated `--platform` list; the error names the platforms there are.
+    pub fn parse_list(list: &str) -> Result<Vec<&'static Platform>, String> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(|name| {
+                Platform::find(name).ok_or_else(|| {
+                    format!("unknown platform `{name}`: choose from {}", all_names())
+                })
+            })
+            .collect()
+    }
+
+    /// The platform of the machine running this program, if pause supports it.
+    pub fn host() -> Option<&'static Platform> {
+        PLATFORMS.iter().find(|platform| platform.is_native())
+    }
+}
+
+/// `linux/amd64, linux/arm64/v8, ...` for messages.
+pub fn all_names() -> String {
+    PLATFORMS.iter().map(|platform| platform.name).collect::<Vec<_>>().join(", ")
+}
