@@ -14,8 +14,8 @@ pub struct Platform {
     pub arch: &'static str,
     /// OCI `variant`, where the image spec defines one for the architecture.
     pub variant: Option<&'static str>,
-    /// The qemu-user-static program that runs this platform's binaries on another host, and the
-    /// binfmt_misc entry Debian's package registers for it.
+    /// The qemu-user-static program (Debian's name) that runs this platform's binaries on another
+    /// host; without `-static`, the binfmt_misc entry registered for it.
     pub qemu: &'static str,
     /// `std::env::consts::ARCH` on a host that runs this platform's binaries natively.
     pub rust_arch: &'static str,
@@ -29,7 +29,7 @@ pub const PLATFORMS: &[Platform] = &[
         triple: "x86_64-unknown-linux-gnu",
         arch: "amd64",
         variant: None,
-        qemu: "qemu-x86_64",
+        qemu: "qemu-x86_64-static",
         rust_arch: "x86_64",
     },
     Platform {
@@ -37,7 +37,7 @@ pub const PLATFORMS: &[Platform] = &[
         triple: "aarch64-unknown-linux-gnu",
         arch: "arm64",
         variant: Some("v8"),
-        qemu: "qemu-aarch64",
+        qemu: "qemu-aarch64-static",
         rust_arch: "aarch64",
     },
     Platform {
@@ -45,7 +45,7 @@ pub const PLATFORMS: &[Platform] = &[
         triple: "armv7-unknown-linux-gnueabihf",
         arch: "arm",
         variant: Some("v7"),
-        qemu: "qemu-arm",
+        qemu: "qemu-arm-static",
         rust_arch: "arm",
     },
     Platform {
@@ -53,7 +53,7 @@ pub const PLATFORMS: &[Platform] = &[
         triple: "powerpc64le-unknown-linux-gnu",
         arch: "ppc64le",
         variant: None,
-        qemu: "qemu-ppc64le",
+        qemu: "qemu-ppc64le-static",
         rust_arch: "powerpc64",
     },
     Platform {
@@ -61,7 +61,7 @@ pub const PLATFORMS: &[Platform] = &[
         triple: "s390x-unknown-linux-gnu",
         arch: "s390x",
         variant: None,
-        qemu: "qemu-s390x",
+        qemu: "qemu-s390x-static",
         rust_arch: "s390x",
     },
     Platform {
@@ -69,7 +69,7 @@ pub const PLATFORMS: &[Platform] = &[
         triple: "riscv64gc-unknown-linux-gnu",
         arch: "riscv64",
         variant: None,
-        qemu: "qemu-riscv64",
+        qemu: "qemu-riscv64-static",
         rust_arch: "riscv64",
     },
 ];
