@@ -1,0 +1,319 @@
+//! A real OCI registry for the suites: Debian's `docker-registry` (the reference distribution
+//! registry) on a free loopback port, its storage, config, credentials and certificates under a
+//! temp dir, stopped and removed on drop.
+//!
+//! ```no_run
+//! use pause_tests::registry::Registry;
+//! let registry = Registry::start_plain();
+//! let image = registry.push_project_image("test");   // "127.0.0.1:PORT/pause:test"
+//! ```
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use tempfile::TempDir;
+
+use crate::Need;
+use crate::process::{run, wait_exit, wait_for};
+
+/// The programs a registry fixture runs; pass them to [`crate::ready`] with what else a test needs.
+pub const NEEDS: &[Need] = &[Need::program("docker-registry", "docker-registry")];
+/// Also needed by [`Registry::start`] with credentials.
+pub const NEEDS_AUTH: Need = Need::program("htpasswd", "apache2-utils");
+/// Also needed by [`Registry::start`] with TLS.
+pub const NEEDS_TLS: Need = Need::program("openssl", "openssl");
+/// Also needed by [`Registry::push_with_skopeo`] and most checks on what a registry holds.
+pub const NEEDS_SKOPEO: Need = Need::program("skopeo", "skopeo");
+
+/// The repository the project's image goes to in a test registry.
+pub const REPOSITORY: &str = "pause";
+/// How long the registry may take to answer `/v2/` after it starts.
+const STARTUP: Duration = Duration::from_secs(20);
+/// How long the registry may take to exit after SIGTERM before it is killed.
+const SHUTDOWN: Duration = Duration::from_secs(5);
+/// How many times a start is tried when another process takes the chosen port first.
+const PORT_ATTEMPTS: usize = 3;
+/// Validity of the throwaway certificates: they only live as long as one test.
+const CERT_DAYS: &str = "2";
+
+/// How a registry is started.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// htpasswd (bcrypt) credentials `(user, password)` that every request needs.
+    pub credentials: Option<(String, String)>,
+    /// HTTPS with a certificate for 127.0.0.1 from a throwaway CA ([`Registry::ca_file`]).
+    pub tls: bool,
+}
+
+/// A running registry; dropping it stops the process and deletes its files.
+pub struct Registry {
+    child: Child,
+    host: String,
+    options: Options,
+    dir: TempDir,
+}
+
+impl Registry {
+    /// Plain HTTP, no authentication: what the runtime suites pull their images from.
+    pub fn start_plain() -> Registry {
+        Registry::start(Options::default())
+    }
+
+    /// htpasswd authentication over TLS from a throwaway CA.
+    pub fn start_secure(user: &str, password: &str) -> Registry {
+        Registry::start(Options {
+            credentials: Some((user.to_string(), password.to_string())),
+            tls: true,
+        })
+    }
+
+    pub fn start(options: Options) -> Registry {
+        let mut dir = tempfile::Builder::new().prefix("pause-registry-").tempdir().expect("creating a temp dir");
+        if let Some((user, password)) = &options.credentials {
+            let entry = run(&["htpasswd", "-Bbn", user, password]);
+            fs::write(dir.path().join("htpasswd"), entry).expect("writing htpasswd");
+        }
+        if options.tls {
+            make_certificates(dir.path());
+        }
+        for _ in 0..PORT_ATTEMPTS {
+            let port = free_port();
+            let config = dir.path().join("config.yml");
+            fs::write(&config, config_yaml(dir.path(), port, &options)).expect("writing the registry config");
+            let log = fs::File::create(dir.path().join("registry.log")).expect("creating the registry log");
+            let child = Command::new("docker-registry")
+                .arg("serve")
+                .arg(&config)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("sharing the log file"))
+                .stderr(log)
+                .spawn()
+                .expect("starting docker-registry");
+            let mut registry = Registry { child, host: format!("127.0.0.1:{port}"), options: options.clone(), dir };
+            if registry.wait_ready() {
+                return registry;
+            }
+            // The port was taken between choosing and binding it: try another. The guard is
+            // disarmed by hand so that the temp dir survives for the next attempt.
+            registry.stop();
+            dir = registry.take_dir();
+        }
+        panic!("docker-registry did not start after {PORT_ATTEMPTS} attempts; see its log above")
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// `127.0.0.1:PORT/repository:tag` (or `@digest`).
+    pub fn reference(&self, repository_and_tag: &str) -> String {
+        format!("{}/{repository_and_tag}", self.host)
+    }
+
+    /// The CA certificate (PEM) that signed a TLS registry's certificate.
+    pub fn ca_file(&self) -> Option<PathBuf> {
+        self.options.tls.then(|| self.cert_dir().join("ca.crt"))
+    }
+
+    /// A directory holding `ca.crt`, for `skopeo --cert-dir` and containers' `certs.d`.
+    pub fn cert_dir(&self) -> PathBuf {
+        self.dir.path().join("certs")
+    }
+
+    pub fn credentials(&self) -> Option<(&str, &str)> {
+        self.options.credentials.as_ref().map(|(user, password)| (user.as_str(), password.as_str()))
+    }
+
+    /// Everything the registry logged so far, access log included.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("registry.log")).expect("reading the registry log")
+    }
+
+    /// How many blob uploads the registry started for `repository` so far: each upload begins with
+    /// `POST /v2/<repository>/blobs/uploads/`.
+    pub fn blob_uploads(&self, repository: &str) -> usize {
+        let request = format!("\"POST /v2/{repository}/blobs/uploads/");
+        self.log().lines().filter(|line| line.contains(&request)).count()
+    }
+
+    /// The arguments that make skopeo trust this registry and log into it, for `docker://` refs
+    /// on side `side` (`src` or `dest`; empty for `inspect`).
+    pub fn skopeo_args(&self, side: &str) -> Vec<String> {
+        let flag = |name: &str| if side.is_empty() { format!("--{name}") } else { format!("--{side}-{name}") };
+        let mut args = Vec::new();
+        if self.options.tls {
+            args.push(format!("{}={}", flag("cert-dir"), self.cert_dir().display()));
+        } else {
+            args.push(format!("{}=false", flag("tls-verify")));
+        }
+        if let Some((user, password)) = self.credentials() {
+            args.push(format!("{}={user}:{password}", flag("creds")));
+        }
+        args
+    }
+
+    /// Copies the OCI layout at `layout` into this registry as `repository:tag` with skopeo, all
+    /// platforms; returns the pushed reference.
+    pub fn push_with_skopeo(&self, layout: &Path, repository_and_tag: &str) -> String {
+        let reference = self.reference(repository_and_tag);
+        let mut argv = vec!["skopeo".to_string(), "copy".to_string(), "--all".to_string(), "--quiet".to_string()];
+        argv.extend(self.skopeo_args("dest"));
+        argv.push(format!("oci:{}", layout.display()));
+        argv.push(format!("docker://{reference}"));
+        run(&argv);
+        reference
+    }
+
+    /// Puts the project's built image (the layout `cargo xtask image` writes) into this registry as
+    /// `pause:tag`; returns the reference to pull, `127.0.0.1:PORT/pause:tag`.
+    pub fn push_project_image(&self, tag: &str) -> String {
+        let layout = project_layout();
+        assert!(
+            layout.join("index.json").is_file(),
+            "{} holds no image: run `cargo xtask image` (or the whole suite, `cargo xtask test`)",
+            layout.display()
+        );
+        self.push_with_skopeo(&layout, &format!("{REPOSITORY}:{tag}"))
+    }
+
+    fn wait_ready(&mut self) -> bool {
+        let host = self.host.clone();
+        let tls = self.options.tls;
+        let ready = wait_for(STARTUP, || {
+            if self.child.try_wait().expect("polling docker-registry").is_some() {
+                return Some(false);
+            }
+            answers_v2(&host, tls).then_some(true)
+        });
+        match ready {
+            Some(true) => true,
+            Some(false) => {
+                let log = self.log();
+                if log.contains("address already in use") {
+                    return false;
+                }
+                panic!("docker-registry exited at start:\n{log}")
+            }
+            None => panic!("docker-registry did not answer /v2/ within {STARTUP:?}:\n{}", self.log()),
+        }
+    }
+
+    fn stop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            // SIGTERM first so the registry closes its files; SIGKILL if it lingers.
+            let _ = Command::new("kill").args(["-s", "TERM", &self.child.id().to_string()]).status();
+            if wait_exit(&mut self.child, SHUTDOWN).is_none() {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+            }
+        }
+    }
+
+    /// Takes the temp dir out of a stopped registry, leaving an empty guard that removes nothing.
+    fn take_dir(mut self) -> TempDir {
+        let placeholder = tempfile::tempdir().expect("creating a temp dir");
+        let dir = std::mem::replace(&mut self.dir, placeholder);
+        drop(self);
+        dir
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Where `cargo xtask image` writes the project's OCI layout.
+pub fn project_layout() -> PathBuf {
+    xtask::project::target_dir().join("image").join("oci")
+}
+
+/// A port nobody listens on right now. The registry binds it a moment later; [`Registry::start`]
+/// retries on the rare race.
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|listener| listener.local_addr())
+        .expect("binding a loopback port")
+        .port()
+}
+
+/// Whether something at `host` accepts connections and, over plain HTTP, answers `GET /v2/` the way
+/// a registry does (200, or 401 with authentication). Over TLS, accepting is enough: the registry
+/// only listens once its certificate loaded.
+fn answers_v2(host: &str, tls: bool) -> bool {
+    let Ok(mut stream) = TcpStream::connect(host) else { return false };
+    if tls {
+        return true;
+    }
+    let request = format!("GET /v2/ HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let mut response = String::new();
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_to_string(&mut response).is_ok()
+        && (response.starts_with("HTTP/1.1 200") || response.starts_with("HTTP/1.1 401"))
+}
+
+fn config_yaml(dir: &Path, port: u16, options: &Options) -> String {
+    let mut yaml = format!(
+        "version: 0.1\n\
+         log:\n  level: info\n  accesslog:\n    disabled: false\n\
+         storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n\
+         http:\n  addr: 127.0.0.1:{port}\n  secret: pause-tests-only\n",
+        storage = dir.join("storage").display(),
+    );
+    if options.tls {
+        let pki = dir.join("pki");
+        yaml += &format!(
+            "  tls:\n    certificate: {}\n    key: {}\n",
+            pki.join("server.crt").display(),
+            pki.join("server.key").display()
+        );
+    }
+    if options.credentials.is_some() {
+        yaml += &format!("auth:\n  htpasswd:\n    realm: pause-tests\n    path: {}\n", dir.join("htpasswd").display());
+    }
+    yaml
+}
+
+/// A throwaway CA and a server certificate for 127.0.0.1 signed by it, in `dir/pki`; the CA
+/// certificate alone is copied to `dir/certs`, since skopeo and containers read every `*.key` in a
+/// cert dir as a client key.
+fn make_certificates(dir: &Path) {
+    let pki = dir.join("pki");
+    let certs = dir.join("certs");
+    for made in [&pki, &certs] {
+        fs::create_dir_all(made).expect("creating a certificates dir");
+    }
+    let path = |name: &str| pki.join(name).display().to_string();
+    let ec_key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let (ca_key, ca_crt) = (path("ca.key"), path("ca.crt"));
+    let mut ca = vec!["openssl", "req", "-x509"];
+    ca.extend(ec_key);
+    ca.extend([
+        "-keyout", &ca_key, "-out", &ca_crt, "-days", CERT_DAYS, "-subj", "/CN=pause-tests throwaway CA",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    run(&ca);
+    let (server_key, server_csr, server_crt, extensions) =
+        (path("server.key"), path("server.csr"), path("server.crt"), path("server.ext"));
+    let mut csr = vec!["openssl", "req"];
+    csr.extend(ec_key);
+    csr.extend(["-keyout", &server_key, "-out", &server_csr, "-subj", "/CN=127.0.0.1"]);
+    run(&csr);
+    fs::write(
+        &extensions,
+        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n\
+         keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("writing the certificate extensions");
+    run(&[
+        "openssl", "x509", "-req", "-in", &server_csr, "-CA", &ca_crt, "-CAkey", &ca_key, "-CAcreateserial",
+        "-out", &server_crt, "-days", CERT_DAYS, "-extfile", &extensions,
+    ]);
+    fs::copy(&ca_crt, certs.join("ca.crt")).expect("copying the CA certificate");
+}
