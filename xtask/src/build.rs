@@ -85,7 +85,11 @@ pub fn build(sh: &Shell, platforms: &[&'static Platform]) -> Result<Vec<Binary>>
             let built = project::target_dir().join(platform.triple).join(PROFILE).join("pause");
             let path = binary_path(platform);
             sh.create_dir(path.parent().expect("binary paths have a directory"))?;
-            sh.copy_file(&built, &path)?;
+            // Copy, then rename over the old binary: writing into it fails with ETXTBSY while a
+            // test still runs it.
+            let staging = path.with_extension("new");
+            sh.copy_file(&built, &staging)?;
+            std::fs::rename(&staging, &path)?;
             let bytes = std::fs::metadata(&path)?.len();
             if bytes > MAX_BINARY_BYTES {
                 bail!(

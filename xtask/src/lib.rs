@@ -1,6 +1,17 @@
 //! The project's automation, as a library so that the test suites share its platform table,
 //! paths and image code instead of restating them.
 
+pub mod archive;
+pub mod blob;
 pub mod build;
+pub mod config;
+pub mod definition;
+pub mod epoch;
+pub mod image;
+pub mod index;
+pub mod layer;
+pub mod layout;
+pub mod manifest;
 pub mod platform;
 pub mod project;
+pub mod tarball;

@@ -6,6 +6,7 @@ use anyhow::Result;
 use xshell::Shell;
 use xtask::platform::{PLATFORMS, Platform};
 use xtask::build;
+use xtask::image;
 
 use crate::flags::Flags;
 
@@ -15,6 +16,14 @@ cargo xtask <command> [options]
 commands:
   build [--platform LIST]   build pause for each platform (default: all six) into
                             target/pause/<os>-<arch>[-<variant>]/pause
+  image [--tag REF] [--platform LIST] [--out DIR]
+                            build the multi-platform OCI image from image/image.toml:
+                            an OCI layout in DIR/oci and DIR/pause.tar, an OCI archive
+                            that docker/podman load, ctr import and skopeo read.
+                            --tag  the name stored in both (podman and docker load it under
+                                   it), default localhost/pause:<version>
+                            --out  default target/image
+                            Reproducible: set SOURCE_DATE_EPOCH (default 0) for timestamps.
   help                      this text
 
 --platform takes a comma-separated list, e.g. linux/arm64,linux/arm/v7.";
@@ -37,6 +46,18 @@ fn run() -> Result<()> {
             let platforms = platforms(&mut flags)?;
             flags.finish(USAGE)?;
             build::run(&sh, &platforms)?;
+        }
+        "image" => {
+            let options = image::Options {
+                platforms: platforms(&mut flags)?,
+                tag: flags.value("--tag")?.unwrap_or_else(image::default_tag),
+                out: match flags.value("--out")? {
+                    Some(dir) => std::path::absolute(dir)?,
+                    None => image::default_out(),
+                },
+            };
+            flags.finish(USAGE)?;
+            image::run(&sh, &options)?;
         }
         "help" | "--help" | "-h" => println!("{USAGE}"),
         "" => anyhow::bail!("no command given\n\n{USAGE}"),

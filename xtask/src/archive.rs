@@ -1,0 +1,68 @@
+//! `target/image/pause.tar`: one tarball that is at once an OCI layout archive (`oci-layout`,
+//! `index.json`, `blobs/`) and a docker-archive (`manifest.json`, whose paths point at the same
+//! blobs), so every loader finds what it looks for: `docker load`, `podman load`,
+//! `ctr images import`, `skopeo copy oci-archive:`.
+
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::image::Image;
+use crate::layout::{self, Refs};
+use crate::platform::Platform;
+use crate::tarball::{DATA_FILE, DIRECTORY, Tarball};
+
+/// The docker-archive's table of contents.
+const DOCKER_MANIFEST: &str = "manifest.json";
+const BLOB_DIRECTORIES: &[&str] = &["blobs/", "blobs/sha256/"];
+
+/// One image of a docker-archive.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerImage<'a> {
+    config: String,
+    repo_tags: [&'a str; 1],
+    layers: Vec<String>,
+}
+
+/// Writes the archive to `path` (through a temporary file renamed into place). A docker-archive
+/// holds one platform: `docker_platform`'s image is the one tagged there.
+pub fn write(image: &Image, docker_platform: &Platform, mtime: u64, path: &Path) -> Result<()> {
+    let docker = image
+        .platforms
+        .iter()
+        .find(|built| built.platform == docker_platform)
+        .context("the docker-archive platform is not in the image")?;
+    let manifest = [DockerImage {
+        config: docker.config.layout_path(),
+        repo_tags: [&image.tag],
+        layers: vec![docker.layer.layout_path()],
+    }];
+
+    let mut tarball = Tarball::new(mtime);
+    for directory in BLOB_DIRECTORIES {
+        tarball.directory(directory, DIRECTORY)?;
+    }
+    for (name, data) in layout::files(image, Refs::Image)? {
+        tarball.file(&name, DATA_FILE, &data)?;
+    }
+    tarball.file(DOCKER_MANIFEST, DATA_FILE, &serde_json::to_vec(&manifest)?)?;
+    let bytes = tarball.finish()?;
+
+    let staging = path.with_extension(format!("tar.tmp-{}", std::process::id()));
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let written = fs::write(&staging, bytes)
+        .with_context(|| format!("writing {}", staging.display()))
+        .and_then(|()| {
+            fs::rename(&staging, path)
+                .with_context(|| format!("renaming {} to {}", staging.display(), path.display()))
+        });
+    if written.is_err() {
+        let _ = fs::remove_file(&staging);
+    }
+    written
+}
