@@ -1,5 +1,6 @@
 //! `cargo xtask`: build, package, push, test and benchmark pause. See `cargo xtask help`.
 
+mod bench;
 mod flags;
 
 use anyhow::Result;
@@ -16,6 +17,9 @@ cargo xtask <command> [options]
 commands:
   build [--platform LIST]   build pause for each platform (default: all six) into
                             target/pause/<os>-<arch>[-<variant>]/pause
+  bench                     (root) ours against catatonit, tini and a C pause (glibc, musl):
+                            size, memory, start-up, orphan reaping; writes
+                            target/bench/results.md
   image [--tag REF] [--platform LIST] [--out DIR]
                             build the multi-platform OCI image from image/image.toml:
                             an OCI layout in DIR/oci and DIR/pause.tar, an OCI archive
@@ -58,6 +62,10 @@ fn run() -> Result<()> {
             };
             flags.finish(USAGE)?;
             image::run(&sh, &options)?;
+        }
+        "bench" => {
+            flags.finish(USAGE)?;
+            bench::run(&sh)?;
         }
         "help" | "--help" | "-h" => println!("{USAGE}"),
         "" => anyhow::bail!("no command given\n\n{USAGE}"),
