@@ -104,6 +104,9 @@ pub fn run(sh: &Shell, options: &Options) -> Result<Image> {
     let definition = definition::load()?;
     let epoch = epoch::seconds()?;
     let platforms = in_table_order(&options.platforms);
+    if platforms.is_empty() {
+        bail!("--platform lists no platform: choose from {}", crate::platform::all_names());
+    }
 
     let binaries = build::build(sh, &platforms)?;
     let contents = binaries

@@ -21,13 +21,19 @@ commands:
                             size, memory, start-up, orphan reaping; writes
                             target/bench/results.md
   image [--tag REF] [--platform LIST] [--out DIR]
-                            build the multi-platform OCI image from image/image.toml:
-                            an OCI layout in DIR/oci and DIR/pause.tar, an OCI archive
-                            that docker/podman load, ctr import and skopeo read.
-                            --tag  the name stored in both (podman and docker load it under
-                                   it), default localhost/pause:<version>
-                            --out  default target/image
-                            Reproducible: set SOURCE_DATE_EPOCH (default 0) for timestamps.
+                            build the multi-platform OCI image from image/image.toml, with no
+                            container engine, the same bytes on every run:
+                            DIR/oci       OCI layout: REF is the multi-platform image, and
+                                          REF-linux-<arch>[-<variant>] each platform's alone
+                                          (`skopeo inspect oci:DIR/oci:REF`, `umoci unpack
+                                          --image DIR/oci:REF-linux-amd64 bundle`)
+                            DIR/pause.tar OCI archive and docker-archive in one: `podman load`,
+                                          `docker load`, `ctr images import` and `skopeo copy
+                                          oci-archive:` store it as REF (docker: host platform)
+                            --tag REF     default localhost/pause:<version>: the name docker,
+                                          podman and containerd show after a load
+                            --out DIR     default target/image
+                            Dates (config, layer mtime): SOURCE_DATE_EPOCH, default 0 (1970).
   help                      this text
 
 --platform takes a comma-separated list, e.g. linux/arm64,linux/arm/v7.";
