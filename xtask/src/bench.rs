@@ -11,6 +11,8 @@ mod startup;
 mod storm;
 mod syscalls;
 
+use std::time::Duration;
+
 use anyhow::{Context, Result};
 use xshell::Shell;
 
@@ -20,14 +22,33 @@ use xtask::project;
 
 /// How the bench is started, for the record.
 const COMMAND: &str = "cargo xtask bench";
+/// The timed measurements go round all peers this many times, so that a burst of load from
+/// elsewhere on the machine hits every peer alike instead of one peer's whole series.
+pub const ROUNDS: usize = 5;
+/// Timed starts per peer and round: with ROUNDS, enough for a steady median and p90.
+pub const STARTS_PER_ROUND: usize = 100;
+const PERCENT: usize = 100;
+const P90: usize = 90;
+const MEDIAN: usize = 50;
 
 /// Everything measured about one peer.
 pub struct Measurement {
     pub bytes: u64,
+    /// Median over the rounds.
     pub rss_kib: u64,
     pub syscalls: syscalls::Count,
-    pub startup: startup::Latency,
-    pub storm: std::time::Duration,
+    pub start_median: Duration,
+    pub start_p90: Duration,
+    /// Median over the rounds' storms.
+    pub storm: Duration,
+}
+
+/// What the rounds collect for one peer.
+#[derive(Default)]
+struct Samples {
+    rss_kib: Vec<u64>,
+    starts: Vec<Duration>,
+    storms: Vec<Duration>,
 }
 
 pub fn run(sh: &Shell) -> Result<()> {
@@ -39,13 +60,34 @@ pub fn run(sh: &Shell) -> Result<()> {
     let programs = c_programs::build(sh)?;
     let peers = peer::all(&ours.path, &programs)?;
 
+    // Before the bench loads the machine itself.
+    let machine = machine::describe(sh)?;
+    let mut samples: Vec<Samples> = peers.iter().map(|_| Samples::default()).collect();
+    for round in 1..=ROUNDS {
+        eprintln!(
+            "round {round} of {ROUNDS}: starts and a {}-orphan storm per peer",
+            storm::ORPHANS
+        );
+        for (peer, samples) in peers.iter().zip(&mut samples) {
+            let sample =
+                startup::sample(&programs.exec_to_blocked, STARTS_PER_ROUND, &peer.command)?;
+            samples.rss_kib.push(sample.rss_kib);
+            samples.starts.extend(sample.starts);
+            samples.storms.push(storm::drain_time(&programs.orphan_storm, &peer.command)?);
+        }
+    }
     let mut measurements = Vec::new();
-    for peer in &peers {
-        eprintln!("measuring {}", peer.name);
-        measurements.push(measure(peer, &programs)?);
+    for (peer, samples) in peers.iter().zip(samples) {
+        measurements.push(Measurement {
+            bytes: peer.bytes()?,
+            rss_kib: percentile(samples.rss_kib, MEDIAN),
+            syscalls: syscalls::count(&programs.exec_to_blocked, &peer.command)?,
+            start_median: percentile(samples.starts.clone(), MEDIAN),
+            start_p90: percentile(samples.starts, P90),
+            storm: percentile(samples.storms, MEDIAN),
+        });
     }
 
-    let machine = machine::describe(sh)?;
     let table = report::render(&peers, &measurements, &machine, COMMAND);
     println!("{table}");
     let results = project::target_dir().join("bench/results.md");
@@ -54,10 +96,8 @@ pub fn run(sh: &Shell) -> Result<()> {
     Ok(())
 }
 
-fn measure(peer: &peer::Peer, programs: &c_programs::Programs) -> Result<Measurement> {
-    let bytes = peer.bytes()?;
-    let at_rest = startup::measure(&programs.exec_to_blocked, &peer.command)?;
-    let syscalls = syscalls::count(&programs.exec_to_blocked, &peer.command)?;
-    let storm = storm::drain_time(&programs.orphan_storm, &peer.command)?;
-    Ok(Measurement { bytes, rss_kib: at_rest.rss_kib, syscalls, startup: at_rest.latency, storm })
+/// The value below which `percent` of the samples lie (nearest rank).
+fn percentile<T: Ord + Copy>(mut samples: Vec<T>, percent: usize) -> T {
+    samples.sort();
+    samples[(samples.len() * percent / PERCENT).min(samples.len() - 1)]
 }

@@ -3,11 +3,10 @@
 
 use std::time::Duration;
 
-use super::Measurement;
 use super::machine::Machine;
 use super::peer::Peer;
-use super::startup;
 use super::storm::ORPHANS;
+use super::{Measurement, ROUNDS, STARTS_PER_ROUND};
 
 const NANOS_PER_MICRO: u128 = 1_000;
 const MILLIS_PER_SECOND: f64 = 1_000.0;
@@ -57,23 +56,27 @@ pub fn render(
             ),
             measured.syscalls.waits_in.join(" + "),
             compare(
-                micros(measured.startup.median),
-                secs(measured.startup.median),
-                secs(ours.startup.median),
+                micros(measured.start_median),
+                secs(measured.start_median),
+                secs(ours.start_median),
             ),
-            compare(
-                micros(measured.startup.p90),
-                secs(measured.startup.p90),
-                secs(ours.startup.p90),
-            ),
+            compare(micros(measured.start_p90), secs(measured.start_p90), secs(ours.start_p90)),
             compare(millis(measured.storm), secs(measured.storm), secs(ours.storm)),
         ]);
     }
 
     let mut text = format!(
-        "Measured {} on {}, {} cores, Linux {}, with `{command}`. Ratios are to ours (first row).\n\n",
-        machine.date, machine.cpu, machine.cores, machine.kernel
+        "Measured {} on {}, {} cores, Linux {} (load average {} when it began), with `{command}`. \
+         Ratios are to ours (first row).\n\n",
+        machine.date, machine.cpu, machine.cores, machine.kernel, machine.load
     );
+    if let Some(cpuid) = machine.cpuid {
+        text += &format!(
+            "One CPUID instruction takes {} ns here: glibc's start-up runs CPUID to learn the CPU, \
+             ours and musl's never do, and under a hypervisor each one traps.\n\n",
+            thousands(cpuid.as_nanos() as u64)
+        );
+    }
     text += &table(&rows);
     text += &format!(
         "\n\
@@ -82,12 +85,16 @@ pub fn render(
          - idle RSS: VmRSS of the peer's processes, summed, once at rest.\n\
          - syscalls to block: `strace -f` lines of the peer's processes from its execve to the syscall it waits in, both counted.\n\
          - exec→blocked: from a clock reading right before execve until every process of the peer sleeps (state S) in the \
-         syscall it waits in at rest (/proc/PID/stat, /proc/PID/syscall); {} starts.\n\
-         - drain: {} children exit at once and are reparented to the peer; from their release until the peer has no \
-         child left from them, zombie or alive (/proc/PID/task/PID/children); median of {} storms.\n",
-        thousands(startup::STARTS as u64),
+         syscall it waits in at rest (/proc/PID/stat, /proc/PID/syscall, looked at every 10 µs); {} starts.\n\
+         - drain: a spawner in the peer's namespace forks {} children that exit at once and leaves them unreaped; its \
+         own exit then hands all of them to the peer as zombies. From that release until the peer has no child left \
+         from them (/proc/PID/task/PID/children, looked at every ms); median of {} storms.\n\
+         - The peers are measured in {} rounds, each going round all of them, so that load from elsewhere on the \
+         machine falls on all alike.\n",
+        thousands((ROUNDS * STARTS_PER_ROUND) as u64),
         thousands(ORPHANS),
-        super::storm::RUNS,
+        ROUNDS,
+        ROUNDS,
     );
     for peer in peers {
         text += &format!("- {}: {}.\n", peer.name, peer.note);

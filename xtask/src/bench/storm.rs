@@ -2,7 +2,7 @@
 //! `bench/orphan_storm.c` joins that namespace (`nsenter --pid`), forks ORPHANS children that exit
 //! at once and stay unreaped, then exits itself: all of them are reparented to the peer as zombies
 //! in one go. Timed from the spawner's release until the peer is back to the children it had before
-//! (zombies are children until reaped), as its /proc/PID/task/PID/children shows; median of RUNS.
+//! (zombies are children until reaped), as its /proc/PID/task/PID/children shows.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 pub const ORPHANS: u64 = 10_000;
-pub const RUNS: usize = 3;
 /// Long enough for every peer to come to rest before the storm (tini's own wait times out at 1 s).
 const SETTLE: Duration = Duration::from_millis(300);
 /// How often the peer's children are listed while it drains. Listing holds the kernel's tasklist
@@ -23,12 +22,6 @@ const POLL: Duration = Duration::from_millis(1);
 const GIVE_UP: Duration = Duration::from_secs(60);
 
 pub fn drain_time(orphan_storm: &Path, command: &[PathBuf]) -> Result<Duration> {
-    let mut times = (0..RUNS).map(|_| storm(orphan_storm, command)).collect::<Result<Vec<_>>>()?;
-    times.sort();
-    Ok(times[times.len() / 2])
-}
-
-fn storm(orphan_storm: &Path, command: &[PathBuf]) -> Result<Duration> {
     let namespace = Namespace::start(command)?;
     let pid = namespace.init_pid()?;
     std::thread::sleep(SETTLE);
