@@ -4,6 +4,7 @@
 //! [`ready`], which prints `SKIPPED <test>: <reason>; to run it: <install command>` and appends the
 //! same line to the skip log that `cargo xtask test` reports (and fails on, in CI).
 
+pub mod flaky_proxy;
 pub mod image;
 pub mod process;
 pub mod registry;

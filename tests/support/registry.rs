@@ -5,7 +5,7 @@
 //! ```no_run
 //! use pause_tests::registry::Registry;
 //! let registry = Registry::start_plain();
-//! let image = registry.push_project_image("test");   // "127.0.0.1:PORT/pause:test"
+//! let image = registry.push_project_image("test"); // "127.0.0.1:PORT/pause:test"
 //! ```
 
 use std::fs;
@@ -16,6 +16,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use tempfile::TempDir;
+use xshell::Shell;
+use xtask::push::PushOptions;
 
 use crate::Need;
 use crate::process::{run, wait_exit, wait_for};
@@ -26,7 +28,7 @@ pub const NEEDS: &[Need] = &[Need::program("docker-registry", "docker-registry")
 pub const NEEDS_AUTH: Need = Need::program("htpasswd", "apache2-utils");
 /// Also needed by [`Registry::start`] with TLS.
 pub const NEEDS_TLS: Need = Need::program("openssl", "openssl");
-/// Also needed by [`Registry::push_with_skopeo`] and most checks on what a registry holds.
+/// Also needed by most checks on what a registry holds.
 pub const NEEDS_SKOPEO: Need = Need::program("skopeo", "skopeo");
 
 /// The repository the project's image goes to in a test registry.
@@ -157,28 +159,27 @@ impl Registry {
         args
     }
 
-    /// Copies the OCI layout at `layout` into this registry as `repository:tag` with skopeo, all
-    /// platforms; returns the pushed reference.
-    pub fn push_with_skopeo(&self, layout: &Path, repository_and_tag: &str) -> String {
-        let reference = self.reference(repository_and_tag);
-        let mut argv = vec!["skopeo".to_string(), "copy".to_string(), "--all".to_string(), "--quiet".to_string()];
-        argv.extend(self.skopeo_args("dest"));
-        argv.push(format!("oci:{}", layout.display()));
-        argv.push(format!("docker://{reference}"));
-        run(&argv);
-        reference
+    /// Push options that reach this registry: its credentials, its CA, no stored credentials
+    /// from the machine; the layout is the project's.
+    pub fn push_options(&self) -> PushOptions {
+        PushOptions {
+            layout: project_layout(),
+            login: self.credentials().map(|(user, password)| (user.to_string(), password.to_string())),
+            auth_files: Vec::new(),
+            insecure: false,
+            ca_file: self.ca_file(),
+        }
     }
 
     /// Puts the project's built image (the layout `cargo xtask image` writes) into this registry as
-    /// `pause:tag`; returns the reference to pull, `127.0.0.1:PORT/pause:tag`.
+    /// `pause:tag` with the project's own pusher; returns the reference to pull,
+    /// `127.0.0.1:PORT/pause:tag`.
     pub fn push_project_image(&self, tag: &str) -> String {
-        let layout = project_layout();
-        assert!(
-            layout.join("index.json").is_file(),
-            "{} holds no image: run `cargo xtask image` (or the whole suite, `cargo xtask test`)",
-            layout.display()
-        );
-        self.push_with_skopeo(&layout, &format!("{REPOSITORY}:{tag}"))
+        let sh = Shell::new().expect("a shell");
+        let reference = self.reference(&format!("{REPOSITORY}:{tag}"));
+        xtask::push::push(&sh, &self.push_options(), &reference)
+            .unwrap_or_else(|error| panic!("pushing the project's image to {reference}: {error:#}"));
+        reference
     }
 
     fn wait_ready(&mut self) -> bool {
@@ -229,9 +230,16 @@ impl Drop for Registry {
     }
 }
 
-/// Where `cargo xtask image` writes the project's OCI layout.
+/// The OCI layout `cargo xtask image` writes; a missing one is a failure, with the command that
+/// builds it.
 pub fn project_layout() -> PathBuf {
-    xtask::project::target_dir().join("image").join("oci")
+    let layout = xtask::push::default_layout();
+    assert!(
+        layout.join("index.json").is_file(),
+        "{} holds no image: run `cargo xtask image` (or the whole suite, `cargo xtask test`)",
+        layout.display()
+    );
+    layout
 }
 
 /// A port nobody listens on right now. The registry binds it a moment later; [`Registry::start`]

@@ -2,6 +2,7 @@
 //! paths and image code instead of restating them.
 
 pub mod archive;
+pub mod auth;
 pub mod blob;
 pub mod build;
 pub mod config;
@@ -14,4 +15,8 @@ pub mod layout;
 pub mod manifest;
 pub mod platform;
 pub mod project;
+pub mod push;
+pub mod registry_client;
+pub mod registry_error;
+pub mod retry;
 pub mod tarball;

@@ -8,6 +8,7 @@ use xshell::Shell;
 use xtask::platform::{PLATFORMS, Platform};
 use xtask::build;
 use xtask::image;
+use xtask::push::{self, PushOptions};
 
 use crate::flags::Flags;
 
@@ -34,6 +35,17 @@ commands:
                                           podman and containerd show after a load
                             --out DIR     default target/image
                             Dates (config, layer mtime): SOURCE_DATE_EPOCH, default 0 (1970).
+                            --push REGISTRY/REPOSITORY:TAG
+                                          then push it (takes push's options too)
+  push REGISTRY/REPOSITORY:TAG [--layout DIR] [--username U --password-stdin]
+       [--insecure] [--ca-file CA.pem]
+                            push an OCI layout (default target/image/oci) with its exact
+                            digests: blobs the registry lacks, each manifest, the index
+                            last under the tag. Credentials: --username with the password
+                            on stdin, else REGISTRY_AUTH_FILE, podman's auth.json or
+                            docker's config.json ($DOCKER_CONFIG; auths, credHelpers,
+                            credsStore). Loopback registries get plain HTTP; others only
+                            with --insecure. --ca-file trusts one more CA.
   help                      this text
 
 --platform takes a comma-separated list, e.g. linux/arm64,linux/arm/v7.";
@@ -66,8 +78,25 @@ fn run() -> Result<()> {
                     None => image::default_out(),
                 },
             };
+            let push_to = flags.value("--push")?;
+            let push_options = push_options(&mut flags, image::layout_dir(&options.out))?;
             flags.finish(USAGE)?;
             image::run(&sh, &options)?;
+            if let Some(reference) = push_to {
+                push::push(&sh, &push_options, &reference)?;
+            }
+        }
+        "push" => {
+            let layout = match flags.value("--layout")? {
+                Some(dir) => std::path::absolute(dir)?,
+                None => push::default_layout(),
+            };
+            let options = push_options(&mut flags, layout)?;
+            let Some(reference) = flags.positional() else {
+                anyhow::bail!("push needs the image's destination, REGISTRY/REPOSITORY:TAG\n\n{USAGE}");
+            };
+            flags.finish(USAGE)?;
+            push::push(&sh, &options, &reference)?;
         }
         "bench" => {
             flags.finish(USAGE)?;
@@ -78,6 +107,24 @@ fn run() -> Result<()> {
         other => anyhow::bail!("unknown command `{other}`\n\n{USAGE}"),
     }
     Ok(())
+}
+
+/// The options `push` and `image --push` share; reads the password from stdin when asked to.
+fn push_options(flags: &mut Flags, layout: std::path::PathBuf) -> Result<PushOptions> {
+    let username = flags.value("--username")?;
+    let login = match (username, flags.switch("--password-stdin")) {
+        (Some(username), true) => Some((username, xtask::auth::password_from_stdin()?)),
+        (None, false) => None,
+        (Some(_), false) => anyhow::bail!("--username needs --password-stdin, with the password piped to standard input"),
+        (None, true) => anyhow::bail!("--password-stdin needs --username U"),
+    };
+    Ok(PushOptions {
+        layout,
+        login,
+        insecure: flags.switch("--insecure"),
+        ca_file: flags.value("--ca-file")?.map(std::path::PathBuf::from),
+        ..PushOptions::default()
+    })
 }
 
 /// `--platform LIST`, or every platform.
