@@ -5,12 +5,16 @@
 //! connections and 503 answers are retried to success.
 
 use std::fmt::{Debug, Display};
+use std::fs;
 use std::net::{Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
 
 use pause_tests::flaky_proxy::{Fault, FlakyProxy};
 use pause_tests::process::{output, run};
-use pause_tests::registry::{self, NEEDS_AUTH, NEEDS_SKOPEO, NEEDS_TLS, REPOSITORY, Registry, project_layout};
+use pause_tests::image::layout as project_layout;
+use pause_tests::registry::{self, NEEDS_AUTH, NEEDS_SKOPEO, NEEDS_TLS, REPOSITORY, Registry};
 use pause_tests::{Need, PLATFORMS, ready};
+use serde_json::Value;
 use xshell::Shell;
 use xtask::blob::{OciPlatform, sha256};
 use xtask::layout::{self, Contents};
@@ -175,6 +179,50 @@ fn unavailable_answers_are_retried() {
         return;
     }
     push_through_faults(Fault::Unavailable);
+}
+
+/// A copy of the project's layout in `dir` whose first platform manifest claims, inside, to be an
+/// image index: intact digests, so the pusher sends it, but a document the registry must refuse.
+fn layout_with_an_invalid_manifest(dir: &Path) -> PathBuf {
+    const INDEX_TYPE: &str = "application/vnd.oci.image.index.v1+json";
+    let layout = dir.join("oci");
+    run(&["cp", "-r", &project_layout().display().to_string(), &layout.display().to_string()]);
+    let blob = |digest: &Value| layout.join("blobs/sha256").join(digest.as_str().unwrap().trim_start_matches("sha256:"));
+    let read = |digest: &Value| -> Value { serde_json::from_slice(&fs::read(blob(digest)).unwrap()).unwrap() };
+    // Writes `document` as a blob and points `descriptor` at it.
+    let store = |document: &Value, descriptor: &mut Value| {
+        let bytes = serde_json::to_vec(document).unwrap();
+        descriptor["digest"] = sha256(&bytes).into();
+        descriptor["size"] = bytes.len().into();
+        fs::write(blob(&descriptor["digest"]), bytes).unwrap();
+    };
+    let mut top: Value = serde_json::from_slice(&fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let index_entry = top["manifests"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|entry| entry["mediaType"] == INDEX_TYPE)
+        .expect("the layout names its image index");
+    let mut index = read(&index_entry["digest"]);
+    let mut manifest = read(&index["manifests"][0]["digest"]);
+    manifest["mediaType"] = INDEX_TYPE.into();
+    store(&manifest, &mut index["manifests"][0]);
+    store(&index, index_entry);
+    fs::write(layout.join("index.json"), serde_json::to_vec(&top).unwrap()).unwrap();
+    layout
+}
+
+#[test]
+fn a_rejected_manifest_fails_with_one_line_and_leaves_no_tag() {
+    if !ready("push::a_rejected_manifest_fails_with_one_line_and_leaves_no_tag", &needs(&[])) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let registry = Registry::start_plain();
+    let options = PushOptions { layout: layout_with_an_invalid_manifest(dir.path()), ..registry.push_options() };
+    let line = one_line_error(push_to(&registry, &options, "rejected"), "rejected the manifest", "cargo xtask image");
+    assert!(line.contains("400"), "the registry's answer is not quoted: {line}");
+    assert!(!tag_exists(&registry, "rejected"), "a rejected manifest left the tag");
 }
 
 #[test]

@@ -163,7 +163,7 @@ impl Registry {
     /// from the machine; the layout is the project's.
     pub fn push_options(&self) -> PushOptions {
         PushOptions {
-            layout: project_layout(),
+            layout: crate::image::layout(),
             login: self.credentials().map(|(user, password)| (user.to_string(), password.to_string())),
             auth_files: Vec::new(),
             insecure: false,
@@ -228,18 +228,6 @@ impl Drop for Registry {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-/// The OCI layout `cargo xtask image` writes; a missing one is a failure, with the command that
-/// builds it.
-pub fn project_layout() -> PathBuf {
-    let layout = xtask::push::default_layout();
-    assert!(
-        layout.join("index.json").is_file(),
-        "{} holds no image: run `cargo xtask image` (or the whole suite, `cargo xtask test`)",
-        layout.display()
-    );
-    layout
 }
 
 /// A port nobody listens on right now. The registry binds it a moment later; [`Registry::start`]

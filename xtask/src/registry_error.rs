@@ -82,14 +82,21 @@ pub fn explain(error: &OciDistributionError, registry: &str, repository: &str, d
     }
 }
 
-/// `: <the registry's error message>`, shortened to one line.
+/// `: <the registry's error message>`, on one line: the distribution spec's `CODE: message`
+/// pairs when the body is its error JSON, else the body itself, shortened.
 fn body(error: &OciDistributionError) -> String {
-    match error {
-        OciDistributionError::ServerError { message, .. } if !message.trim().is_empty() => {
-            format!(": {}", one_line(message))
-        }
-        _ => String::new(),
+    let OciDistributionError::ServerError { message, .. } = error else { return String::new() };
+    if message.trim().is_empty() {
+        return String::new();
     }
+    let spec_errors = serde_json::from_str::<serde_json::Value>(message).ok().and_then(|body| {
+        let errors = body.get("errors")?.as_array()?.iter().map(|entry| {
+            let text = |key: &str| entry.get(key).and_then(|value| value.as_str()).unwrap_or_default().to_string();
+            format!("{}: {}", text("code"), text("message"))
+        });
+        Some(errors.collect::<Vec<_>>().join("; "))
+    });
+    format!(": {}", one_line(&spec_errors.unwrap_or_else(|| message.clone())))
 }
 
 /// One line for any registry error, with its innermost cause ("connection refused") rather than
