@@ -12,8 +12,9 @@ use xshell::{Shell, cmd};
 use crate::platform::Platform;
 use crate::project;
 
-/// The cargo profile (see the workspace Cargo.toml) of the shipped binary.
-const PROFILE: &str = "pause";
+/// pause's own workspace, whose release profile is the shipped one.
+const MANIFEST: &str = "pause/Cargo.toml";
+const PROFILE_DIR: &str = "release";
 /// The largest binary any platform may ship; a build that grows past it fails.
 pub const MAX_BINARY_BYTES: u64 = 2048;
 
@@ -64,7 +65,9 @@ pub fn build(sh: &Shell, platforms: &[&'static Platform]) -> Result<Vec<Binary>>
     let root = project::root();
     let link_script = root.join("pause/link.ld");
 
-    let mut cargo = cmd!(sh, "cargo build --quiet --package pause --profile {PROFILE} --locked")
+    let manifest = root.join(MANIFEST);
+    let target_dir = project::target_dir();
+    let mut cargo = cmd!(sh, "cargo build --quiet --release --locked --manifest-path {manifest} --target-dir {target_dir}")
         .env("RUSTC_BOOTSTRAP", "rustix")
         .env("PAUSE_GIT_REVISION", project::git_revision(sh).unwrap_or_default());
     for platform in platforms {
@@ -82,7 +85,7 @@ pub fn build(sh: &Shell, platforms: &[&'static Platform]) -> Result<Vec<Binary>>
     platforms
         .iter()
         .map(|&platform| {
-            let built = project::target_dir().join(platform.triple).join(PROFILE).join("pause");
+            let built = target_dir.join(platform.triple).join(PROFILE_DIR).join("pause");
             let path = binary_path(platform);
             sh.create_dir(path.parent().expect("binary paths have a directory"))?;
             // Copy, then rename over the old binary: writing into it fails with ETXTBSY while a

@@ -41,6 +41,11 @@ impl Flags {
         Some(self.args.remove(index))
     }
 
+    /// Everything not consumed, for a command that passes it on (`cargo xtask test FILTER`).
+    pub fn rest(self) -> Vec<String> {
+        self.args
+    }
+
     /// Fails on anything not consumed, naming it.
     pub fn finish(self, usage: &str) -> Result<()> {
         match self.args.first() {

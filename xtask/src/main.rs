@@ -37,6 +37,10 @@ commands:
                             Dates (config, layer mtime): SOURCE_DATE_EPOCH, default 0 (1970).
                             --push REGISTRY/REPOSITORY:TAG
                                           then push it (takes push's options too)
+  test [FILTER...]          the whole suite (tests/): installs missing Debian packages (as
+                            root), builds the binaries and the image, runs every suite and
+                            lists the tests that skipped themselves (a failure under CI=true);
+                            FILTER and later arguments go to the test binaries
   push REGISTRY/REPOSITORY:TAG [--layout DIR] [--username U --password-stdin]
        [--insecure] [--ca-file CA.pem]
                             push an OCI layout (default target/image/oci) with its exact
@@ -102,6 +106,7 @@ fn run() -> Result<()> {
             flags.finish(USAGE)?;
             bench::run(&sh)?;
         }
+        "test" => xtask::test::run(&sh, &flags.rest())?,
         "help" | "--help" | "-h" => println!("{USAGE}"),
         "" => anyhow::bail!("no command given\n\n{USAGE}"),
         other => anyhow::bail!("unknown command `{other}`\n\n{USAGE}"),
