@@ -4,8 +4,12 @@
 //! [`ready`], which prints `SKIPPED <test>: <reason>; to run it: <install command>` and appends the
 //! same line to the skip log that `cargo xtask test` reports (and fails on, in CI).
 
+pub mod app_image;
+pub mod deadline;
 pub mod flaky_proxy;
 pub mod image;
+pub mod leftovers;
+pub mod podman;
 pub mod process;
 pub mod registry;
 

@@ -1,0 +1,127 @@
+//! A private podman: its containers.conf, registries.conf and storage.conf under a temp dir, so
+//! that a test neither sees nor touches the machine's containers and images. The infra image of
+//! every pod is ours, from a test registry. Dropping it removes every pod, container and image
+//! it made, unmounts its storage and deletes what podman wrote on the host.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use tempfile::TempDir;
+
+use crate::Need;
+use crate::deadline::{output_within, run_within};
+use crate::leftovers::HostPaths;
+use crate::registry::Registry;
+
+pub const NEEDS: &[Need] = &[
+    Need::program("podman", "podman"),
+    Need::program("runc", "runc"),
+    Need::program("conmon", "conmon"),
+];
+/// How long one podman command may take. Generous: podman 4.3 waits 20 s for conmon in some
+/// paths (see `tests/pods/init-container.yaml`).
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(90);
+/// What rootful podman writes on the host whatever its configuration says.
+const HOST_PATHS: &[&str] = &["/var/lib/containers/cache", "/var/lib/containers", "/run/containers", "/run/netns", "/run/runc"];
+/// rlimits podman may set: the defaults ask for more than this machine's hard limits allow
+/// (CAP_SYS_RESOURCE is missing), which fails with "error setting rlimit type 7".
+const ULIMITS: &str = r#"["nofile=4096:4096", "nproc=4096:4096"]"#;
+
+pub struct Podman {
+    dir: TempDir,
+    /// Declared after `dir`'s users: dropped last, once podman has cleaned up.
+    _host: HostPaths,
+}
+
+impl Podman {
+    /// A podman whose pods use `infra_image` (ours, in `registry`) as their infra container,
+    /// running `/pause`, and which talks to `registry` over plain HTTP.
+    pub fn new(registry: &Registry, infra_image: &str) -> Podman {
+        let host = HostPaths::watch(HOST_PATHS);
+        let dir = tempfile::Builder::new().prefix("pause-podman-").tempdir().expect("creating a temp dir");
+        let path = |name: &str| dir.path().join(name).display().to_string();
+        // No `static_dir`: with it set, podman 4.3 waits 20 s for conmon after every container exit.
+        let containers_conf = format!(
+            "[containers]\ndefault_ulimits = {ULIMITS}\n\
+             [engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\nevents_logfile_path = \"{events}\"\n\
+             runtime = \"runc\"\ntmp_dir = \"{tmp}\"\n\
+             infra_image = \"{infra_image}\"\ninfra_command = \"/pause\"\n\
+             [network]\nnetwork_config_dir = \"{networks}\"\n",
+            events = path("events.log"),
+            tmp = path("tmp"),
+            networks = path("networks"),
+        );
+        let registries_conf = format!(
+            "unqualified-search-registries = []\n[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
+            registry.host()
+        );
+        let storage_conf = format!(
+            "[storage]\ndriver = \"overlay\"\ngraphroot = \"{}\"\nrunroot = \"{}\"\n",
+            path("storage"),
+            path("run")
+        );
+        for (name, text) in [
+            ("containers.conf", containers_conf),
+            ("registries.conf", registries_conf),
+            ("storage.conf", storage_conf),
+        ] {
+            fs::write(dir.path().join(name), text).expect("writing a podman config");
+        }
+        Podman { dir, _host: host }
+    }
+
+    /// The variables that point podman (and `podman system service`) at this instance's files.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        let path = |name: &str| self.dir.path().join(name).display().to_string();
+        vec![
+            ("CONTAINERS_CONF", path("containers.conf")),
+            ("CONTAINERS_REGISTRIES_CONF", path("registries.conf")),
+            ("CONTAINERS_STORAGE_CONF", path("storage.conf")),
+        ]
+    }
+
+    /// The temp dir this instance keeps its files in.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new("podman");
+        command.args(args).envs(self.env());
+        command
+    }
+
+    /// Runs `podman args…`, which must succeed; returns its stdout.
+    pub fn run(&self, args: &[&str]) -> String {
+        run_within(&mut self.command(args), COMMAND_TIMEOUT)
+    }
+
+    /// A container's field, through `podman inspect --format`.
+    pub fn inspect(&self, container: &str, template: &str) -> String {
+        self.run(&["inspect", "--format", template, container]).trim().to_string()
+    }
+
+    /// Pulls `reference` and tags it `name`: an image preloaded on the node under a fixed name.
+    pub fn preload(&self, reference: &str, name: &str) {
+        self.run(&["pull", "--quiet", reference]);
+        self.run(&["tag", reference, name]);
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        // Best effort and in this order: a failed test may have left any of them behind.
+        for args in [
+            &["pod", "rm", "--all", "--force", "--time", "0"][..],
+            &["rm", "--all", "--force", "--time", "0"],
+            &["system", "reset", "--force"],
+        ] {
+            let out = output_within(&mut self.command(args), COMMAND_TIMEOUT);
+            if !out.status.success() {
+                eprintln!("cleanup `podman {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+            }
+        }
+    }
+}
