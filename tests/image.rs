@@ -451,6 +451,46 @@ fn malformed_tags_are_refused() {
     }
 }
 
+/// Writing over an existing layout swaps in the new one whole: none of the old blobs stay, and no
+/// scratch directory is left beside it.
+#[test]
+fn rewriting_the_layout_replaces_it_whole() {
+    let definition = xtask::definition::load().expect("image/image.toml");
+    let contents = std::fs::read(binary(host())).expect("the built binary");
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let dir = scratch.path().join("oci");
+    for epoch in [0, EPOCH] {
+        let image = xtask::image::assemble(
+            &definition,
+            &[(host(), contents.clone())],
+            &default_tag(),
+            epoch,
+            None,
+        )
+        .expect("assembles");
+        xtask::layout::write(&image, &dir).expect("writes the layout");
+        assert_eq!(Layout::open(&dir).index_digest(), image.index.digest);
+        let blobs = std::fs::read_dir(dir.join("blobs/sha256"))
+            .expect("blobs")
+            .count();
+        assert_eq!(
+            blobs, 4,
+            "index, manifest, config and layer of the last image only"
+        );
+    }
+    let beside: Vec<String> = std::fs::read_dir(scratch.path())
+        .expect("the parent")
+        .map(|entry| {
+            entry
+                .expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(beside, ["oci"]);
+}
+
 /// The reader that pushing uses gives back the layout's exact bytes.
 #[test]
 fn the_layout_reads_back_byte_for_byte() {
@@ -485,19 +525,16 @@ fn two_clean_builds_are_bit_for_bit_identical() {
         .iter()
         .map(|name| {
             let out = scratch.path().join(name);
-            let status = Command::new(&xtask)
-                .args(["image", "--out"])
-                .arg(&out)
-                .env(
-                    "CARGO_TARGET_DIR",
-                    scratch.path().join(format!("{name}-target")),
-                )
-                .env(xtask::epoch::VAR, EPOCH.to_string())
-                .status()
-                .expect("running the xtask");
-            assert!(
-                status.success(),
-                "cargo xtask image ({name}) failed: {status}"
+            succeed(
+                Command::new(&xtask)
+                    .args(["image", "--out"])
+                    .arg(&out)
+                    .env(
+                        "CARGO_TARGET_DIR",
+                        scratch.path().join(format!("{name}-target")),
+                    )
+                    .env(xtask::epoch::VAR, EPOCH.to_string()),
+                &format!("cargo xtask image ({name} build)"),
             );
             out
         })
@@ -526,14 +563,28 @@ fn two_clean_builds_are_bit_for_bit_identical() {
 /// The xtask binary, compiled into `target`; returns its path.
 fn build_xtask(target: &Path) -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "--locked", "--package", "xtask"])
-        .current_dir(xtask::project::root())
-        .env("CARGO_TARGET_DIR", target)
-        .status()
-        .expect("running cargo");
-    assert!(status.success(), "building the xtask failed: {status}");
+    succeed(
+        Command::new(cargo)
+            .args(["build", "--quiet", "--locked", "--package", "xtask"])
+            .current_dir(xtask::project::root())
+            .env("CARGO_TARGET_DIR", target),
+        "building the xtask",
+    );
     target.join("debug/xtask")
+}
+
+/// Runs `command` quietly; on failure, panics with its output.
+fn succeed(command: &mut Command, what: &str) {
+    let out = command
+        .output()
+        .unwrap_or_else(|error| panic!("{what}: cannot start: {error}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -729,9 +780,13 @@ impl Podman {
 
 impl Drop for Podman {
     fn drop(&mut self) {
-        // The overlay driver bind-mounts its own directory: it must go before the files can.
+        // The overlay driver may leave its own directory bind-mounted: it must go before the files
+        // can. Not mounted is fine too.
         let overlay = self.dir.path().join("graph/overlay");
-        let _ = Command::new("umount").arg(&overlay).status();
+        let _ = Command::new("umount")
+            .arg(&overlay)
+            .stderr(std::process::Stdio::null())
+            .status();
     }
 }
 

@@ -95,8 +95,12 @@ pub fn write(image: &Image, dir: &Path) -> Result<()> {
         fs::rename(dir, &old.path)
             .with_context(|| format!("moving the old layout {} aside", dir.display()))?;
     }
-    fs::rename(&staging.path, dir)
-        .with_context(|| format!("renaming the new layout to {}", dir.display()))?;
+    if let Err(error) = fs::rename(&staging.path, dir) {
+        if old.path.exists() {
+            let _ = fs::rename(&old.path, dir);
+        }
+        return Err(error).with_context(|| format!("renaming the new layout to {}", dir.display()));
+    }
     Ok(())
 }
 
