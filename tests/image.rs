@@ -9,10 +9,14 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use flate2::read::GzDecoder;
-use pause_tests::process::run;
+use pause_tests::deadline::run_within;
+use pause_tests::podman::{self, Podman};
+use pause_tests::process::{self, run};
+use pause_tests::registry::{self, Registry};
 use pause_tests::{Need, PLATFORMS, Platform, binary, image, ready};
 use serde_json::Value;
 use xtask::blob::sha256;
@@ -20,7 +24,12 @@ use xtask::image::{MAX_LAYER_BYTES, MAX_PLATFORM_BYTES, default_tag};
 
 const SKOPEO: Need = Need::program("skopeo", "skopeo");
 const UMOCI: Need = Need::program("umoci", "umoci");
-const PODMAN: Need = Need::program("podman", "podman");
+const DOCKER: Need = Need::program("docker", "docker.io");
+
+/// The longest a clean build (the xtask, or every platform's pause) may take on a busy 2-core machine.
+const BUILD_TIMEOUT: Duration = Duration::from_secs(900);
+/// How long `podman system service` may take to open its socket.
+const SERVICE_START: Duration = Duration::from_secs(30);
 
 const INDEX_TYPE: &str = "application/vnd.oci.image.index.v1+json";
 const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -525,7 +534,7 @@ fn two_clean_builds_are_bit_for_bit_identical() {
         .iter()
         .map(|name| {
             let out = scratch.path().join(name);
-            succeed(
+            run_within(
                 Command::new(&xtask)
                     .args(["image", "--out"])
                     .arg(&out)
@@ -534,7 +543,7 @@ fn two_clean_builds_are_bit_for_bit_identical() {
                         scratch.path().join(format!("{name}-target")),
                     )
                     .env(xtask::epoch::VAR, EPOCH.to_string()),
-                &format!("cargo xtask image ({name} build)"),
+                BUILD_TIMEOUT,
             );
             out
         })
@@ -563,28 +572,14 @@ fn two_clean_builds_are_bit_for_bit_identical() {
 /// The xtask binary, compiled into `target`; returns its path.
 fn build_xtask(target: &Path) -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    succeed(
+    run_within(
         Command::new(cargo)
             .args(["build", "--quiet", "--locked", "--package", "xtask"])
             .current_dir(xtask::project::root())
             .env("CARGO_TARGET_DIR", target),
-        "building the xtask",
+        BUILD_TIMEOUT,
     );
     target.join("debug/xtask")
-}
-
-/// Runs `command` quietly; on failure, panics with its output.
-fn succeed(command: &mut Command, what: &str) {
-    let out = command
-        .output()
-        .unwrap_or_else(|error| panic!("{what}: cannot start: {error}"));
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
@@ -693,7 +688,10 @@ fn umoci_unpacks_a_rootfs_of_exactly_pause() {
 
 #[test]
 fn skopeo_copies_the_archive_as_oci_and_reads_it_as_docker() {
-    if !ready("image::skopeo_copies_the_archive", &[SKOPEO]) {
+    if !ready(
+        "image::skopeo_copies_the_archive_as_oci_and_reads_it_as_docker",
+        &[SKOPEO],
+    ) {
         return;
     }
     let archive = image::archive().display().to_string();
@@ -729,78 +727,22 @@ fn skopeo_copies_the_archive_as_oci_and_reads_it_as_docker() {
     assert_eq!(docker["Layers"], config["rootfs"]["diff_ids"]);
 }
 
-/// Private podman storage under a temp dir; unmounted and removed on drop, whatever happened.
-struct Podman {
-    dir: tempfile::TempDir,
-}
-
-impl Podman {
-    fn new() -> Podman {
-        let dir = tempfile::tempdir().expect("a temp dir");
-        let root = dir.path();
-        std::fs::write(
-            root.join("storage.conf"),
-            format!(
-                "[storage]\ndriver = \"overlay\"\ngraphroot = \"{0}/graph\"\nrunroot = \"{0}/run\"\n",
-                root.display()
-            ),
-        )
-        .expect("storage.conf");
-        std::fs::write(
-            root.join("containers.conf"),
-            format!(
-                "[containers]\ndefault_ulimits = [\"nofile=4096:4096\", \"nproc=4096:4096\"]\n\
-                 [engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n\
-                 [network]\nnetwork_config_dir = \"{}/networks\"\n",
-                root.display()
-            ),
-        )
-        .expect("containers.conf");
-        Podman { dir }
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("podman")
-            .args(args)
-            .env(
-                "CONTAINERS_STORAGE_CONF",
-                self.dir.path().join("storage.conf"),
-            )
-            .env("CONTAINERS_CONF", self.dir.path().join("containers.conf"))
-            .output()
-            .expect("running podman");
-        assert!(
-            out.status.success(),
-            "podman {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for Podman {
-    fn drop(&mut self) {
-        // The overlay driver may leave its own directory bind-mounted: it must go before the files
-        // can. Not mounted is fine too.
-        let overlay = self.dir.path().join("graph/overlay");
-        let _ = Command::new("umount")
-            .arg(&overlay)
-            .stderr(std::process::Stdio::null())
-            .status();
-    }
-}
-
 #[test]
 fn podman_loads_the_archive_under_the_tag() {
-    if !ready(
-        "image::podman_loads_the_archive_under_the_tag",
-        &[Need::Root, PODMAN],
-    ) {
+    let needs: Vec<Need> = [Need::Root]
+        .iter()
+        .chain(podman::NEEDS)
+        .chain(registry::NEEDS)
+        .copied()
+        .collect();
+    if !ready("image::podman_loads_the_archive_under_the_tag", &needs) {
         return;
     }
     let archive = image::archive().display().to_string();
     let layout = Layout::open(&image::layout());
-    let podman = Podman::new();
+    // The fixture wants an infra image; a load never starts a pod, so none is pushed.
+    let registry = Registry::start_plain();
+    let podman = Podman::new(&registry, &registry.reference(&default_tag()));
     let loaded = podman.run(&["load", "--input", &archive]);
     assert!(
         loaded.contains(&format!("Loaded image: {}", default_tag())),
@@ -817,4 +759,76 @@ fn podman_loads_the_archive_under_the_tag() {
         layout.index_digest().as_str(),
         "podman keeps the index digest"
     );
+}
+
+/// `docker load` through podman's Docker API (there is no Docker engine on the test machines).
+#[test]
+fn docker_loads_the_archive_under_the_tag() {
+    let needs: Vec<Need> = [Need::Root, DOCKER]
+        .iter()
+        .chain(podman::NEEDS)
+        .chain(registry::NEEDS)
+        .copied()
+        .collect();
+    if !ready("image::docker_loads_the_archive_under_the_tag", &needs) {
+        return;
+    }
+    let archive = image::archive().display().to_string();
+    let registry = Registry::start_plain();
+    let podman = Podman::new(&registry, &registry.reference(&default_tag()));
+    let socket = podman.dir().join("docker.sock");
+    let service = DockerApi::serve(&podman, &socket);
+
+    let loaded = service.docker(&["load", "--input", &archive]);
+    assert!(
+        loaded.contains(&format!("Loaded image: {}", default_tag())),
+        "{loaded}"
+    );
+    let inspected = json(
+        service
+            .docker(&["image", "inspect", &default_tag()])
+            .as_bytes(),
+    );
+    assert_eq!(inspected[0]["Architecture"], host().arch);
+    assert_eq!(inspected[0]["Config"]["User"], "65535:65535");
+    assert_eq!(
+        inspected[0]["Config"]["Entrypoint"],
+        serde_json::json!(["/pause"])
+    );
+}
+
+/// `podman system service` answering the Docker API on a socket; stopped on drop.
+struct DockerApi {
+    service: std::process::Child,
+    host: String,
+}
+
+impl DockerApi {
+    fn serve(podman: &Podman, socket: &Path) -> DockerApi {
+        let host = format!("unix://{}", socket.display());
+        let service = podman
+            .command(&["system", "service", "--time=0", &host])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting podman system service");
+        let api = DockerApi { service, host };
+        process::wait_for(SERVICE_START, || socket.exists().then_some(()))
+            .unwrap_or_else(|| panic!("podman system service made no socket in {SERVICE_START:?}"));
+        api
+    }
+
+    fn docker(&self, args: &[&str]) -> String {
+        let mut command = Command::new("docker");
+        command.args(args).env("DOCKER_HOST", &self.host);
+        run_within(&mut command, podman::COMMAND_TIMEOUT)
+    }
+}
+
+impl Drop for DockerApi {
+    fn drop(&mut self) {
+        let _ = self.service.kill();
+        let _ = self.service.wait();
+    }
 }
