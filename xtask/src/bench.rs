@@ -81,7 +81,7 @@ pub fn run(sh: &Shell) -> Result<()> {
         measurements.push(Measurement {
             bytes: peer.bytes()?,
             rss_kib: percentile(samples.rss_kib, MEDIAN),
-            syscalls: syscalls::count(&programs.exec_to_blocked, &peer.command)?,
+            syscalls: syscalls::count(sh, &programs.exec_to_blocked, &peer.command)?,
             start_median: percentile(samples.starts.clone(), MEDIAN),
             start_p90: percentile(samples.starts, P90),
             storm: percentile(samples.storms, MEDIAN),

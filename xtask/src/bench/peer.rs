@@ -56,7 +56,7 @@ pub fn all(ours: &Path, programs: &Programs) -> Result<Vec<Peer>> {
             name: "catatonit -P",
             command: vec![catatonit.clone(), "-P".into()],
             files: vec![catatonit],
-            note: "Debian's catatonit in its pause mode (podman's default infra process)",
+            note: "Debian's catatonit in its pause mode, as podman's own pause image runs it",
         },
         // tini has no pause mode: it only ever supervises a child and exits when the child does.
         // The fairest stand-in for a pause is tini as PID 1 (no -s: PID 1 reaps anyway) over the

@@ -13,8 +13,7 @@ pub struct Count {
     pub waits_in: Vec<String>,
 }
 
-pub fn count(exec_to_blocked: &Path, command: &[PathBuf]) -> Result<Count> {
-    let sh = Shell::new()?;
+pub fn count(sh: &Shell, exec_to_blocked: &Path, command: &[PathBuf]) -> Result<Count> {
     let dir = sh.create_temp_dir()?;
     let trace = dir.path().join("strace");
     let starts = 0.to_string();
