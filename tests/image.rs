@@ -432,6 +432,33 @@ fn epoch_zero_dates_everything_1970() {
     assert_eq!(tar_entries(&gunzip(&built.layer.data))[0].4, 0);
 }
 
+/// A definition that sets what the build computes, or misspells a field, is refused with the
+/// file's name and the problem.
+#[test]
+fn a_bad_image_definition_is_refused() {
+    let good = std::fs::read_to_string(xtask::definition::path()).expect("image/image.toml");
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let path = scratch.path().join("image.toml");
+    for (edit, expected) in [
+        (
+            format!("{good}\"{CREATED}\" = \"2000-01-01T00:00:00Z\"\n"),
+            "computed at build time",
+        ),
+        (
+            good.replace("entrypoint =", "entry_point ="),
+            "unknown field",
+        ),
+        (good.replace("mode = 0o755", "mode = \"rwx\""), "mode"),
+    ] {
+        std::fs::write(&path, edit).expect("writing a definition");
+        let error = format!("{:#}", xtask::definition::read(&path).expect_err(expected));
+        assert!(
+            error.contains(&path.display().to_string()) && error.contains(expected),
+            "{error}"
+        );
+    }
+}
+
 #[test]
 fn malformed_tags_are_refused() {
     for good in [

@@ -9,12 +9,11 @@ use serde::Deserialize;
 
 use crate::project;
 
+pub const CREATED: &str = "org.opencontainers.image.created";
+pub const VERSION: &str = "org.opencontainers.image.version";
+pub const REVISION: &str = "org.opencontainers.image.revision";
 /// The annotations the build computes; the definition may not set them.
-pub const COMPUTED_ANNOTATIONS: &[&str] = &[
-    "org.opencontainers.image.created",
-    "org.opencontainers.image.version",
-    "org.opencontainers.image.revision",
-];
+pub const COMPUTED_ANNOTATIONS: &[&str] = &[CREATED, VERSION, REVISION];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

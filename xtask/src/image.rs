@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
 use crate::blob::{Blob, Descriptor};
-use crate::definition::{self, Definition};
+use crate::definition::{self, CREATED, Definition, REVISION, VERSION};
 use crate::platform::{PLATFORMS, Platform};
 use crate::{archive, build, config, epoch, index, layer, layout, manifest, project};
 
@@ -23,10 +23,6 @@ pub const MAX_PLATFORM_BYTES: u64 = 3_072;
 /// The repository part of the default tag. `localhost/` is where podman puts an unqualified
 /// name anyway; spelling it out gives docker, podman and containerd the same name on load.
 pub const DEFAULT_REPOSITORY: &str = "localhost/pause";
-
-const CREATED: &str = "org.opencontainers.image.created";
-const VERSION: &str = "org.opencontainers.image.version";
-const REVISION: &str = "org.opencontainers.image.revision";
 
 pub struct Options {
     /// The name the image is stored and loaded under, `REPOSITORY:TAG`.
@@ -105,7 +101,10 @@ pub fn run(sh: &Shell, options: &Options) -> Result<Image> {
     let epoch = epoch::seconds()?;
     let platforms = in_table_order(&options.platforms);
     if platforms.is_empty() {
-        bail!("--platform lists no platform: choose from {}", crate::platform::all_names());
+        bail!(
+            "--platform lists no platform: choose from {}",
+            crate::platform::all_names()
+        );
     }
 
     let binaries = build::build(sh, &platforms)?;
