@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use xshell::{Shell, cmd};
 
 use crate::platform::PLATFORMS;
-use crate::{build, prerequisites, project};
+use crate::{image, prerequisites, project};
 
 /// Where the suites record skipped tests, when this variable does not say otherwise.
 pub const SKIP_LOG_VAR: &str = "PAUSE_TEST_SKIP_LOG";
@@ -22,7 +22,15 @@ pub fn default_skip_log() -> PathBuf {
 pub fn run(sh: &Shell, cargo_test_args: &[String]) -> Result<()> {
     let ci = std::env::var("CI").is_ok_and(|value| value == "true" || value == "1");
     prerequisites::ensure(sh)?;
-    build::build(sh, &PLATFORMS.iter().collect::<Vec<_>>())?;
+    // The image suites read target/image; building it builds every platform's binary too.
+    image::run(
+        sh,
+        &image::Options {
+            tag: image::default_tag(),
+            platforms: PLATFORMS.iter().collect(),
+            out: image::default_out(),
+        },
+    )?;
 
     let skip_log = default_skip_log();
     sh.remove_path(&skip_log)?;
