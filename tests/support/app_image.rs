@@ -64,13 +64,18 @@ pub fn push(registry: &Registry, dir: &Path) -> String {
 
 /// A shell command for the web container: serve `page` as `/` on [`WEB_PORT`] until stopped.
 pub fn serve_page(page: &str) -> String {
+    assert!(!page.contains('\''), "the page goes into single quotes: {page:?}");
     format!("mkdir -p /www && echo '{page}' > /www/index.html && exec /bin/httpd -f -p {WEB_PORT} -h /www")
 }
 
+/// How many times the client tries to fetch the page while the web server starts, 0.2 s apart.
+const FETCH_ATTEMPTS: u32 = 100;
+
 /// A shell command that fetches `/` from the web container over localhost (retrying while it
-/// starts), then lists the pod's processes.
+/// starts, failing after [`FETCH_ATTEMPTS`]), then lists the pod's processes.
 pub fn fetch_and_list() -> String {
     format!(
-        "until /bin/wget -qO- http://127.0.0.1:{WEB_PORT}/; do /bin/sleep 0.2; done; /bin/ps -o pid,args"
+        "i=0; until /bin/wget -qO- http://127.0.0.1:{WEB_PORT}/; do \
+         i=$((i+1)); [ $i -lt {FETCH_ATTEMPTS} ] || exit 1; /bin/sleep 0.2; done; /bin/ps -o pid,args"
     )
 }

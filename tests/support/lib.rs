@@ -5,6 +5,8 @@
 //! same line to the skip log that `cargo xtask test` reports (and fails on, in CI).
 
 pub mod app_image;
+pub mod containerd;
+pub mod cri;
 pub mod deadline;
 pub mod flaky_proxy;
 pub mod image;

@@ -25,6 +25,8 @@ pub const NEEDS: &[Need] = &[
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(90);
 /// What rootful podman writes on the host whatever its configuration says.
 const HOST_PATHS: &[&str] = &["/var/lib/containers/cache", "/var/lib/containers", "/run/containers", "/run/netns", "/run/runc"];
+/// The cgroup podman (with the cgroupfs manager) puts its containers and conmons under.
+const CGROUP_PARENT: &str = "libpod_parent";
 /// rlimits podman may set: the defaults ask for more than this machine's hard limits allow
 /// (CAP_SYS_RESOURCE is missing), which fails with "error setting rlimit type 7".
 const ULIMITS: &str = r#"["nofile=4096:4096", "nproc=4096:4096"]"#;
@@ -39,7 +41,7 @@ impl Podman {
     /// A podman whose pods use `infra_image` (ours, in `registry`) as their infra container,
     /// running `/pause`, and which talks to `registry` over plain HTTP.
     pub fn new(registry: &Registry, infra_image: &str) -> Podman {
-        let host = HostPaths::watch(HOST_PATHS);
+        let host = HostPaths::watch(HOST_PATHS, &[CGROUP_PARENT]);
         let dir = tempfile::Builder::new().prefix("pause-podman-").tempdir().expect("creating a temp dir");
         let path = |name: &str| dir.path().join(name).display().to_string();
         // No `static_dir`: with it set, podman 4.3 waits 20 s for conmon after every container exit.
