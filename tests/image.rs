@@ -13,6 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use flate2::read::GzDecoder;
+use pause_tests::containerd::{self, Containerd};
 use pause_tests::deadline::run_within;
 use pause_tests::podman::{self, Podman};
 use pause_tests::process::{self, run};
@@ -786,6 +787,47 @@ fn podman_loads_the_archive_under_the_tag() {
         layout.index_digest().as_str(),
         "podman keeps the index digest"
     );
+}
+
+/// `ctr images import` of every platform, as a node preloads its sandbox image.
+#[test]
+fn containerd_imports_the_archive_under_the_tag() {
+    let needs: Vec<Need> = [Need::Root]
+        .iter()
+        .chain(containerd::NEEDS)
+        .chain(registry::NEEDS)
+        .copied()
+        .collect();
+    if !ready(
+        "image::containerd_imports_the_archive_under_the_tag",
+        &needs,
+    ) {
+        return;
+    }
+    let archive = image::archive().display().to_string();
+    let layout = Layout::open(&image::layout());
+    // The fixture wants a sandbox image; an import never starts a pod, so none is pushed.
+    let registry = Registry::start_plain();
+    let containerd = Containerd::start(&registry, &registry.reference(&default_tag()));
+    containerd.ctr(&["images", "import", "--all-platforms", &archive]);
+
+    let listed = containerd.ctr(&["images", "list"]);
+    let tag = default_tag();
+    let line = listed
+        .lines()
+        .find(|line| line.split_whitespace().next() == Some(tag.as_str()))
+        .unwrap_or_else(|| panic!("ctr lists no {tag}:\n{listed}"));
+    assert!(
+        line.contains(&layout.index_digest()),
+        "containerd keeps the index digest: {line}"
+    );
+    for platform in PLATFORMS {
+        assert!(
+            line.contains(platform.name),
+            "{} is missing: {line}",
+            platform.name
+        );
+    }
 }
 
 /// `docker load` through podman's Docker API (there is no Docker engine on the test machines).
