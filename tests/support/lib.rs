@@ -8,6 +8,7 @@ pub mod app_image;
 pub mod containerd;
 pub mod cri;
 pub mod deadline;
+pub mod docker_api;
 pub mod flaky_proxy;
 pub mod image;
 pub mod leftovers;

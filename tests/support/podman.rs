@@ -41,6 +41,19 @@ impl Podman {
     /// A podman whose pods use `infra_image` (ours, in `registry`) as their infra container,
     /// running `/pause`, and which talks to `registry` over plain HTTP.
     pub fn new(registry: &Registry, infra_image: &str) -> Podman {
+        let engine = format!("infra_image = \"{infra_image}\"\ninfra_command = \"/pause\"\n");
+        let registries = format!("[[registry]]\nlocation = \"{}\"\ninsecure = true\n", registry.host());
+        Podman::configure(&engine, &registries)
+    }
+
+    /// A podman that reaches no registry: its images are loaded or imported.
+    pub fn offline() -> Podman {
+        Podman::configure("", "")
+    }
+
+    /// Writes the configs: private storage and state, plus `engine` lines for containers.conf's
+    /// `[engine]` table and `registries` for registries.conf.
+    fn configure(engine: &str, registries: &str) -> Podman {
         let host = HostPaths::watch(HOST_PATHS, &[CGROUP_PARENT]);
         let dir = tempfile::Builder::new().prefix("pause-podman-").tempdir().expect("creating a temp dir");
         let path = |name: &str| dir.path().join(name).display().to_string();
@@ -48,17 +61,13 @@ impl Podman {
         let containers_conf = format!(
             "[containers]\ndefault_ulimits = {ULIMITS}\n\
              [engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\nevents_logfile_path = \"{events}\"\n\
-             runtime = \"runc\"\ntmp_dir = \"{tmp}\"\n\
-             infra_image = \"{infra_image}\"\ninfra_command = \"/pause\"\n\
+             runtime = \"runc\"\ntmp_dir = \"{tmp}\"\n{engine}\
              [network]\nnetwork_config_dir = \"{networks}\"\n",
             events = path("events.log"),
             tmp = path("tmp"),
             networks = path("networks"),
         );
-        let registries_conf = format!(
-            "unqualified-search-registries = []\n[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
-            registry.host()
-        );
+        let registries_conf = format!("unqualified-search-registries = []\n{registries}");
         let storage_conf = format!(
             "[storage]\ndriver = \"overlay\"\ngraphroot = \"{}\"\nrunroot = \"{}\"\n",
             path("storage"),
