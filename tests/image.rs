@@ -9,14 +9,15 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use flate2::read::GzDecoder;
 use pause_tests::containerd::{self, Containerd};
 use pause_tests::deadline::run_within;
+use pause_tests::docker_api::{self, DockerApi};
 use pause_tests::podman::{self, Podman};
-use pause_tests::process::{self, run};
+use pause_tests::process::run;
 use pause_tests::registry::{self, Registry};
 use pause_tests::{Need, PLATFORMS, Platform, binary, image, ready};
 use serde_json::Value;
@@ -25,12 +26,9 @@ use xtask::image::{MAX_LAYER_BYTES, MAX_PLATFORM_BYTES, default_tag};
 
 const SKOPEO: Need = Need::program("skopeo", "skopeo");
 const UMOCI: Need = Need::program("umoci", "umoci");
-const DOCKER: Need = Need::program("docker", "docker.io");
 
 /// The longest a clean build (the xtask, or every platform's pause) may take on a busy 2-core machine.
 const BUILD_TIMEOUT: Duration = Duration::from_secs(900);
-/// How long `podman system service` may take to open its socket.
-const SERVICE_START: Duration = Duration::from_secs(30);
 
 const INDEX_TYPE: &str = "application/vnd.oci.image.index.v1+json";
 const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -757,20 +755,13 @@ fn skopeo_copies_the_archive_as_oci_and_reads_it_as_docker() {
 
 #[test]
 fn podman_loads_the_archive_under_the_tag() {
-    let needs: Vec<Need> = [Need::Root]
-        .iter()
-        .chain(podman::NEEDS)
-        .chain(registry::NEEDS)
-        .copied()
-        .collect();
+    let needs = [&[Need::Root], podman::NEEDS].concat();
     if !ready("image::podman_loads_the_archive_under_the_tag", &needs) {
         return;
     }
     let archive = image::archive().display().to_string();
     let layout = Layout::open(&image::layout());
-    // The fixture wants an infra image; a load never starts a pod, so none is pushed.
-    let registry = Registry::start_plain();
-    let podman = Podman::new(&registry, &registry.reference(&default_tag()));
+    let podman = Podman::offline();
     let loaded = podman.run(&["load", "--input", &archive]);
     assert!(
         loaded.contains(&format!("Loaded image: {}", default_tag())),
@@ -792,12 +783,7 @@ fn podman_loads_the_archive_under_the_tag() {
 /// `ctr images import` of every platform, as a node preloads its sandbox image.
 #[test]
 fn containerd_imports_the_archive_under_the_tag() {
-    let needs: Vec<Need> = [Need::Root]
-        .iter()
-        .chain(containerd::NEEDS)
-        .chain(registry::NEEDS)
-        .copied()
-        .collect();
+    let needs = [&[Need::Root], containerd::NEEDS, registry::NEEDS].concat();
     if !ready(
         "image::containerd_imports_the_archive_under_the_tag",
         &needs,
@@ -833,20 +819,12 @@ fn containerd_imports_the_archive_under_the_tag() {
 /// `docker load` through podman's Docker API (there is no Docker engine on the test machines).
 #[test]
 fn docker_loads_the_archive_under_the_tag() {
-    let needs: Vec<Need> = [Need::Root, DOCKER]
-        .iter()
-        .chain(podman::NEEDS)
-        .chain(registry::NEEDS)
-        .copied()
-        .collect();
+    let needs = [&[Need::Root], podman::NEEDS, docker_api::NEEDS].concat();
     if !ready("image::docker_loads_the_archive_under_the_tag", &needs) {
         return;
     }
     let archive = image::archive().display().to_string();
-    let registry = Registry::start_plain();
-    let podman = Podman::new(&registry, &registry.reference(&default_tag()));
-    let socket = podman.dir().join("docker.sock");
-    let service = DockerApi::serve(&podman, &socket);
+    let service = DockerApi::serve(Podman::offline());
 
     let loaded = service.docker(&["load", "--input", &archive]);
     assert!(
@@ -864,40 +842,4 @@ fn docker_loads_the_archive_under_the_tag() {
         inspected[0]["Config"]["Entrypoint"],
         serde_json::json!(["/pause"])
     );
-}
-
-/// `podman system service` answering the Docker API on a socket; stopped on drop.
-struct DockerApi {
-    service: std::process::Child,
-    host: String,
-}
-
-impl DockerApi {
-    fn serve(podman: &Podman, socket: &Path) -> DockerApi {
-        let host = format!("unix://{}", socket.display());
-        let service = podman
-            .command(&["system", "service", "--time=0", &host])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting podman system service");
-        let api = DockerApi { service, host };
-        process::wait_for(SERVICE_START, || socket.exists().then_some(()))
-            .unwrap_or_else(|| panic!("podman system service made no socket in {SERVICE_START:?}"));
-        api
-    }
-
-    fn docker(&self, args: &[&str]) -> String {
-        let mut command = Command::new("docker");
-        command.args(args).env("DOCKER_HOST", &self.host);
-        run_within(&mut command, podman::COMMAND_TIMEOUT)
-    }
-}
-
-impl Drop for DockerApi {
-    fn drop(&mut self) {
-        let _ = self.service.kill();
-        let _ = self.service.wait();
-    }
 }
