@@ -10,17 +10,18 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use k8s_cri::v1::{
-    ContainerConfig, ContainerMetadata, CreateContainerRequest, ExecSyncRequest, ImageSpec, LinuxContainerConfig,
-    LinuxContainerSecurityContext, LinuxPodSandboxConfig, LinuxSandboxSecurityContext, ListContainersRequest,
-    ListPodSandboxRequest, NamespaceMode, NamespaceOption, PodSandboxConfig, PodSandboxMetadata, PodSandboxState,
-    PodSandboxStatusRequest, PullImageRequest, RemovePodSandboxRequest, RunPodSandboxRequest, StartContainerRequest,
-    StopPodSandboxRequest, VersionRequest,
+    ContainerConfig, ContainerMetadata, CreateContainerRequest, ExecSyncRequest, ImageSpec,
+    LinuxContainerConfig, LinuxContainerSecurityContext, LinuxPodSandboxConfig,
+    LinuxSandboxSecurityContext, ListContainersRequest, ListPodSandboxRequest, NamespaceMode,
+    NamespaceOption, PodSandboxConfig, PodSandboxMetadata, PodSandboxState,
+    PodSandboxStatusRequest, PullImageRequest, RemovePodSandboxRequest, RunPodSandboxRequest,
+    StartContainerRequest, StopPodSandboxRequest, VersionRequest,
 };
 use pause_tests::containerd::{self, Containerd};
 use pause_tests::cri::Cri;
 use pause_tests::process::wait_for;
 use pause_tests::registry::{self, Registry};
-use pause_tests::{Need, app_image, ready};
+use pause_tests::{Need, app_image, pod, ready};
 
 /// The tag our image gets in the test registry.
 const TAG: &str = "containerd-test";
@@ -30,8 +31,6 @@ const CRI_API_VERSION: &str = "v1";
 const EXEC_TIMEOUT_SECONDS: i64 = 30;
 /// How long containerd may take to report the sandbox's exit and to let its shims go.
 const SETTLE: Duration = Duration::from_secs(30);
-/// The uid and gid our image runs pause as, the same as registry.k8s.io/pause.
-const PAUSE_ID: &str = "65535";
 /// The status containerd reports for a task killed by SIGKILL (128 + 9).
 const KILLED_BY_SIGKILL: i64 = 137;
 /// The page the web container serves.
@@ -41,7 +40,12 @@ fn pod_namespaces() -> NamespaceOption {
     // The pod shares network, IPC and (as with shareProcessNamespace) PID namespaces: all held
     // by the sandbox, so pause is PID 1 of the pod.
     let pod = NamespaceMode::Pod as i32;
-    NamespaceOption { network: pod, pid: pod, ipc: pod, ..Default::default() }
+    NamespaceOption {
+        network: pod,
+        pid: pod,
+        ipc: pod,
+        ..Default::default()
+    }
 }
 
 fn sandbox_config(name: &str, logs: &Path) -> PodSandboxConfig {
@@ -68,8 +72,14 @@ fn sandbox_config(name: &str, logs: &Path) -> PodSandboxConfig {
 
 fn container_config(name: &str, image: &str, command: &[&str]) -> ContainerConfig {
     ContainerConfig {
-        metadata: Some(ContainerMetadata { name: name.into(), attempt: 0 }),
-        image: Some(ImageSpec { image: image.into(), ..Default::default() }),
+        metadata: Some(ContainerMetadata {
+            name: name.into(),
+            attempt: 0,
+        }),
+        image: Some(ImageSpec {
+            image: image.into(),
+            ..Default::default()
+        }),
         command: command.iter().map(|arg| arg.to_string()).collect(),
         log_path: format!("{name}.log"),
         linux: Some(LinuxContainerConfig {
@@ -106,10 +116,14 @@ impl Events {
     fn exit_status(&self, container: &str) -> Option<i64> {
         let events = fs::read_to_string(self.file.path()).unwrap_or_default();
         let needle = format!("\"container_id\":\"{container}\"");
-        let event = events.lines().find(|line| line.contains("/tasks/exit") && line.contains(&needle))?;
+        let event = events
+            .lines()
+            .find(|line| line.contains("/tasks/exit") && line.contains(&needle))?;
         // The event is protobuf JSON, which leaves out zero values: no exit_status means 0.
         let status = event.split("\"exit_status\":").nth(1).map_or("0", |rest| {
-            rest.split(|c: char| !c.is_ascii_digit()).next().unwrap_or("0")
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap_or("0")
         });
         Some(status.parse().expect("a numeric exit status"))
     }
@@ -123,45 +137,48 @@ impl Drop for Events {
 }
 
 fn run_pod_sandbox(cri: &Cri, config: &PodSandboxConfig) -> String {
-    let request = RunPodSandboxRequest { config: Some(config.clone()), ..Default::default() };
-    cri.call("RunPodSandbox", cri.runtime().run_pod_sandbox(request)).pod_sandbox_id
+    let request = RunPodSandboxRequest {
+        config: Some(config.clone()),
+        ..Default::default()
+    };
+    cri.call("RunPodSandbox", cri.runtime().run_pod_sandbox(request))
+        .pod_sandbox_id
 }
 
 fn stop_and_remove(cri: &Cri, sandbox: &str) {
     let id = sandbox.to_string();
-    cri.call("StopPodSandbox", cri.runtime().stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: id.clone() }));
-    cri.call("RemovePodSandbox", cri.runtime().remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: id }));
+    cri.call(
+        "StopPodSandbox",
+        cri.runtime().stop_pod_sandbox(StopPodSandboxRequest {
+            pod_sandbox_id: id.clone(),
+        }),
+    );
+    cri.call(
+        "RemovePodSandbox",
+        cri.runtime()
+            .remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: id }),
+    );
 }
 
 /// Waits for containerd to report the exit of `sandbox`'s task; returns its status.
 fn sandbox_exit(events: &Events, sandbox: &str) -> i64 {
-    let exit = wait_for(SETTLE, || events.exit_status(sandbox))
-        .unwrap_or_else(|| panic!("containerd reported no exit of sandbox {sandbox} within {SETTLE:?}"));
+    let exit = wait_for(SETTLE, || events.exit_status(sandbox)).unwrap_or_else(|| {
+        panic!("containerd reported no exit of sandbox {sandbox} within {SETTLE:?}")
+    });
     eprintln!("containerd reports that sandbox {sandbox} (pause) exited with status {exit}");
     exit
 }
 
 /// The process a task runs, from `ctr tasks list` (columns TASK, PID, STATUS).
-fn task_pid(containerd: &Containerd, task: &str) -> u32 {
+fn task_pid(containerd: &Containerd, task: &str) -> String {
     let tasks = containerd.ctr(&["tasks", "list"]);
     tasks
         .lines()
         .find_map(|line| {
             let columns: Vec<&str> = line.split_whitespace().collect();
-            (columns.first() == Some(&task)).then(|| columns[1].parse().expect("a pid"))
+            (columns.first() == Some(&task)).then(|| columns[1].to_string())
         })
         .unwrap_or_else(|| panic!("no task {task} in:\n{tasks}"))
-}
-
-/// Asserts that `pid` is pause, running as 65535:65535.
-fn assert_is_pause(pid: u32) {
-    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).expect("reading the sandbox's command line");
-    assert_eq!(cmdline, b"/pause\0", "the sandbox process");
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("reading the sandbox's status");
-    for field in ["Uid:", "Gid:"] {
-        let ids = status.lines().find_map(|line| line.strip_prefix(field)).expect("a credentials line");
-        assert!(ids.split_whitespace().all(|id| id == PAUSE_ID), "the sandbox runs as {field} {ids}");
-    }
 }
 
 #[test]
@@ -189,30 +206,55 @@ fn cri_pod_with_our_sandbox_image() {
     let pulled = cri.call(
         "PullImage",
         cri.images().pull_image(PullImageRequest {
-            image: Some(ImageSpec { image: app.clone(), ..Default::default() }),
+            image: Some(ImageSpec {
+                image: app.clone(),
+                ..Default::default()
+            }),
             ..Default::default()
         }),
     );
-    assert!(pulled.image_ref.starts_with("sha256:"), "PullImage returned {pulled:?}");
+    assert!(
+        pulled.image_ref.starts_with("sha256:"),
+        "PullImage returned {pulled:?}"
+    );
 
     let logs = work.path().join("pod-logs");
     fs::create_dir_all(&logs).expect("creating the pod log dir");
     let config = sandbox_config("pause-pod", &logs);
     let sandbox = run_pod_sandbox(&cri, &config);
     let status = cri
-        .call("PodSandboxStatus", cri.runtime().pod_sandbox_status(PodSandboxStatusRequest { pod_sandbox_id: sandbox.clone(), verbose: false }))
+        .call(
+            "PodSandboxStatus",
+            cri.runtime().pod_sandbox_status(PodSandboxStatusRequest {
+                pod_sandbox_id: sandbox.clone(),
+                verbose: false,
+            }),
+        )
         .status
         .expect("a sandbox status");
-    assert_eq!(status.state, PodSandboxState::SandboxReady as i32, "sandbox state");
+    assert_eq!(
+        status.state,
+        PodSandboxState::SandboxReady as i32,
+        "sandbox state"
+    );
     let ip = status.network.map(|network| network.ip).unwrap_or_default();
-    assert!(ip.starts_with("10.123.0."), "the pod got no address from the CNI bridge: {ip:?}");
+    assert!(
+        ip.starts_with("10.123.0."),
+        "the pod got no address from the CNI bridge: {ip:?}"
+    );
     let images = containerd.ctr(&["images", "list", "--quiet"]);
-    assert!(images.lines().any(|image| image == pause), "containerd did not pull {pause}:\n{images}");
-    assert_is_pause(task_pid(&containerd, &sandbox));
+    assert!(
+        images.lines().any(|image| image == pause),
+        "containerd did not pull {pause}:\n{images}"
+    );
+    pod::assert_runs_pause_as_its_user(&task_pid(&containerd, &sandbox));
 
     let mut containers = HashMap::new();
     let web_command = app_image::serve_page(PAGE);
-    for (name, command) in [("web", vec!["/bin/sh", "-c", &web_command]), ("client", vec!["/bin/sleep", "3600"])] {
+    for (name, command) in [
+        ("web", vec!["/bin/sh", "-c", &web_command]),
+        ("client", vec!["/bin/sleep", "3600"]),
+    ] {
         let id = cri
             .call(
                 "CreateContainer",
@@ -223,7 +265,12 @@ fn cri_pod_with_our_sandbox_image() {
                 }),
             )
             .container_id;
-        cri.call("StartContainer", cri.runtime().start_container(StartContainerRequest { container_id: id.clone() }));
+        cri.call(
+            "StartContainer",
+            cri.runtime().start_container(StartContainerRequest {
+                container_id: id.clone(),
+            }),
+        );
         containers.insert(name, id);
     }
 
@@ -236,19 +283,27 @@ fn cri_pod_with_our_sandbox_image() {
         }),
     );
     let stdout = String::from_utf8_lossy(&exec.stdout);
-    assert_eq!(exec.exit_code, 0, "ExecSync failed: {stdout}{}", String::from_utf8_lossy(&exec.stderr));
-    assert!(stdout.contains(PAGE), "the client did not get the page over localhost:\n{stdout}");
-    assert!(
-        stdout.lines().any(|line| line.split_whitespace().collect::<Vec<_>>() == ["1", "/pause"]),
-        "PID 1 of the pod is not /pause:\n{stdout}"
+    assert_eq!(
+        exec.exit_code,
+        0,
+        "ExecSync failed: {stdout}{}",
+        String::from_utf8_lossy(&exec.stderr)
     );
-    assert!(stdout.contains("httpd -f -p"), "the web server is not visible in the pod's PID namespace:\n{stdout}");
+    assert!(
+        stdout.contains(PAGE),
+        "the client did not get the page over localhost:\n{stdout}"
+    );
+    pod::assert_shared_pid_namespace(&stdout);
 
     // SIGTERM, what a runtime sends to stop a container gracefully: pause exits 0, and the pod's
     // PID namespace, and with it every container, ends with it.
     let events = Events::watch(&containerd);
     containerd.ctr(&["tasks", "kill", "--signal", "SIGTERM", &sandbox]);
-    assert_eq!(sandbox_exit(&events, &sandbox), 0, "pause's exit status on SIGTERM in containerd");
+    assert_eq!(
+        sandbox_exit(&events, &sandbox),
+        0,
+        "pause's exit status on SIGTERM in containerd"
+    );
     stop_and_remove(&cri, &sandbox);
 
     // StopPodSandbox on a running sandbox: containerd's CRI plugin does not signal pause
@@ -256,21 +311,67 @@ fn cri_pod_with_our_sandbox_image() {
     // containerd's sandbox_stop.go; kubelet stops the app containers gracefully before), so the
     // status containerd reports is 137 whatever the pause image, registry.k8s.io/pause too.
     let stopped = run_pod_sandbox(&cri, &sandbox_config("stopped-pod", &logs));
-    assert_is_pause(task_pid(&containerd, &stopped));
-    cri.call("StopPodSandbox", cri.runtime().stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: stopped.clone() }));
-    assert_eq!(sandbox_exit(&events, &stopped), KILLED_BY_SIGKILL, "the sandbox's exit status after StopPodSandbox");
-    cri.call("RemovePodSandbox", cri.runtime().remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: stopped }));
+    pod::assert_runs_pause_as_its_user(&task_pid(&containerd, &stopped));
+    cri.call(
+        "StopPodSandbox",
+        cri.runtime().stop_pod_sandbox(StopPodSandboxRequest {
+            pod_sandbox_id: stopped.clone(),
+        }),
+    );
+    assert_eq!(
+        sandbox_exit(&events, &stopped),
+        KILLED_BY_SIGKILL,
+        "the sandbox's exit status after StopPodSandbox"
+    );
+    cri.call(
+        "RemovePodSandbox",
+        cri.runtime().remove_pod_sandbox(RemovePodSandboxRequest {
+            pod_sandbox_id: stopped,
+        }),
+    );
 
-    let sandboxes = cri.call("ListPodSandbox", cri.runtime().list_pod_sandbox(ListPodSandboxRequest::default())).items;
-    assert!(sandboxes.is_empty(), "sandboxes left after RemovePodSandbox: {sandboxes:?}");
-    let left = cri.call("ListContainers", cri.runtime().list_containers(ListContainersRequest::default())).containers;
-    assert!(left.is_empty(), "containers left after RemovePodSandbox: {left:?}");
-    for listing in [["tasks", "list", "--quiet"], ["containers", "list", "--quiet"]] {
+    let sandboxes = cri
+        .call(
+            "ListPodSandbox",
+            cri.runtime()
+                .list_pod_sandbox(ListPodSandboxRequest::default()),
+        )
+        .items;
+    assert!(
+        sandboxes.is_empty(),
+        "sandboxes left after RemovePodSandbox: {sandboxes:?}"
+    );
+    let left = cri
+        .call(
+            "ListContainers",
+            cri.runtime()
+                .list_containers(ListContainersRequest::default()),
+        )
+        .containers;
+    assert!(
+        left.is_empty(),
+        "containers left after RemovePodSandbox: {left:?}"
+    );
+    for listing in [
+        ["tasks", "list", "--quiet"],
+        ["containers", "list", "--quiet"],
+    ] {
         let out = containerd.ctr(&listing);
-        assert!(out.trim().is_empty(), "`ctr {}` after RemovePodSandbox:\n{out}", listing.join(" "));
+        assert!(
+            out.trim().is_empty(),
+            "`ctr {}` after RemovePodSandbox:\n{out}",
+            listing.join(" ")
+        );
     }
     let shims = wait_for(SETTLE, || containerd.shims().is_empty().then_some(()));
-    assert!(shims.is_some(), "containerd shims still running after RemovePodSandbox: {:?}", containerd.shims());
+    assert!(
+        shims.is_some(),
+        "containerd shims still running after RemovePodSandbox: {:?}",
+        containerd.shims()
+    );
     let namespaces = containerd.new_network_namespaces();
-    assert!(namespaces.is_empty(), "network namespaces left in /run/netns: {namespaces:?}");
+    assert!(
+        namespaces.is_empty(),
+        "network namespaces left in /run/netns: {namespaces:?}"
+    );
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use pause_tests::docker_api::{self, DockerApi};
 use pause_tests::podman::{self, Podman};
 use pause_tests::process::wait_for;
-use pause_tests::{Need, Platform, app_image, image, ready};
+use pause_tests::{Need, Platform, app_image, image, pod, ready};
 
 /// The page the web containers serve.
 const PAGE: &str = "hello from the docker way";
@@ -35,15 +35,6 @@ fn needs() -> Vec<Need> {
     needs
 }
 
-/// `ps -o pid,args` output has pause as PID 1 and the web server beside it.
-fn assert_pod_processes(ps: &str) {
-    assert!(
-        ps.lines().any(|line| line.split_whitespace().collect::<Vec<_>>() == ["1", "/pause"]),
-        "PID 1 of the pod is not /pause:\n{ps}"
-    );
-    assert!(ps.contains("httpd -f -p"), "the web server is not visible in the pod's PID namespace:\n{ps}");
-}
-
 #[test]
 fn docker_cli_and_compose_through_podman() {
     if !ready("docker::docker_cli_and_compose_through_podman", &needs()) {
@@ -60,56 +51,132 @@ fn docker_cli_and_compose_through_podman() {
         .trim()
         .to_string();
     let host = Platform::host().expect("a supported host platform");
-    let inspected =
-        api.docker(&["image", "inspect", "--format", "{{json .Config.Entrypoint}} {{.Config.User}} {{.Os}}/{{.Architecture}}", &pause]);
-    assert_eq!(inspected.trim(), format!("[\"/pause\"] 65535:65535 linux/{}", host.arch), "`docker image inspect {pause}`");
+    let inspected = api.docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{json .Config.Entrypoint}} {{.Config.User}} {{.Os}}/{{.Architecture}}",
+        &pause,
+    ]);
+    assert_eq!(
+        inspected.trim(),
+        format!(
+            "[\"/pause\"] {id}:{id} linux/{}",
+            host.arch,
+            id = pod::PAUSE_ID
+        ),
+        "`docker image inspect {pause}`"
+    );
 
     let work = tempfile::tempdir().expect("creating a temp dir");
     let rootfs = app_image::rootfs_tar(work.path());
-    api.docker(&["import", &rootfs.display().to_string(), app_image::LOCAL_NAME]);
+    api.docker(&[
+        "import",
+        &rootfs.display().to_string(),
+        app_image::LOCAL_NAME,
+    ]);
     let app = app_image::LOCAL_NAME;
 
     // The pod, by hand. Only loopback: the containers share the anchor's, and podman writes no
     // firewall rules.
-    api.docker(&["run", "--detach", "--name", "anchor", "--network", "none", "--stop-timeout", GRACE_SECONDS, &pause]);
+    api.docker(&[
+        "run",
+        "--detach",
+        "--name",
+        "anchor",
+        "--network",
+        "none",
+        "--stop-timeout",
+        GRACE_SECONDS,
+        &pause,
+    ]);
     let joined = ["--net=container:anchor", "--pid=container:anchor"];
     let web = app_image::serve_page(PAGE);
-    api.docker(&[&["run", "--detach", "--name", "web"][..], &joined, &[app, "/bin/sh", "-c", &web]].concat());
+    api.docker(
+        &[
+            &["run", "--detach", "--name", "web"][..],
+            &joined,
+            &[app, "/bin/sh", "-c", &web],
+        ]
+        .concat(),
+    );
     let client = app_image::fetch_and_list();
-    let ps = api.docker(&[&["run", "--rm", "--name", "client"][..], &joined, &[app, "/bin/sh", "-c", &client]].concat());
-    assert!(ps.contains(PAGE), "the client did not get the page over localhost:\n{ps}");
-    assert_pod_processes(&ps);
+    let ps = api.docker(
+        &[
+            &["run", "--rm", "--name", "client"][..],
+            &joined,
+            &[app, "/bin/sh", "-c", &client],
+        ]
+        .concat(),
+    );
+    assert!(
+        ps.contains(PAGE),
+        "the client did not get the page over localhost:\n{ps}"
+    );
+    pod::assert_shared_pid_namespace(&ps);
     let pid = api.docker(&["inspect", "--format", "{{.State.Pid}}", "anchor"]);
-    let status = std::fs::read_to_string(format!("/proc/{}/status", pid.trim())).expect("reading the anchor's status");
-    let uid = status.lines().find_map(|line| line.strip_prefix("Uid:")).expect("a Uid line");
-    assert!(uid.split_whitespace().all(|id| id == "65535"), "the anchor runs as uid {uid}");
+    pod::assert_runs_pause_as_its_user(pid.trim());
 
     // `docker stop` without -t: SIGTERM, and pause exits 0 within the grace period instead of
     // being killed when it ends (which would be 137).
     api.docker(&["stop", "anchor"]);
     let exit = api.docker(&["inspect", "--format", "{{.State.ExitCode}}", "anchor"]);
-    assert_eq!(exit.trim(), "0", "the anchor's exit code after `docker stop anchor`");
+    assert_eq!(
+        exit.trim(),
+        "0",
+        "the anchor's exit code after `docker stop anchor`"
+    );
     api.docker(&["rm", "--force", "web"]);
     api.docker(&["rm", "--force", "anchor"]);
 
     // The same pod as a compose file.
-    let compose_file: PathBuf = xtask::project::root().join("tests").join("compose").join("compose.yaml");
+    let compose_file: PathBuf = xtask::project::root()
+        .join("tests")
+        .join("compose")
+        .join("compose.yaml");
     let env = [("PAUSE_IMAGE", pause.as_str()), ("APP_IMAGE", app)];
     let compose = |args: &[&str]| api.compose(&compose_file, PROJECT, &env, args);
     let up = compose(&["up", "--detach"]);
-    assert!(up.status.success(), "docker-compose up failed:\n{}", String::from_utf8_lossy(&up.stderr));
+    assert!(
+        up.status.success(),
+        "docker-compose up failed:\n{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
     let mut logs = String::new();
     let seen = wait_for(SETTLE, || {
-        logs = String::from_utf8_lossy(&compose(&["logs", "--no-color", "checker"]).stdout).into_owned();
+        logs = String::from_utf8_lossy(&compose(&["logs", "--no-color", "checker"]).stdout)
+            .into_owned();
         (logs.contains(COMPOSE_PAGE) && logs.contains("/pause")).then_some(())
     });
-    assert!(seen.is_some(), "the checker did not log the page and the pod's processes within {SETTLE:?}:\n{logs}");
-    assert_pod_processes(&logs.lines().map(|line| line.split_once('|').map_or(line, |(_, log)| log)).collect::<Vec<_>>().join("\n"));
+    assert!(
+        seen.is_some(),
+        "the checker did not log the page and the pod's processes within {SETTLE:?}:\n{logs}"
+    );
+    pod::assert_shared_pid_namespace(
+        &logs
+            .lines()
+            .map(|line| line.split_once('|').map_or(line, |(_, log)| log))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
 
     let stop = compose(&["stop"]);
-    assert!(stop.status.success(), "docker-compose stop failed:\n{}", String::from_utf8_lossy(&stop.stderr));
-    let exit = api.docker(&["inspect", "--format", "{{.State.ExitCode}}", &format!("{PROJECT}_pause_1")]);
-    assert_eq!(exit.trim(), "0", "the pause service's exit code after `docker-compose stop`");
+    assert!(
+        stop.status.success(),
+        "docker-compose stop failed:\n{}",
+        String::from_utf8_lossy(&stop.stderr)
+    );
+    let exit = api.docker(&[
+        "inspect",
+        "--format",
+        "{{.State.ExitCode}}",
+        &format!("{PROJECT}_pause_1"),
+    ]);
+    assert_eq!(
+        exit.trim(),
+        "0",
+        "the pause service's exit code after `docker-compose stop`"
+    );
 
     // `docker-compose down` removes containers in parallel; podman refuses to remove the anchor
     // while a container that joined it exists, so the first `down` may leave the anchor, and a
@@ -119,10 +186,19 @@ fn docker_cli_and_compose_through_podman() {
     if stderr.contains(DEPENDENTS_ERROR) {
         let again = compose(&["down"]);
         let stderr = String::from_utf8_lossy(&again.stderr);
-        assert!(again.status.success() && !stderr.contains("ERROR"), "a second docker-compose down failed:\n{stderr}");
+        assert!(
+            again.status.success() && !stderr.contains("ERROR"),
+            "a second docker-compose down failed:\n{stderr}"
+        );
     } else {
-        assert!(down.status.success() && !stderr.contains("ERROR"), "docker-compose down failed:\n{stderr}");
+        assert!(
+            down.status.success() && !stderr.contains("ERROR"),
+            "docker-compose down failed:\n{stderr}"
+        );
     }
     let left = api.docker(&["ps", "--all", "--quiet"]);
-    assert!(left.trim().is_empty(), "containers left after docker-compose down:\n{left}");
+    assert!(
+        left.trim().is_empty(),
+        "containers left after docker-compose down:\n{left}"
+    );
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use pause_tests::podman::{self, Podman};
 use pause_tests::process::wait_for;
 use pause_tests::registry::{self, Registry};
-use pause_tests::{Need, app_image, ready};
+use pause_tests::{Need, app_image, pod, ready};
 
 /// One podman scenario at a time: they share /run/runc and /run/netns, which the last one out
 /// cleans up.
@@ -43,7 +43,12 @@ fn setup() -> Setup {
     let work = tempfile::tempdir().expect("creating a temp dir");
     let app = app_image::push(&registry, work.path());
     let podman = Podman::new(&registry, &pause);
-    Setup { podman, pause, app, _registry: registry }
+    Setup {
+        podman,
+        pause,
+        app,
+        _registry: registry,
+    }
 }
 
 /// Waits until `container`'s log contains every one of `needles`; returns the log.
@@ -51,34 +56,37 @@ fn wait_for_log(podman: &Podman, container: &str, needles: &[&str]) -> String {
     let mut log = String::new();
     let found = wait_for(SETTLE, || {
         log = podman.run(&["logs", container]);
-        needles.iter().all(|needle| log.contains(needle)).then_some(())
+        needles
+            .iter()
+            .all(|needle| log.contains(needle))
+            .then_some(())
     });
-    assert!(found.is_some(), "{container}'s log lacks {needles:?} after {SETTLE:?}:\n{log}");
+    assert!(
+        found.is_some(),
+        "{container}'s log lacks {needles:?} after {SETTLE:?}:\n{log}"
+    );
     log
 }
 
 /// The infra container of `pod`.
 fn infra(podman: &Podman, pod: &str) -> String {
-    podman.run(&["pod", "inspect", "--format", "{{.InfraContainerID}}", pod]).trim().to_string()
+    podman
+        .run(&["pod", "inspect", "--format", "{{.InfraContainerID}}", pod])
+        .trim()
+        .to_string()
 }
 
-/// Asserts that `pod`'s infra container is our image running `/pause`, seen from the host: the
-/// process's command line. (Podman starts infra containers as root whatever the image's user;
-/// the CRI and docker suites check that the image's 65535:65535 is honoured where it applies.)
+/// Asserts that `pod`'s infra container is our image running `/pause`. (Podman starts infra
+/// containers as root whatever the image's user; the CRI and docker suites check that the
+/// image's 65535:65535 is honoured where it applies.)
 fn assert_infra_is_ours(podman: &Podman, pod: &str, pause: &str) {
     let infra = infra(podman, pod);
-    assert_eq!(podman.inspect(&infra, "{{.ImageName}}"), pause, "{pod}'s infra image");
-    let pid = podman.inspect(&infra, "{{.State.Pid}}");
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).expect("reading the infra's command line");
-    assert_eq!(cmdline, b"/pause\0", "{pod}'s infra process");
-}
-
-/// `ps -o pid,args` output has pause as PID 1.
-fn assert_pause_is_pid1(ps: &str) {
-    assert!(
-        ps.lines().any(|line| line.split_whitespace().collect::<Vec<_>>() == ["1", "/pause"]),
-        "PID 1 of the pod is not /pause:\n{ps}"
+    assert_eq!(
+        podman.inspect(&infra, "{{.ImageName}}"),
+        pause,
+        "{pod}'s infra image"
     );
+    pod::assert_runs_pause(&podman.inspect(&infra, "{{.State.Pid}}"));
 }
 
 #[test]
@@ -86,40 +94,118 @@ fn pod_create_with_our_infra_image() {
     if !ready("podman::pod_create_with_our_infra_image", &needs()) {
         return;
     }
-    let _serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let Setup { podman, pause, app, _registry } = setup();
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let Setup {
+        podman,
+        pause,
+        app,
+        _registry,
+    } = setup();
     let page = "hello from the web container";
 
     // Default sharing (net, ipc, uts): two containers reach each other on localhost.
     podman.run(&[
-        "pod", "create", "--infra-image", &pause, "--infra-command", "/pause", "--network", "none", "--name", "shared-net",
+        "pod",
+        "create",
+        "--infra-image",
+        &pause,
+        "--infra-command",
+        "/pause",
+        "--network",
+        "none",
+        "--name",
+        "shared-net",
     ]);
-    podman.run(&["run", "-d", "--pod", "shared-net", "--name", "web", &app, "/bin/sh", "-c", &app_image::serve_page(page)]);
-    let fetched = podman.run(&["run", "--rm", "--pod", "shared-net", &app, "/bin/sh", "-c", &app_image::fetch_and_list()]);
-    assert!(fetched.contains(page), "the client did not get the page over localhost:\n{fetched}");
+    podman.run(&[
+        "run",
+        "-d",
+        "--pod",
+        "shared-net",
+        "--name",
+        "web",
+        &app,
+        "/bin/sh",
+        "-c",
+        &app_image::serve_page(page),
+    ]);
+    let fetched = podman.run(&[
+        "run",
+        "--rm",
+        "--pod",
+        "shared-net",
+        &app,
+        "/bin/sh",
+        "-c",
+        &app_image::fetch_and_list(),
+    ]);
+    assert!(
+        fetched.contains(page),
+        "the client did not get the page over localhost:\n{fetched}"
+    );
     assert_infra_is_ours(&podman, "shared-net", &pause);
 
     // Sharing the PID namespace too: pause is PID 1 and every container sees the others.
     podman.run(&[
-        "pod", "create", "--infra-image", &pause, "--infra-command", "/pause", "--network", "none",
-        "--share", "net,ipc,uts,pid", "--name", "shared-pid",
+        "pod",
+        "create",
+        "--infra-image",
+        &pause,
+        "--infra-command",
+        "/pause",
+        "--network",
+        "none",
+        "--share",
+        "net,ipc,uts,pid",
+        "--name",
+        "shared-pid",
     ]);
-    podman.run(&["run", "-d", "--pod", "shared-pid", "--name", "web2", &app, "/bin/sh", "-c", &app_image::serve_page(page)]);
-    let ps = podman.run(&["run", "--rm", "--pod", "shared-pid", &app, "/bin/sh", "-c", &app_image::fetch_and_list()]);
-    assert!(ps.contains(page), "the client did not get the page over localhost:\n{ps}");
-    assert_pause_is_pid1(&ps);
-    assert!(ps.contains("httpd -f -p"), "the web server is not visible in the pod's PID namespace:\n{ps}");
+    podman.run(&[
+        "run",
+        "-d",
+        "--pod",
+        "shared-pid",
+        "--name",
+        "web2",
+        &app,
+        "/bin/sh",
+        "-c",
+        &app_image::serve_page(page),
+    ]);
+    let ps = podman.run(&[
+        "run",
+        "--rm",
+        "--pod",
+        "shared-pid",
+        &app,
+        "/bin/sh",
+        "-c",
+        &app_image::fetch_and_list(),
+    ]);
+    assert!(
+        ps.contains(page),
+        "the client did not get the page over localhost:\n{ps}"
+    );
+    pod::assert_shared_pid_namespace(&ps);
     assert_infra_is_ours(&podman, "shared-pid", &pause);
 
     // Stopping the pod sends SIGTERM to pause, which exits 0 well within the grace period.
     let infra = infra(&podman, "shared-pid");
     podman.run(&["pod", "stop", "--time", STOP_GRACE_SECONDS, "shared-pid"]);
-    assert_eq!(podman.inspect(&infra, "{{.State.ExitCode}}"), "0", "pause's exit code after `podman pod stop`");
+    assert_eq!(
+        podman.inspect(&infra, "{{.State.ExitCode}}"),
+        "0",
+        "pause's exit code after `podman pod stop`"
+    );
 }
 
 /// The Pod YAMLs, as Kubernetes users write them.
 fn pod_yaml(name: &str) -> String {
-    let path: PathBuf = xtask::project::root().join("tests").join("pods").join(format!("{name}.yaml"));
+    let path: PathBuf = xtask::project::root()
+        .join("tests")
+        .join("pods")
+        .join(format!("{name}.yaml"));
     assert!(path.is_file(), "{} is missing", path.display());
     path.display().to_string()
 }
@@ -129,10 +215,22 @@ fn kube_play_multi_container_pods() {
     if !ready("podman::kube_play_multi_container_pods", &needs()) {
         return;
     }
-    let _serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let Setup { podman, pause, app, _registry } = setup();
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let Setup {
+        podman,
+        pause,
+        app,
+        _registry,
+    } = setup();
     podman.preload(&app, app_image::LOCAL_NAME);
-    let pods = ["sidecar", "emptydir", "share-process-namespace", "init-container"];
+    let pods = [
+        "sidecar",
+        "emptydir",
+        "share-process-namespace",
+        "init-container",
+    ];
     for pod in pods {
         // No network: the pods' containers still share the loopback of the infra container's
         // network namespace, and nothing is written to the host's iptables.
@@ -148,19 +246,37 @@ fn kube_play_multi_container_pods() {
 
     // shareProcessNamespace: pause is PID 1 and the containers see each other's processes.
     let ps = wait_for_log(&podman, "share-process-namespace-shell", &["sleep 3601"]);
-    assert_pause_is_pid1(&ps);
+    pod::assert_pause_is_pid1(&ps);
 
     // The init container ran to completion, successfully, before the app container started.
     let app_log = wait_for_log(&podman, "init-container-app", &["prepared by init"]);
-    assert!(!app_log.contains("config missing"), "the app started before its init container finished:\n{app_log}");
-    assert_eq!(podman.inspect("init-container-prepare", "{{.State.ExitCode}}"), "0");
-    let finished: i64 = podman.inspect("init-container-prepare", "{{.State.FinishedAt.UnixNano}}").parse().expect("a time");
-    let started: i64 = podman.inspect("init-container-app", "{{.State.StartedAt.UnixNano}}").parse().expect("a time");
-    assert!(finished <= started, "the app started ({started}) before its init container finished ({finished})");
+    assert!(
+        !app_log.contains("config missing"),
+        "the app started before its init container finished:\n{app_log}"
+    );
+    assert_eq!(
+        podman.inspect("init-container-prepare", "{{.State.ExitCode}}"),
+        "0"
+    );
+    let finished: i64 = podman
+        .inspect("init-container-prepare", "{{.State.FinishedAt.UnixNano}}")
+        .parse()
+        .expect("a time");
+    let started: i64 = podman
+        .inspect("init-container-app", "{{.State.StartedAt.UnixNano}}")
+        .parse()
+        .expect("a time");
+    assert!(
+        finished <= started,
+        "the app started ({started}) before its init container finished ({finished})"
+    );
 
     for pod in pods {
         podman.run(&["kube", "down", &pod_yaml(pod)]);
     }
     let left = podman.run(&["ps", "--all", "--quiet"]);
-    assert!(left.trim().is_empty(), "`podman kube down` left containers behind:\n{left}");
+    assert!(
+        left.trim().is_empty(),
+        "`podman kube down` left containers behind:\n{left}"
+    );
 }

@@ -42,7 +42,15 @@ pub fn rootfs_tar(dir: &Path) -> PathBuf {
         symlink("busybox", bin.join(applet)).expect("linking an applet");
     }
     let tarball = dir.join("busybox-rootfs.tar");
-    run_within(Command::new("tar").arg("-C").arg(&rootfs).arg("-cf").arg(&tarball).arg("."), TOOL_TIMEOUT);
+    run_within(
+        Command::new("tar")
+            .arg("-C")
+            .arg(&rootfs)
+            .arg("-cf")
+            .arg(&tarball)
+            .arg("."),
+        TOOL_TIMEOUT,
+    );
     tarball
 }
 
@@ -64,8 +72,13 @@ pub fn push(registry: &Registry, dir: &Path) -> String {
 
 /// A shell command for the web container: serve `page` as `/` on [`WEB_PORT`] until stopped.
 pub fn serve_page(page: &str) -> String {
-    assert!(!page.contains('\''), "the page goes into single quotes: {page:?}");
-    format!("mkdir -p /www && echo '{page}' > /www/index.html && exec /bin/httpd -f -p {WEB_PORT} -h /www")
+    assert!(
+        !page.contains('\''),
+        "the page goes into single quotes: {page:?}"
+    );
+    format!(
+        "mkdir -p /www && echo '{page}' > /www/index.html && exec /bin/httpd -f -p {WEB_PORT} -h /www"
+    )
 }
 
 /// How many times the client tries to fetch the page while the web server starts, 0.2 s apart.

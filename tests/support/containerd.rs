@@ -54,12 +54,19 @@ pub struct Containerd {
 
 /// Whether the CNI plugins are installed; reports `test` as skipped otherwise.
 pub fn cni_ready(test: &str) -> bool {
-    let missing: Vec<&str> =
-        CNI_PLUGINS.iter().copied().filter(|plugin| !Path::new(CNI_BIN_DIR).join(plugin).is_file()).collect();
+    let missing: Vec<&str> = CNI_PLUGINS
+        .iter()
+        .copied()
+        .filter(|plugin| !Path::new(CNI_BIN_DIR).join(plugin).is_file())
+        .collect();
     if missing.is_empty() {
         return true;
     }
-    skip(test, &format!("needs the CNI plugins {missing:?} in {CNI_BIN_DIR}"), "apt-get install containernetworking-plugins");
+    skip(
+        test,
+        &format!("needs the CNI plugins {missing:?} in {CNI_BIN_DIR}"),
+        "apt-get install containernetworking-plugins",
+    );
     false
 }
 
@@ -67,11 +74,15 @@ impl Containerd {
     /// Starts containerd with `sandbox_image` (in `registry`) as the pods' sandbox image.
     pub fn start(registry: &Registry, sandbox_image: &str) -> Containerd {
         let host = HostPaths::watch(HOST_PATHS, &[CGROUP_PARENT]);
-        let dir = tempfile::Builder::new().prefix("pause-containerd-").tempdir().expect("creating a temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("pause-containerd-")
+            .tempdir()
+            .expect("creating a temp dir");
         // Interface names are at most 15 bytes; the pid keeps concurrent runs apart.
         let bridge = format!("pause{}", std::process::id() % 1_000_000);
         write_config(dir.path(), registry, sandbox_image, &bridge);
-        let log = fs::File::create(dir.path().join("containerd.log")).expect("creating the containerd log");
+        let log = fs::File::create(dir.path().join("containerd.log"))
+            .expect("creating the containerd log");
         let child = Command::new("containerd")
             .arg("--config")
             .arg(dir.path().join("config.toml"))
@@ -81,7 +92,13 @@ impl Containerd {
             .spawn()
             .expect("starting containerd");
         let namespaces_before = network_namespaces();
-        let mut containerd = Containerd { child, bridge, namespaces_before, dir, _host: host };
+        let mut containerd = Containerd {
+            child,
+            bridge,
+            namespaces_before,
+            dir,
+            _host: host,
+        };
         containerd.wait_ready();
         containerd
     }
@@ -99,7 +116,11 @@ impl Containerd {
     /// `ctr` on this containerd's socket and the CRI namespace, not yet run.
     pub fn ctr_command(&self, args: &[&str]) -> Command {
         let mut command = Command::new("ctr");
-        command.arg("--address").arg(self.socket()).args(["--namespace", NAMESPACE]).args(args);
+        command
+            .arg("--address")
+            .arg(self.socket())
+            .args(["--namespace", NAMESPACE])
+            .args(args);
         command
     }
 
@@ -117,15 +138,21 @@ impl Containerd {
             .filter(|pid| {
                 let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
                 let args: Vec<&[u8]> = cmdline.split(|&byte| byte == 0).collect();
-                args.first().is_some_and(|program| program.ends_with(b"containerd-shim-runc-v2"))
-                    && args.windows(2).any(|pair| pair[0] == b"-address" && pair[1] == socket.as_bytes())
+                args.first()
+                    .is_some_and(|program| program.ends_with(b"containerd-shim-runc-v2"))
+                    && args
+                        .windows(2)
+                        .any(|pair| pair[0] == b"-address" && pair[1] == socket.as_bytes())
             })
             .collect()
     }
 
     /// The network namespaces in /run/netns that appeared since containerd started.
     pub fn new_network_namespaces(&self) -> Vec<String> {
-        network_namespaces().into_iter().filter(|name| !self.namespaces_before.contains(name)).collect()
+        network_namespaces()
+            .into_iter()
+            .filter(|name| !self.namespaces_before.contains(name))
+            .collect()
     }
 
     fn wait_ready(&mut self) {
@@ -136,19 +163,31 @@ impl Containerd {
             let version = output_within(&mut self.ctr_command(&["version"]), CTR_TIMEOUT);
             version.status.success().then_some(())
         });
-        assert!(ready.is_some(), "containerd did not serve {} within {STARTUP:?}:\n{}", self.socket().display(), self.log());
+        assert!(
+            ready.is_some(),
+            "containerd did not serve {} within {STARTUP:?}:\n{}",
+            self.socket().display(),
+            self.log()
+        );
     }
 
     /// Kills and deletes every task and container the CRI plugin still has, so that their shims exit.
     fn remove_tasks(&self) {
         let quiet = |args: &[&str]| output_within(&mut self.ctr_command(args), CTR_TIMEOUT);
-        let tasks = String::from_utf8_lossy(&quiet(&["tasks", "list", "--quiet"]).stdout).into_owned();
+        let tasks =
+            String::from_utf8_lossy(&quiet(&["tasks", "list", "--quiet"]).stdout).into_owned();
         for task in tasks.split_whitespace() {
             quiet(&["tasks", "kill", "--signal", "SIGKILL", task]);
         }
-        let containers = String::from_utf8_lossy(&quiet(&["containers", "list", "--quiet"]).stdout).into_owned();
+        let containers =
+            String::from_utf8_lossy(&quiet(&["containers", "list", "--quiet"]).stdout).into_owned();
         for container in containers.split_whitespace() {
-            let _ = wait_for(SHUTDOWN, || quiet(&["tasks", "delete", "--force", container]).status.success().then_some(()));
+            let _ = wait_for(SHUTDOWN, || {
+                quiet(&["tasks", "delete", "--force", container])
+                    .status
+                    .success()
+                    .then_some(())
+            });
             quiet(&["containers", "delete", container]);
         }
     }
@@ -164,7 +203,9 @@ impl Drop for Containerd {
         }
         for shim in self.shims() {
             eprintln!("killing containerd shim {shim} left behind");
-            let _ = Command::new("kill").args(["-s", "KILL", &shim.to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-s", "KILL", &shim.to_string()])
+                .status();
         }
         unmount_under(self.dir.path());
         // A sandbox that was never stopped through the CRI keeps its network namespace pinned.
@@ -173,7 +214,10 @@ impl Drop for Containerd {
             let _ = Command::new("umount").arg(&path).status();
             let _ = fs::remove_file(&path);
         }
-        let _ = Command::new("ip").args(["link", "delete", &self.bridge]).stderr(Stdio::null()).status();
+        let _ = Command::new("ip")
+            .args(["link", "delete", &self.bridge])
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
@@ -182,7 +226,11 @@ const NETNS_DIR: &str = "/run/netns";
 
 fn network_namespaces() -> Vec<String> {
     fs::read_dir(NETNS_DIR)
-        .map(|entries| entries.filter_map(|entry| entry.ok()?.file_name().into_string().ok()).collect())
+        .map(|entries| {
+            entries
+                .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -234,7 +282,11 @@ state = "{state}"
     fs::write(dir.join("config.toml"), config).expect("writing the containerd config");
     let hosts = dir.join("certs.d").join(registry.host());
     fs::create_dir_all(&hosts).expect("creating certs.d");
-    fs::write(hosts.join("hosts.toml"), format!("server = \"http://{}\"\n", registry.host())).expect("writing hosts.toml");
+    fs::write(
+        hosts.join("hosts.toml"),
+        format!("server = \"http://{}\"\n", registry.host()),
+    )
+    .expect("writing hosts.toml");
     // No gateway and no masquerading: the pod needs an address, not a way out, and nothing
     // lands in the host's iptables. host-local keeps its leases under the temp dir.
     let network = format!(

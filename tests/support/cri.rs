@@ -26,14 +26,21 @@ pub struct Cri {
 impl Cri {
     /// Connects to the CRI socket at `socket`.
     pub fn connect(socket: &Path) -> Cri {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
         let socket: PathBuf = socket.to_owned();
         let connector = tower::service_fn(move |_: Uri| {
             let socket = socket.clone();
             async move { Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(socket).await?)) }
         });
         let channel = runtime
-            .block_on(Endpoint::from_static(PLACEHOLDER_URI).connect_timeout(CALL_TIMEOUT).connect_with_connector(connector))
+            .block_on(
+                Endpoint::from_static(PLACEHOLDER_URI)
+                    .connect_timeout(CALL_TIMEOUT)
+                    .connect_with_connector(connector),
+            )
             .expect("connecting to the CRI socket");
         Cri { runtime, channel }
     }
@@ -50,10 +57,21 @@ impl Cri {
 
     /// Waits for one call (named `name` in failures); panics on a gRPC error or after
     /// [`CALL_TIMEOUT`].
-    pub fn call<T>(&self, name: &str, call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>) -> T {
-        match self.runtime.block_on(async { tokio::time::timeout(CALL_TIMEOUT, call).await }) {
+    pub fn call<T>(
+        &self,
+        name: &str,
+        call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    ) -> T {
+        match self
+            .runtime
+            .block_on(async { tokio::time::timeout(CALL_TIMEOUT, call).await })
+        {
             Ok(Ok(response)) => response.into_inner(),
-            Ok(Err(status)) => panic!("CRI {name} failed: {:?}: {}", status.code(), status.message()),
+            Ok(Err(status)) => panic!(
+                "CRI {name} failed: {:?}: {}",
+                status.code(),
+                status.message()
+            ),
             Err(_) => panic!("CRI {name} did not answer within {CALL_TIMEOUT:?}"),
         }
     }

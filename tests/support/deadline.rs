@@ -33,7 +33,11 @@ pub fn output_within(command: &mut Command, timeout: Duration) -> Output {
             String::from_utf8_lossy(&stderr)
         )
     };
-    Output { status, stdout, stderr }
+    Output {
+        status,
+        stdout,
+        stderr,
+    }
 }
 
 /// Like [`output_within`], and the command must succeed; returns its stdout.

@@ -11,7 +11,10 @@ use crate::deadline::{output_within, run_within};
 use crate::podman::{COMMAND_TIMEOUT, Podman};
 use crate::process::{signal, wait_exit, wait_for};
 
-pub const NEEDS: &[Need] = &[Need::program("docker", "docker.io"), Need::program("docker-compose", "docker-compose")];
+pub const NEEDS: &[Need] = &[
+    Need::program("docker", "docker.io"),
+    Need::program("docker-compose", "docker-compose"),
+];
 /// How long the service may take to answer the docker CLI.
 const STARTUP: Duration = Duration::from_secs(30);
 /// How long the service may take to exit after SIGTERM before it is killed.
@@ -28,7 +31,8 @@ impl DockerApi {
     /// Serves `podman`'s containers and images as the Docker API, with no idle timeout.
     pub fn serve(podman: Podman) -> DockerApi {
         let host = format!("unix://{}", podman.dir().join("docker.sock").display());
-        let log = std::fs::File::create(podman.dir().join("service.log")).expect("creating the service log");
+        let log = std::fs::File::create(podman.dir().join("service.log"))
+            .expect("creating the service log");
         let service = podman
             .command(&["system", "service", "--time=0", &host])
             .stdin(Stdio::null())
@@ -36,14 +40,29 @@ impl DockerApi {
             .stderr(log)
             .spawn()
             .expect("starting podman system service");
-        let mut api = DockerApi { service, host, podman };
+        let mut api = DockerApi {
+            service,
+            host,
+            podman,
+        };
         let ready = wait_for(STARTUP, || {
             if let Some(status) = api.service.try_wait().expect("polling the service") {
-                panic!("podman system service exited at start ({status}):\n{}", api.log());
+                panic!(
+                    "podman system service exited at start ({status}):\n{}",
+                    api.log()
+                );
             }
-            api.docker_output(&["version"]).status.success().then_some(())
+            api.docker_output(&["version"])
+                .status
+                .success()
+                .then_some(())
         });
-        assert!(ready.is_some(), "the docker CLI got no answer from {} within {STARTUP:?}:\n{}", api.host, api.log());
+        assert!(
+            ready.is_some(),
+            "the docker CLI got no answer from {} within {STARTUP:?}:\n{}",
+            api.host,
+            api.log()
+        );
         api
     }
 
@@ -69,9 +88,19 @@ impl DockerApi {
 
     /// `docker-compose -f file -p project args…` against the service, with `env` for the file's
     /// variables, whatever its outcome.
-    pub fn compose(&self, file: &Path, project: &str, env: &[(&str, &str)], args: &[&str]) -> Output {
+    pub fn compose(
+        &self,
+        file: &Path,
+        project: &str,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Output {
         let mut command = self.client("docker-compose", &["--no-ansi", "--project-name", project]);
-        command.arg("--file").arg(file).args(args).envs(env.iter().copied());
+        command
+            .arg("--file")
+            .arg(file)
+            .args(args)
+            .envs(env.iter().copied());
         output_within(&mut command, COMMAND_TIMEOUT)
     }
 

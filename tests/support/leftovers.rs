@@ -18,17 +18,33 @@ impl HostPaths {
     /// exist yet.
     pub fn watch(paths: &[&str], cgroups: &[&str]) -> HostPaths {
         let hierarchies: Vec<PathBuf> = fs::read_dir(CGROUP_ROOT)
-            .map(|entries| entries.filter_map(|entry| Some(entry.ok()?.path())).collect())
+            .map(|entries| {
+                entries
+                    .filter_map(|entry| Some(entry.ok()?.path()))
+                    .collect()
+            })
             .unwrap_or_default();
-        let cgroup_paths = cgroups.iter().flat_map(|name| hierarchies.iter().map(move |hierarchy| hierarchy.join(name)));
-        let created_by_us =
-            paths.iter().map(PathBuf::from).chain(cgroup_paths).filter(|path| !path.exists()).collect();
+        let cgroup_paths = cgroups.iter().flat_map(|name| {
+            hierarchies
+                .iter()
+                .map(move |hierarchy| hierarchy.join(name))
+        });
+        let created_by_us = paths
+            .iter()
+            .map(PathBuf::from)
+            .chain(cgroup_paths)
+            .filter(|path| !path.exists())
+            .collect();
         HostPaths { created_by_us }
     }
 
     /// The watched paths that exist now although they did not when the test started.
     pub fn appeared(&self) -> Vec<&Path> {
-        self.created_by_us.iter().map(PathBuf::as_path).filter(|path| path.exists()).collect()
+        self.created_by_us
+            .iter()
+            .map(PathBuf::as_path)
+            .filter(|path| path.exists())
+            .collect()
     }
 }
 

@@ -12,6 +12,7 @@ pub mod docker_api;
 pub mod flaky_proxy;
 pub mod image;
 pub mod leftovers;
+pub mod pod;
 pub mod podman;
 pub mod process;
 pub mod registry;

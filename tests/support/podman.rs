@@ -24,7 +24,13 @@ pub const NEEDS: &[Need] = &[
 /// paths (see `tests/pods/init-container.yaml`).
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(90);
 /// What rootful podman writes on the host whatever its configuration says.
-const HOST_PATHS: &[&str] = &["/var/lib/containers/cache", "/var/lib/containers", "/run/containers", "/run/netns", "/run/runc"];
+const HOST_PATHS: &[&str] = &[
+    "/var/lib/containers/cache",
+    "/var/lib/containers",
+    "/run/containers",
+    "/run/netns",
+    "/run/runc",
+];
 /// The cgroup podman (with the cgroupfs manager) puts its containers and conmons under.
 const CGROUP_PARENT: &str = "libpod_parent";
 /// rlimits podman may set: the defaults ask for more than this machine's hard limits allow
@@ -42,7 +48,10 @@ impl Podman {
     /// running `/pause`, and which talks to `registry` over plain HTTP.
     pub fn new(registry: &Registry, infra_image: &str) -> Podman {
         let engine = format!("infra_image = \"{infra_image}\"\ninfra_command = \"/pause\"\n");
-        let registries = format!("[[registry]]\nlocation = \"{}\"\ninsecure = true\n", registry.host());
+        let registries = format!(
+            "[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
+            registry.host()
+        );
         Podman::configure(&engine, &registries)
     }
 
@@ -55,7 +64,10 @@ impl Podman {
     /// `[engine]` table and `registries` for registries.conf.
     fn configure(engine: &str, registries: &str) -> Podman {
         let host = HostPaths::watch(HOST_PATHS, &[CGROUP_PARENT]);
-        let dir = tempfile::Builder::new().prefix("pause-podman-").tempdir().expect("creating a temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("pause-podman-")
+            .tempdir()
+            .expect("creating a temp dir");
         let path = |name: &str| dir.path().join(name).display().to_string();
         // No `static_dir`: with it set, podman 4.3 waits 20 s for conmon after every container exit.
         let containers_conf = format!(
@@ -111,7 +123,9 @@ impl Podman {
 
     /// A container's field, through `podman inspect --format`.
     pub fn inspect(&self, container: &str, template: &str) -> String {
-        self.run(&["inspect", "--format", template, container]).trim().to_string()
+        self.run(&["inspect", "--format", template, container])
+            .trim()
+            .to_string()
     }
 
     /// Pulls `reference` and tags it `name`: an image preloaded on the node under a fixed name.
@@ -131,7 +145,11 @@ impl Drop for Podman {
         ] {
             let out = output_within(&mut self.command(args), COMMAND_TIMEOUT);
             if !out.status.success() {
-                eprintln!("cleanup `podman {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+                eprintln!(
+                    "cleanup `podman {}` failed: {}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&out.stderr)
+                );
             }
         }
     }

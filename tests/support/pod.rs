@@ -1,0 +1,53 @@
+//! What a pod anchored by pause looks like, seen from one of its containers (`ps -o pid,args`)
+//! and from the host (/proc of the anchor process). The runtime suites share these checks.
+
+use std::fs;
+
+use crate::app_image::WEB_PORT;
+
+/// The uid and gid our image runs pause as, the same as registry.k8s.io/pause.
+pub const PAUSE_ID: &str = "65535";
+
+/// Asserts that `ps -o pid,args` output shows pause as PID 1.
+pub fn assert_pause_is_pid1(ps: &str) {
+    assert!(
+        ps.lines()
+            .any(|line| line.split_whitespace().collect::<Vec<_>>() == ["1", "/pause"]),
+        "PID 1 of the pod is not /pause:\n{ps}"
+    );
+}
+
+/// Asserts that `ps -o pid,args` output shows pause as PID 1 and the web container's server
+/// beside it: the containers share the anchor's PID namespace.
+pub fn assert_shared_pid_namespace(ps: &str) {
+    assert_pause_is_pid1(ps);
+    let server = format!("httpd -f -p {WEB_PORT}");
+    assert!(
+        ps.contains(&server),
+        "the web server is not visible in the pod's PID namespace:\n{ps}"
+    );
+}
+
+/// Asserts that host process `pid` is `/pause`.
+pub fn assert_runs_pause(pid: &str) {
+    let cmdline =
+        fs::read(format!("/proc/{pid}/cmdline")).expect("reading the anchor's command line");
+    assert_eq!(cmdline, b"/pause\0", "the anchor process {pid}");
+}
+
+/// Asserts that host process `pid` is `/pause` running as the image's 65535:65535.
+pub fn assert_runs_pause_as_its_user(pid: &str) {
+    assert_runs_pause(pid);
+    let status =
+        fs::read_to_string(format!("/proc/{pid}/status")).expect("reading the anchor's status");
+    for field in ["Uid:", "Gid:"] {
+        let ids = status
+            .lines()
+            .find_map(|line| line.strip_prefix(field))
+            .expect("a credentials line");
+        assert!(
+            ids.split_whitespace().all(|id| id == PAUSE_ID),
+            "the anchor runs as {field} {ids}"
+        );
+    }
+}
