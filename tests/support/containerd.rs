@@ -182,11 +182,11 @@ impl Containerd {
         let containers =
             String::from_utf8_lossy(&quiet(&["containers", "list", "--quiet"]).stdout).into_owned();
         for container in containers.split_whitespace() {
+            // The CRI plugin may delete an exited task itself first: "not found" is done too.
             let _ = wait_for(SHUTDOWN, || {
-                quiet(&["tasks", "delete", "--force", container])
-                    .status
-                    .success()
-                    .then_some(())
+                let deleted = quiet(&["tasks", "delete", "--force", container]);
+                let gone = String::from_utf8_lossy(&deleted.stderr).contains("not found");
+                (deleted.status.success() || gone).then_some(())
             });
             quiet(&["containers", "delete", container]);
         }
