@@ -137,20 +137,17 @@ impl Podman {
 
 impl Drop for Podman {
     fn drop(&mut self) {
-        // Best effort and in this order: a failed test may have left any of them behind.
-        for args in [
-            &["pod", "rm", "--all", "--force", "--time", "0"][..],
-            &["rm", "--all", "--force", "--time", "0"],
-            &["system", "reset", "--force"],
-        ] {
-            let out = output_within(&mut self.command(args), COMMAND_TIMEOUT);
-            if !out.status.success() {
-                eprintln!(
-                    "cleanup `podman {}` failed: {}",
-                    args.join(" "),
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
+        // Removes every pod, container (whatever joined what), image and volume a test, failed
+        // or not, left behind, and unmounts the storage.
+        let reset = output_within(
+            &mut self.command(&["system", "reset", "--force"]),
+            COMMAND_TIMEOUT,
+        );
+        if !reset.status.success() {
+            eprintln!(
+                "cleanup `podman system reset` failed: {}",
+                String::from_utf8_lossy(&reset.stderr)
+            );
         }
     }
 }
