@@ -30,9 +30,9 @@ pub const WEB_PORT: u16 = 8080;
 /// How long tar and skopeo may take.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Writes the image's rootfs as `dir/busybox-rootfs.tar`: `/bin/busybox` and `/bin/<applet>`
-/// symlinks to it.
-pub fn rootfs_tar(dir: &Path) -> PathBuf {
+/// Writes the image's rootfs as the directory `dir/busybox-rootfs`: `/bin/busybox` and
+/// `/bin/<applet>` symlinks to it.
+pub fn rootfs(dir: &Path) -> PathBuf {
     let rootfs = dir.join("busybox-rootfs");
     let bin = rootfs.join("bin");
     fs::create_dir_all(&bin).expect("creating the rootfs");
@@ -41,6 +41,12 @@ pub fn rootfs_tar(dir: &Path) -> PathBuf {
     for applet in applets.lines().filter(|applet| *applet != "busybox") {
         symlink("busybox", bin.join(applet)).expect("linking an applet");
     }
+    rootfs
+}
+
+/// Writes the image's rootfs ([`rootfs`]) as `dir/busybox-rootfs.tar`.
+pub fn rootfs_tar(dir: &Path) -> PathBuf {
+    let rootfs = rootfs(dir);
     let tarball = dir.join("busybox-rootfs.tar");
     run_within(
         Command::new("tar")

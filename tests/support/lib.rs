@@ -5,6 +5,8 @@
 //! same line to the skip log that `cargo xtask test` reports (and fails on, in CI).
 
 pub mod app_image;
+pub mod binfmt;
+pub mod bundle;
 pub mod containerd;
 pub mod cri;
 pub mod deadline;
@@ -16,6 +18,7 @@ pub mod pod;
 pub mod podman;
 pub mod process;
 pub mod registry;
+pub mod runtime;
 
 use std::fs::OpenOptions;
 use std::io::Write;

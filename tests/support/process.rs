@@ -54,3 +54,20 @@ pub fn wait_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
 pub fn signal(pid: u32, signal: &str) {
     run(&["kill", "-s", signal, &pid.to_string()]);
 }
+
+/// Runs `command` (stdio closed) for at most `timeout`, killing it then; for cleanup in `Drop`,
+/// which must not panic: gives the exit status, or None if it could not start or timed out.
+pub fn status_within(command: &mut Command, timeout: Duration) -> Option<ExitStatus> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let status = wait_exit(&mut child, timeout);
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    status
+}
