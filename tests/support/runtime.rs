@@ -3,8 +3,8 @@
 //! (also when the test fails) and the cgroup parent and any host state dir it made removed.
 
 use std::cell::RefCell;
-use std::fs::File;
-use std::path::Path;
+use std::fs::{self, File};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -40,7 +40,8 @@ pub struct Runtime {
     state: TempDir,
     /// Names containers and their cgroups apart from other tests'.
     prefix: String,
-    containers: RefCell<Vec<String>>,
+    /// Every container started, by id, with the log of the runtime that started it.
+    containers: RefCell<Vec<(String, PathBuf)>>,
     _host: HostPaths,
 }
 
@@ -133,7 +134,9 @@ impl Runtime {
     fn create(&self, name: &str, bundle: &mut Bundle) -> String {
         let id = format!("{}-{name}", self.prefix);
         bundle.write(&format!("/{}/{name}", self.prefix));
-        self.containers.borrow_mut().push(id.clone());
+        self.containers
+            .borrow_mut()
+            .push((id.clone(), bundle.log_path()));
         id
     }
 
@@ -168,35 +171,49 @@ impl Runtime {
             .then(|| serde_json::from_slice(&out.stdout).expect("state is JSON"))
     }
 
-    /// The host pid of container `id` once it runs; panics if it is not running by `timeout`.
+    /// The host pid of container `id` once it runs; panics, showing what the runtime printed,
+    /// if it stopped instead or is not running by `timeout`.
     pub fn running_pid(&self, id: &str, timeout: Duration) -> u32 {
-        wait_for(timeout, || {
+        let status = wait_for(timeout, || {
             let state = self.state(id)?;
-            (state["status"] == "running").then(|| state["pid"].as_u64())?
-        })
-        .and_then(|pid| u32::try_from(pid).ok())
-        .unwrap_or_else(|| {
-            panic!(
-                "{} container {id} is not running after {timeout:?}",
-                self.program
-            )
-        })
+            match state["status"].as_str()? {
+                "running" | "stopped" => Some(state),
+                _ => None,
+            }
+        });
+        status
+            .as_ref()
+            .filter(|state| state["status"] == "running")
+            .and_then(|state| u32::try_from(state["pid"].as_u64()?).ok())
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} container {id} is not running after {timeout:?} ({status:?}); it printed:\n{}",
+                    self.program,
+                    self.log(id)
+                )
+            })
+    }
+
+    /// What the runtime that started container `id` in the background printed.
+    fn log(&self, id: &str) -> String {
+        let containers = self.containers.borrow();
+        let log = containers
+            .iter()
+            .find(|(started, _)| started == id)
+            .map(|(_, log)| log);
+        log.and_then(|log| fs::read_to_string(log).ok())
+            .unwrap_or_default()
     }
 
     /// `<runtime> kill <id> <signal>`.
     pub fn kill(&self, id: &str, signal: &str) {
         run_within(self.command().args(["kill", id, signal]), COMMAND_TIMEOUT);
     }
-
-    /// The runtime's state dir, where nothing may remain once the containers are deleted.
-    pub fn state_dir(&self) -> &Path {
-        self.state.path()
-    }
 }
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        for id in self.containers.borrow().iter().rev() {
+        for (id, _) in self.containers.borrow().iter().rev() {
             // A container that ended and was deleted by its foreground `run` is simply absent.
             let deleted = status_within(
                 self.command().args(["delete", "--force", id]),
