@@ -1,8 +1,18 @@
 //! The real pause binary of every platform (natively or under qemu-user): version flags, PID 1,
 //! signals, orphan reaping, and the shape of its ELF file.
 
-use pause_tests::process;
-use pause_tests::{Need, PLATFORMS, Platform, launcher, ready};
+use std::ffi::CString;
+use std::fs::OpenOptions;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread::sleep;
+use std::time::Duration;
+
+use pause_tests::elf::{ET_EXEC, Elf, PF_W, PF_X, PT_DYNAMIC, PT_GNU_STACK, PT_INTERP};
+use pause_tests::pause::{Pause, START_TIMEOUT};
+use pause_tests::process::{self, wait_for};
+use pause_tests::{Need, PLATFORMS, Platform, binary, launcher, ready};
+use xtask::build::MAX_BINARY_BYTES;
 
 /// The prerequisites for running one platform's binary at all.
 fn runnable(test: &str, platform: &Platform) -> bool {
@@ -27,5 +37,207 @@ fn version_flags_print_one_line_and_exit_zero() {
             assert!(stdout.starts_with(&expected_prefix), "{} {flag}: {stdout:?}", platform.name);
             assert!(out.stderr.is_empty(), "{} {flag}: stderr {:?}", platform.name, out.stderr);
         }
+    }
+}
+
+/// pause.c's warning when it is not PID 1.
+const NOT_INIT_WARNING: &str = "Warning: pause should be the first process";
+/// The signals pause must consume and survive: every one whose default action would end or stop
+/// an ordinary process, plus a few that are ignored by default, sent to it as PID 1. The real-time
+/// signals go by number (34 is glibc's SIGRTMIN, 64 the last one): procps' kill mistranslates the
+/// name RTMAX.
+const IGNORED_SIGNALS: &[&str] = &[
+    "HUP", "QUIT", "USR1", "USR2", "PIPE", "ALRM", "WINCH", "CONT", "TSTP", "TTIN", "TTOU", "URG", "IO",
+    "PROF", "VTALRM", "XCPU", "XFSZ", "SYS", "TRAP", "34", "64",
+];
+/// How many orphans the storm makes; the issue asks for at least 2,000.
+const ORPHANS: usize = 2_000;
+/// How long reaping the whole storm may take (qemu included).
+const STORM_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long after a signal pause is watched for a wrong reaction (exiting, stopping).
+const SETTLE: Duration = Duration::from_millis(100);
+
+/// Runs `check` for every platform this host can run, each with its own launcher.
+fn each_platform(test: &str, check: impl Fn(&Platform, Vec<String>)) {
+    for platform in PLATFORMS {
+        if runnable(test, platform) {
+            check(platform, launcher(platform));
+        }
+    }
+}
+
+fn assert_clean_exit(platform: &Platform, status: ExitStatus, stderr: &str, message: &str) {
+    assert_eq!(status.code(), Some(0), "{}: pause exited with {status}; stderr: {stderr}", platform.name);
+    assert!(stderr.contains(message), "{}: expected {message:?} on stderr, got {stderr:?}", platform.name);
+}
+
+#[test]
+fn as_pid1_survives_every_other_signal_then_exits_zero_on_sigterm() {
+    if !ready("behaviour::survives_signals", &[Need::Root, Need::program("unshare", "util-linux")]) {
+        return;
+    }
+    each_platform("behaviour::survives_signals", |platform, argv| {
+        let pause = Pause::start_as_pid1(&argv);
+        for signal in IGNORED_SIGNALS {
+            pause.signal(signal);
+            sleep(SETTLE);
+            assert!(
+                wait_for(START_TIMEOUT, || pause.is_waiting().then_some(())).is_some(),
+                "{}: pause is no longer waiting after SIG{signal}",
+                platform.name
+            );
+        }
+        let (status, stderr) = pause.stop("TERM");
+        assert_clean_exit(platform, status, &stderr, "Shutting down, got signal: Terminated");
+        assert!(!stderr.contains(NOT_INIT_WARNING), "{}: warned as PID 1: {stderr}", platform.name);
+    });
+}
+
+#[test]
+fn as_pid1_sigint_exits_zero_with_message() {
+    if !ready("behaviour::sigint", &[Need::Root, Need::program("unshare", "util-linux")]) {
+        return;
+    }
+    each_platform("behaviour::sigint", |platform, argv| {
+        let (status, stderr) = Pause::start_as_pid1(&argv).stop("INT");
+        assert_clean_exit(platform, status, &stderr, "Shutting down, got signal: Interrupt");
+    });
+}
+
+#[test]
+fn not_pid1_warns_and_still_serves() {
+    each_platform("behaviour::not_pid1", |platform, argv| {
+        let (status, stderr) = Pause::start(&argv).stop("TERM");
+        assert_clean_exit(platform, status, &stderr, NOT_INIT_WARNING);
+        assert!(stderr.contains("Shutting down, got signal: Terminated"), "{}: {stderr}", platform.name);
+    });
+}
+
+/// An orphan storm: a process inside pause's namespace starts [`ORPHANS`] children, each blocked
+/// opening a FIFO, and exits, so the kernel hands all of them to pause. Once pause holds every one,
+/// the FIFO is opened and closed: they all exit at once, and their SIGCHLDs coalesce.
+#[test]
+fn as_pid1_reaps_an_orphan_storm_leaving_no_zombie() {
+    let needs = [Need::Root, Need::program("unshare", "util-linux"), Need::program("nsenter", "util-linux")];
+    if !ready("behaviour::orphan_storm", &needs) {
+        return;
+    }
+    each_platform("behaviour::orphan_storm", |platform, argv| {
+        let scratch = tempfile::Builder::new().prefix("orphan-storm").tempdir().expect("a temp dir");
+        let fifo = scratch.path().join("release");
+        process::run(&["mkfifo", fifo.to_str().expect("temp paths are UTF-8")]);
+        let pause = Pause::start_as_pid1(&argv);
+
+        let pid = pause.pid().to_string();
+        let spawner = format!("i=0; while [ $i -lt {ORPHANS} ]; do read line < \"$1\" & i=$((i + 1)); done");
+        let fifo_arg = fifo.display().to_string();
+        process::run(&["nsenter", "--target", &pid, "--pid", "--", "sh", "-c", &spawner, "sh", &fifo_arg]);
+        let adopted = wait_for(STORM_TIMEOUT, || {
+            let children = pause.children().len();
+            (children == ORPHANS).then_some(children)
+        });
+        assert!(adopted.is_some(), "{}: pause adopted {} of {ORPHANS} orphans", platform.name, pause.children().len());
+
+        // Opening for writing and closing again gives every blocked reader end-of-file at once.
+        drop(OpenOptions::new().write(true).open(&fifo).expect("opening the FIFO for writing"));
+        let drained = wait_for(STORM_TIMEOUT, || pause.namespace_members().is_empty().then_some(()));
+        let left = pause.namespace_members();
+        let zombies = left.iter().filter(|(_, state)| *state == 'Z').count();
+        assert!(
+            drained.is_some(),
+            "{}: {} processes left in the namespace, {zombies} of them zombies",
+            platform.name,
+            left.len()
+        );
+        assert!(pause.is_waiting(), "{}: pause stopped waiting after the storm", platform.name);
+        let (status, stderr) = pause.stop("TERM");
+        assert_clean_exit(platform, status, &stderr, "Shutting down, got signal: Terminated");
+    });
+}
+
+/// Linux 5.18 and later turn an empty argv into `[""]`; older kernels pass argc == 0 through. Either
+/// way pause must start and wait. Natively this is a real `execve` with an empty argv; under qemu
+/// (which always passes the guest an argv[0]) it is the `[""]` the kernel would make.
+#[test]
+fn empty_argv_starts_and_waits() {
+    each_platform("behaviour::empty_argv", |platform, argv| {
+        let pause = if platform.is_native() {
+            Pause::adopt(spawn_with_empty_argv(&argv[0]))
+        } else {
+            let emulated = [argv[0].clone(), "-0".into(), String::new(), argv[1].clone()];
+            Pause::start(&emulated)
+        };
+        let (status, stderr) = pause.stop("TERM");
+        assert_clean_exit(platform, status, &stderr, "Shutting down, got signal: Terminated");
+    });
+}
+
+/// Spawns `program` with `execve(program, {NULL}, envp)`.
+fn spawn_with_empty_argv(program: &str) -> Child {
+    let path = CString::new(program).expect("paths have no NUL");
+    let mut command = Command::new(program);
+    command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    // SAFETY: between fork and exec this only calls execve, which is async-signal-safe, with
+    // pointers that outlive the call; it returns only on failure, which is then reported.
+    unsafe {
+        command.pre_exec(move || {
+            let argv: [*const libc::c_char; 1] = [std::ptr::null()];
+            libc::execve(path.as_ptr(), argv.as_ptr(), [std::ptr::null()].as_ptr());
+            Err(std::io::Error::last_os_error())
+        })
+    };
+    command.spawn().expect("execve with an empty argv")
+}
+
+/// Static, no interpreter, nothing writable and executable, a non-executable stack, stripped, the
+/// right machine, and within the size budget.
+#[test]
+fn elf_is_static_stripped_and_small() {
+    for platform in PLATFORMS {
+        let path = binary(platform);
+        let bytes = std::fs::read(&path).expect("reading the binary");
+        let elf = Elf::parse(&bytes);
+        let name = platform.name;
+        let (machine, is_64, big_endian) = expected_machine(platform);
+        assert_eq!((elf.machine, elf.is_64, elf.big_endian), (machine, is_64, big_endian), "{name}: wrong ELF machine");
+        assert_eq!(elf.file_type, ET_EXEC, "{name}: not a non-PIE executable");
+        assert!(!elf.has_segment(PT_INTERP), "{name}: has an interpreter (dynamically linked)");
+        assert!(!elf.has_segment(PT_DYNAMIC), "{name}: has a dynamic section");
+        assert!(
+            elf.segments.iter().all(|segment| segment.flags & (PF_W | PF_X) != PF_W | PF_X),
+            "{name}: a segment is writable and executable: {:?}",
+            elf.segments
+        );
+        let stack = elf.segments.iter().find(|segment| segment.kind == PT_GNU_STACK);
+        assert!(stack.is_some_and(|stack| stack.flags & PF_X == 0), "{name}: executable or unmarked stack");
+        assert!(
+            !elf.sections.iter().any(|section| section == ".symtab" || section.starts_with(".debug")),
+            "{name}: not stripped: {:?}",
+            elf.sections
+        );
+        assert!(
+            bytes.len() as u64 <= MAX_BINARY_BYTES,
+            "{name}: {} bytes, over the {MAX_BINARY_BYTES}-byte budget",
+            bytes.len()
+        );
+    }
+}
+
+/// (e_machine, 64-bit, big-endian) for each architecture, from the ELF specification's numbers.
+fn expected_machine(platform: &Platform) -> (u16, bool, bool) {
+    const EM_PPC64: u16 = 21;
+    const EM_S390: u16 = 22;
+    const EM_ARM: u16 = 40;
+    const EM_X86_64: u16 = 62;
+    const EM_AARCH64: u16 = 183;
+    const EM_RISCV: u16 = 243;
+    match platform.arch {
+        "amd64" => (EM_X86_64, true, false),
+        "arm64" => (EM_AARCH64, true, false),
+        "arm" => (EM_ARM, false, false),
+        "ppc64le" => (EM_PPC64, true, false),
+        "s390x" => (EM_S390, true, true),
+        "riscv64" => (EM_RISCV, true, false),
+        other => panic!("no expected ELF machine for {other}: add it here"),
     }
 }

@@ -11,9 +11,11 @@ pub mod containerd;
 pub mod cri;
 pub mod deadline;
 pub mod docker_api;
+pub mod elf;
 pub mod flaky_proxy;
 pub mod image;
 pub mod leftovers;
+pub mod pause;
 pub mod pod;
 pub mod podman;
 pub mod process;
@@ -26,8 +28,7 @@ use std::path::{Path, PathBuf};
 
 pub use xtask::platform::{PLATFORMS, Platform};
 
-/// Where skipped tests are recorded; `cargo xtask test` sets it and reads it back.
-pub const SKIP_LOG_VAR: &str = "PAUSE_TEST_SKIP_LOG";
+use xtask::test::{SKIP_LOG_VAR, default_skip_log};
 
 /// Something a test needs from the machine.
 #[derive(Debug, Clone, Copy)]
@@ -87,7 +88,7 @@ pub fn skip(test: &str, reason: &str, install: &str) {
     eprintln!("{line}");
     let log = std::env::var_os(SKIP_LOG_VAR)
         .map(PathBuf::from)
-        .unwrap_or_else(|| xtask::project::target_dir().join("test-skips.log"));
+        .unwrap_or_else(default_skip_log);
     let mut file = OpenOptions::new()
         .create(true)
         .append(true)

@@ -25,6 +25,7 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("podman", "pods with our infra image, kube play, the Docker API"),
     ("containerd", "the CRI runtime kubelet drives"),
     ("containernetworking-plugins", "the CNI bridge of the CRI pods"),
+    ("iproute2", "ip: the CRI pods' network namespaces"),
     ("protobuf-compiler", "protoc for the CRI API client"),
     ("docker-compose", "the compose pod through podman's Docker API"),
 ];

@@ -1,7 +1,8 @@
 //! `cargo xtask test`: the whole suite, from a fresh checkout. Installs the prerequisites (as
-//! root), builds every platform's binary and the image, runs the suites in `tests/`, and reports
-//! every test that skipped itself. Under CI (`CI=true`) a skipped test fails the run: CI runs as
-//! root and installs everything, so a skip there means something is broken.
+//! root), builds every platform's binary and the image (`cargo xtask image`), runs the suites in
+//! `tests/`, and reports every test that skipped itself. Under CI (`CI=true`) a skipped test
+//! fails the run: CI runs as root and installs everything, so a skip there means something is
+//! broken.
 
 use std::path::PathBuf;
 
