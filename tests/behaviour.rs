@@ -32,10 +32,29 @@ fn version_flags_print_one_line_and_exit_zero() {
             argv.push(flag.to_string());
             let out = process::output(&argv);
             let stdout = String::from_utf8_lossy(&out.stdout);
-            assert!(out.status.success(), "{} {flag}: exit {}", platform.name, out.status);
-            assert_eq!(stdout.lines().count(), 1, "{} {flag}: {stdout:?}", platform.name);
-            assert!(stdout.starts_with(&expected_prefix), "{} {flag}: {stdout:?}", platform.name);
-            assert!(out.stderr.is_empty(), "{} {flag}: stderr {:?}", platform.name, out.stderr);
+            assert!(
+                out.status.success(),
+                "{} {flag}: exit {}",
+                platform.name,
+                out.status
+            );
+            assert_eq!(
+                stdout.lines().count(),
+                1,
+                "{} {flag}: {stdout:?}",
+                platform.name
+            );
+            assert!(
+                stdout.starts_with(&expected_prefix),
+                "{} {flag}: {stdout:?}",
+                platform.name
+            );
+            assert!(
+                out.stderr.is_empty(),
+                "{} {flag}: stderr {:?}",
+                platform.name,
+                out.stderr
+            );
         }
     }
 }
@@ -47,8 +66,8 @@ const NOT_INIT_WARNING: &str = "Warning: pause should be the first process";
 /// signals go by number (34 is glibc's SIGRTMIN, 64 the last one): procps' kill mistranslates the
 /// name RTMAX.
 const IGNORED_SIGNALS: &[&str] = &[
-    "HUP", "QUIT", "USR1", "USR2", "PIPE", "ALRM", "WINCH", "CONT", "TSTP", "TTIN", "TTOU", "URG", "IO",
-    "PROF", "VTALRM", "XCPU", "XFSZ", "SYS", "TRAP", "34", "64",
+    "HUP", "QUIT", "USR1", "USR2", "PIPE", "ALRM", "WINCH", "CONT", "TSTP", "TTIN", "TTOU", "URG",
+    "IO", "PROF", "VTALRM", "XCPU", "XFSZ", "SYS", "TRAP", "34", "64",
 ];
 /// How many orphans the storm makes; the issue asks for at least 2,000.
 const ORPHANS: usize = 2_000;
@@ -67,13 +86,25 @@ fn each_platform(test: &str, check: impl Fn(&Platform, Vec<String>)) {
 }
 
 fn assert_clean_exit(platform: &Platform, status: ExitStatus, stderr: &str, message: &str) {
-    assert_eq!(status.code(), Some(0), "{}: pause exited with {status}; stderr: {stderr}", platform.name);
-    assert!(stderr.contains(message), "{}: expected {message:?} on stderr, got {stderr:?}", platform.name);
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "{}: pause exited with {status}; stderr: {stderr}",
+        platform.name
+    );
+    assert!(
+        stderr.contains(message),
+        "{}: expected {message:?} on stderr, got {stderr:?}",
+        platform.name
+    );
 }
 
 #[test]
 fn as_pid1_survives_every_other_signal_then_exits_zero_on_sigterm() {
-    if !ready("behaviour::survives_signals", &[Need::Root, Need::program("unshare", "util-linux")]) {
+    if !ready(
+        "behaviour::survives_signals",
+        &[Need::Root, Need::program("unshare", "util-linux")],
+    ) {
         return;
     }
     each_platform("behaviour::survives_signals", |platform, argv| {
@@ -88,19 +119,36 @@ fn as_pid1_survives_every_other_signal_then_exits_zero_on_sigterm() {
             );
         }
         let (status, stderr) = pause.stop("TERM");
-        assert_clean_exit(platform, status, &stderr, "Shutting down, got signal: Terminated");
-        assert!(!stderr.contains(NOT_INIT_WARNING), "{}: warned as PID 1: {stderr}", platform.name);
+        assert_clean_exit(
+            platform,
+            status,
+            &stderr,
+            "Shutting down, got signal: Terminated",
+        );
+        assert!(
+            !stderr.contains(NOT_INIT_WARNING),
+            "{}: warned as PID 1: {stderr}",
+            platform.name
+        );
     });
 }
 
 #[test]
 fn as_pid1_sigint_exits_zero_with_message() {
-    if !ready("behaviour::sigint", &[Need::Root, Need::program("unshare", "util-linux")]) {
+    if !ready(
+        "behaviour::sigint",
+        &[Need::Root, Need::program("unshare", "util-linux")],
+    ) {
         return;
     }
     each_platform("behaviour::sigint", |platform, argv| {
         let (status, stderr) = Pause::start_as_pid1(&argv).stop("INT");
-        assert_clean_exit(platform, status, &stderr, "Shutting down, got signal: Interrupt");
+        assert_clean_exit(
+            platform,
+            status,
+            &stderr,
+            "Shutting down, got signal: Interrupt",
+        );
     });
 }
 
@@ -109,7 +157,11 @@ fn not_pid1_warns_and_still_serves() {
     each_platform("behaviour::not_pid1", |platform, argv| {
         let (status, stderr) = Pause::start(&argv).stop("TERM");
         assert_clean_exit(platform, status, &stderr, NOT_INIT_WARNING);
-        assert!(stderr.contains("Shutting down, got signal: Terminated"), "{}: {stderr}", platform.name);
+        assert!(
+            stderr.contains("Shutting down, got signal: Terminated"),
+            "{}: {stderr}",
+            platform.name
+        );
     });
 }
 
@@ -118,29 +170,54 @@ fn not_pid1_warns_and_still_serves() {
 /// the FIFO is opened and closed: they all exit at once, and their SIGCHLDs coalesce.
 #[test]
 fn as_pid1_reaps_an_orphan_storm_leaving_no_zombie() {
-    let needs = [Need::Root, Need::program("unshare", "util-linux"), Need::program("nsenter", "util-linux")];
+    let needs = [
+        Need::Root,
+        Need::program("unshare", "util-linux"),
+        Need::program("nsenter", "util-linux"),
+    ];
     if !ready("behaviour::orphan_storm", &needs) {
         return;
     }
     each_platform("behaviour::orphan_storm", |platform, argv| {
-        let scratch = tempfile::Builder::new().prefix("orphan-storm").tempdir().expect("a temp dir");
+        let scratch = tempfile::Builder::new()
+            .prefix("orphan-storm")
+            .tempdir()
+            .expect("a temp dir");
         let fifo = scratch.path().join("release");
         process::run(&["mkfifo", fifo.to_str().expect("temp paths are UTF-8")]);
         let pause = Pause::start_as_pid1(&argv);
 
         let pid = pause.pid().to_string();
-        let spawner = format!("i=0; while [ $i -lt {ORPHANS} ]; do read line < \"$1\" & i=$((i + 1)); done");
+        // The orphans must not hold the spawner's stdout and stderr (the test reads those to the
+        // end), and each blocks opening the FIFO before any redirection after it would apply.
+        let spawner = format!(
+            "exec >/dev/null 2>&1; i=0; while [ $i -lt {ORPHANS} ]; do read line < \"$1\" & i=$((i + 1)); done"
+        );
         let fifo_arg = fifo.display().to_string();
-        process::run(&["nsenter", "--target", &pid, "--pid", "--", "sh", "-c", &spawner, "sh", &fifo_arg]);
+        process::run(&[
+            "nsenter", "--target", &pid, "--pid", "--", "sh", "-c", &spawner, "sh", &fifo_arg,
+        ]);
         let adopted = wait_for(STORM_TIMEOUT, || {
             let children = pause.children().len();
             (children == ORPHANS).then_some(children)
         });
-        assert!(adopted.is_some(), "{}: pause adopted {} of {ORPHANS} orphans", platform.name, pause.children().len());
+        assert!(
+            adopted.is_some(),
+            "{}: pause adopted {} of {ORPHANS} orphans",
+            platform.name,
+            pause.children().len()
+        );
 
         // Opening for writing and closing again gives every blocked reader end-of-file at once.
-        drop(OpenOptions::new().write(true).open(&fifo).expect("opening the FIFO for writing"));
-        let drained = wait_for(STORM_TIMEOUT, || pause.namespace_members().is_empty().then_some(()));
+        drop(
+            OpenOptions::new()
+                .write(true)
+                .open(&fifo)
+                .expect("opening the FIFO for writing"),
+        );
+        let drained = wait_for(STORM_TIMEOUT, || {
+            pause.namespace_members().is_empty().then_some(())
+        });
         let left = pause.namespace_members();
         let zombies = left.iter().filter(|(_, state)| *state == 'Z').count();
         assert!(
@@ -149,9 +226,18 @@ fn as_pid1_reaps_an_orphan_storm_leaving_no_zombie() {
             platform.name,
             left.len()
         );
-        assert!(pause.is_waiting(), "{}: pause stopped waiting after the storm", platform.name);
+        assert!(
+            pause.is_waiting(),
+            "{}: pause stopped waiting after the storm",
+            platform.name
+        );
         let (status, stderr) = pause.stop("TERM");
-        assert_clean_exit(platform, status, &stderr, "Shutting down, got signal: Terminated");
+        assert_clean_exit(
+            platform,
+            status,
+            &stderr,
+            "Shutting down, got signal: Terminated",
+        );
     });
 }
 
@@ -168,7 +254,12 @@ fn empty_argv_starts_and_waits() {
             Pause::start(&emulated)
         };
         let (status, stderr) = pause.stop("TERM");
-        assert_clean_exit(platform, status, &stderr, "Shutting down, got signal: Terminated");
+        assert_clean_exit(
+            platform,
+            status,
+            &stderr,
+            "Shutting down, got signal: Terminated",
+        );
     });
 }
 
@@ -176,7 +267,10 @@ fn empty_argv_starts_and_waits() {
 fn spawn_with_empty_argv(program: &str) -> Child {
     let path = CString::new(program).expect("paths have no NUL");
     let mut command = Command::new(program);
-    command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     // SAFETY: between fork and exec this only calls execve, which is async-signal-safe, with
     // pointers that outlive the call; it returns only on failure, which is then reported.
     unsafe {
@@ -199,19 +293,39 @@ fn elf_is_static_stripped_and_small() {
         let elf = Elf::parse(&bytes);
         let name = platform.name;
         let (machine, is_64, big_endian) = expected_machine(platform);
-        assert_eq!((elf.machine, elf.is_64, elf.big_endian), (machine, is_64, big_endian), "{name}: wrong ELF machine");
+        assert_eq!(
+            (elf.machine, elf.is_64, elf.big_endian),
+            (machine, is_64, big_endian),
+            "{name}: wrong ELF machine"
+        );
         assert_eq!(elf.file_type, ET_EXEC, "{name}: not a non-PIE executable");
-        assert!(!elf.has_segment(PT_INTERP), "{name}: has an interpreter (dynamically linked)");
-        assert!(!elf.has_segment(PT_DYNAMIC), "{name}: has a dynamic section");
         assert!(
-            elf.segments.iter().all(|segment| segment.flags & (PF_W | PF_X) != PF_W | PF_X),
+            !elf.has_segment(PT_INTERP),
+            "{name}: has an interpreter (dynamically linked)"
+        );
+        assert!(
+            !elf.has_segment(PT_DYNAMIC),
+            "{name}: has a dynamic section"
+        );
+        assert!(
+            elf.segments
+                .iter()
+                .all(|segment| segment.flags & (PF_W | PF_X) != PF_W | PF_X),
             "{name}: a segment is writable and executable: {:?}",
             elf.segments
         );
-        let stack = elf.segments.iter().find(|segment| segment.kind == PT_GNU_STACK);
-        assert!(stack.is_some_and(|stack| stack.flags & PF_X == 0), "{name}: executable or unmarked stack");
+        let stack = elf
+            .segments
+            .iter()
+            .find(|segment| segment.kind == PT_GNU_STACK);
         assert!(
-            !elf.sections.iter().any(|section| section == ".symtab" || section.starts_with(".debug")),
+            stack.is_some_and(|stack| stack.flags & PF_X == 0),
+            "{name}: executable or unmarked stack"
+        );
+        assert!(
+            !elf.sections
+                .iter()
+                .any(|section| section == ".symtab" || section.starts_with(".debug")),
             "{name}: not stripped: {:?}",
             elf.sections
         );

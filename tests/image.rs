@@ -513,16 +513,7 @@ fn rewriting_the_layout_replaces_it_whole() {
             "index, manifest, config and layer of the last image only"
         );
     }
-    let beside: Vec<String> = std::fs::read_dir(scratch.path())
-        .expect("the parent")
-        .map(|entry| {
-            entry
-                .expect("an entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
+    let beside = entry_names(scratch.path());
     assert_eq!(beside, ["oci"]);
 }
 
@@ -671,16 +662,7 @@ fn umoci_unpacks_a_rootfs_of_exactly_pause() {
         ]);
 
         let rootfs = bundle.join("rootfs");
-        let names: Vec<String> = std::fs::read_dir(&rootfs)
-            .expect("a rootfs")
-            .map(|entry| {
-                entry
-                    .expect("an entry")
-                    .file_name()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect();
+        let names = entry_names(&rootfs);
         assert_eq!(
             names,
             ["pause"],
@@ -842,4 +824,18 @@ fn docker_loads_the_archive_under_the_tag() {
         inspected[0]["Config"]["Entrypoint"],
         serde_json::json!(["/pause"])
     );
+}
+
+/// The names of the entries in `dir`.
+fn entry_names(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|error| panic!("reading {}: {error}", dir.display()))
+        .map(|entry| {
+            entry
+                .expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
 }

@@ -89,6 +89,49 @@ fn assert_infra_is_ours(podman: &Podman, pod: &str, pause: &str) {
     pod::assert_runs_pause(&podman.inspect(&infra, "{{.State.Pid}}"));
 }
 
+/// Creates pod `name` (with `share` options) on our infra image, starts a web server in it and a
+/// client that fetches the page over localhost and lists the processes it sees; returns that list.
+fn web_and_client_pod(
+    podman: &Podman,
+    name: &str,
+    share: &[&str],
+    pause: &str,
+    app: &str,
+) -> String {
+    let page = "hello from the web container";
+    let create = [
+        "pod",
+        "create",
+        "--infra-image",
+        pause,
+        "--infra-command",
+        "/pause",
+        "--network",
+        "none",
+    ];
+    podman.run(&[&create[..], share, &["--name", name]].concat());
+    let web = app_image::serve_page(page);
+    podman.run(&[
+        "run",
+        "-d",
+        "--pod",
+        name,
+        "--name",
+        &format!("{name}-web"),
+        app,
+        "/bin/sh",
+        "-c",
+        &web,
+    ]);
+    let client = app_image::fetch_and_list();
+    let ps = podman.run(&["run", "--rm", "--pod", name, app, "/bin/sh", "-c", &client]);
+    assert!(
+        ps.contains(page),
+        "{name}: the client did not get the page over localhost:\n{ps}"
+    );
+    ps
+}
+
 #[test]
 fn pod_create_with_our_infra_image() {
     if !ready("podman::pod_create_with_our_infra_image", &needs()) {
@@ -103,89 +146,18 @@ fn pod_create_with_our_infra_image() {
         app,
         _registry,
     } = setup();
-    let page = "hello from the web container";
 
     // Default sharing (net, ipc, uts): two containers reach each other on localhost.
-    podman.run(&[
-        "pod",
-        "create",
-        "--infra-image",
-        &pause,
-        "--infra-command",
-        "/pause",
-        "--network",
-        "none",
-        "--name",
-        "shared-net",
-    ]);
-    podman.run(&[
-        "run",
-        "-d",
-        "--pod",
-        "shared-net",
-        "--name",
-        "web",
-        &app,
-        "/bin/sh",
-        "-c",
-        &app_image::serve_page(page),
-    ]);
-    let fetched = podman.run(&[
-        "run",
-        "--rm",
-        "--pod",
-        "shared-net",
-        &app,
-        "/bin/sh",
-        "-c",
-        &app_image::fetch_and_list(),
-    ]);
-    assert!(
-        fetched.contains(page),
-        "the client did not get the page over localhost:\n{fetched}"
-    );
+    web_and_client_pod(&podman, "shared-net", &[], &pause, &app);
     assert_infra_is_ours(&podman, "shared-net", &pause);
 
     // Sharing the PID namespace too: pause is PID 1 and every container sees the others.
-    podman.run(&[
-        "pod",
-        "create",
-        "--infra-image",
+    let ps = web_and_client_pod(
+        &podman,
+        "shared-pid",
+        &["--share", "net,ipc,uts,pid"],
         &pause,
-        "--infra-command",
-        "/pause",
-        "--network",
-        "none",
-        "--share",
-        "net,ipc,uts,pid",
-        "--name",
-        "shared-pid",
-    ]);
-    podman.run(&[
-        "run",
-        "-d",
-        "--pod",
-        "shared-pid",
-        "--name",
-        "web2",
         &app,
-        "/bin/sh",
-        "-c",
-        &app_image::serve_page(page),
-    ]);
-    let ps = podman.run(&[
-        "run",
-        "--rm",
-        "--pod",
-        "shared-pid",
-        &app,
-        "/bin/sh",
-        "-c",
-        &app_image::fetch_and_list(),
-    ]);
-    assert!(
-        ps.contains(page),
-        "the client did not get the page over localhost:\n{ps}"
     );
     pod::assert_shared_pid_namespace(&ps);
     assert_infra_is_ours(&podman, "shared-pid", &pause);

@@ -10,8 +10,8 @@ use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 
 use pause_tests::flaky_proxy::{Fault, FlakyProxy};
-use pause_tests::process::{output, run};
 use pause_tests::image::layout as project_layout;
+use pause_tests::process::{output, run};
 use pause_tests::registry::{self, NEEDS_AUTH, NEEDS_SKOPEO, NEEDS_TLS, REPOSITORY, Registry};
 use pause_tests::{Need, PLATFORMS, ready};
 use serde_json::Value;
@@ -36,14 +36,26 @@ fn local_image() -> Contents {
     layout::read(&project_layout()).expect("reading the project's layout")
 }
 
-fn push_to(registry: &Registry, options: &PushOptions, tag: &str) -> Result<PushedImage, impl Display + Debug> {
-    push(&Shell::new().expect("a shell"), options, &registry.reference(&format!("{REPOSITORY}:{tag}")))
+fn push_to(
+    registry: &Registry,
+    options: &PushOptions,
+    tag: &str,
+) -> Result<PushedImage, impl Display + Debug> {
+    push(
+        &Shell::new().expect("a shell"),
+        options,
+        &registry.reference(&format!("{REPOSITORY}:{tag}")),
+    )
 }
 
 /// The digest of what `tag` points at in the registry, and the platforms its index lists, as
 /// skopeo (not our code) reads them.
 fn remote_index(registry: &Registry, host: &str, tag: &str) -> (String, Vec<OciPlatform>) {
-    let mut argv = vec!["skopeo".to_string(), "inspect".to_string(), "--raw".to_string()];
+    let mut argv = vec![
+        "skopeo".to_string(),
+        "inspect".to_string(),
+        "--raw".to_string(),
+    ];
     argv.extend(registry.skopeo_args(""));
     argv.push(format!("docker://{host}/{REPOSITORY}:{tag}"));
     let raw = run(&argv);
@@ -52,7 +64,9 @@ fn remote_index(registry: &Registry, host: &str, tag: &str) -> (String, Vec<OciP
         .as_array()
         .expect("an image index lists manifests")
         .iter()
-        .map(|entry| serde_json::from_value(entry["platform"].clone()).expect("each manifest has a platform"))
+        .map(|entry| {
+            serde_json::from_value(entry["platform"].clone()).expect("each manifest has a platform")
+        })
         .collect();
     (sha256(raw.as_bytes()), platforms)
 }
@@ -60,35 +74,59 @@ fn remote_index(registry: &Registry, host: &str, tag: &str) -> (String, Vec<OciP
 /// Asserts the tag holds the local image: same index digest, all six platforms.
 fn assert_holds_local_image(registry: &Registry, host: &str, tag: &str, local: &Contents) {
     let (digest, platforms) = remote_index(registry, host, tag);
-    assert_eq!(digest, local.index.digest, "the registry's digest for {tag} differs from the layout's");
+    assert_eq!(
+        digest, local.index.digest,
+        "the registry's digest for {tag} differs from the layout's"
+    );
     let expected: Vec<OciPlatform> = PLATFORMS.iter().map(OciPlatform::from).collect();
     assert_eq!(platforms, expected, "platforms of {tag}");
 }
 
 /// Whether `tag` exists, asked with skopeo; only "manifest unknown" counts as absent.
 fn tag_exists(registry: &Registry, tag: &str) -> bool {
-    let mut argv = vec!["skopeo".to_string(), "inspect".to_string(), "--raw".to_string()];
+    let mut argv = vec![
+        "skopeo".to_string(),
+        "inspect".to_string(),
+        "--raw".to_string(),
+    ];
     argv.extend(registry.skopeo_args(""));
-    argv.push(format!("docker://{}", registry.reference(&format!("{REPOSITORY}:{tag}"))));
+    argv.push(format!(
+        "docker://{}",
+        registry.reference(&format!("{REPOSITORY}:{tag}"))
+    ));
     let out = output(&argv);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() || stderr.contains("manifest unknown"), "skopeo inspect {tag}: {stderr}");
+    assert!(
+        out.status.success() || stderr.contains("manifest unknown"),
+        "skopeo inspect {tag}: {stderr}"
+    );
     out.status.success()
 }
 
 /// The error's one line, as `cargo xtask` prints it; asserts it is one line naming `cause` and `fix`.
 fn one_line_error(result: Result<PushedImage, impl Display>, cause: &str, fix: &str) -> String {
-    let Err(error) = result else { panic!("the push should fail") };
+    let Err(error) = result else {
+        panic!("the push should fail")
+    };
     let error = format!("{error:#}");
     assert!(!error.contains('\n'), "not one line: {error}");
-    assert!(error.contains(cause), "the error does not name the cause `{cause}`: {error}");
-    assert!(error.contains(fix), "the error does not name the fix `{fix}`: {error}");
+    assert!(
+        error.contains(cause),
+        "the error does not name the cause `{cause}`: {error}"
+    );
+    assert!(
+        error.contains(fix),
+        "the error does not name the fix `{fix}`: {error}"
+    );
     error
 }
 
 #[test]
 fn plain_push_keeps_digests_and_a_second_push_uploads_no_blob() {
-    if !ready("push::plain_push_keeps_digests_and_a_second_push_uploads_no_blob", &needs(&[])) {
+    if !ready(
+        "push::plain_push_keeps_digests_and_a_second_push_uploads_no_blob",
+        &needs(&[]),
+    ) {
         return;
     }
     let local = local_image();
@@ -97,14 +135,27 @@ fn plain_push_keeps_digests_and_a_second_push_uploads_no_blob() {
 
     let first = push_to(&registry, &options, "first").expect("the first push");
     assert_eq!(first.digest, local.index.digest);
-    assert_eq!(first.reference, registry.reference(&format!("{REPOSITORY}:first")));
+    assert_eq!(
+        first.reference,
+        registry.reference(&format!("{REPOSITORY}:first"))
+    );
     assert_eq!((first.uploaded, first.skipped), (local.blobs.len(), 0));
-    assert_eq!(registry.blob_uploads(REPOSITORY), local.blobs.len(), "one upload per blob:\n{}", registry.log());
+    assert_eq!(
+        registry.blob_uploads(REPOSITORY),
+        local.blobs.len(),
+        "one upload per blob:\n{}",
+        registry.log()
+    );
     assert_holds_local_image(&registry, registry.host(), "first", &local);
 
     let second = push_to(&registry, &options, "second").expect("the second push");
     assert_eq!((second.uploaded, second.skipped), (0, local.blobs.len()));
-    assert_eq!(registry.blob_uploads(REPOSITORY), local.blobs.len(), "the second push uploaded blobs:\n{}", registry.log());
+    assert_eq!(
+        registry.blob_uploads(REPOSITORY),
+        local.blobs.len(),
+        "the second push uploaded blobs:\n{}",
+        registry.log()
+    );
     assert_holds_local_image(&registry, registry.host(), "second", &local);
 }
 
@@ -118,19 +169,48 @@ fn push_with_htpasswd_over_tls_and_the_credential_errors() {
     let registry = Registry::start_secure(USER, PASSWORD);
     let options = registry.push_options();
 
-    let wrong = PushOptions { login: Some((USER.to_string(), "wrong".to_string())), ..options.clone() };
-    one_line_error(push_to(&registry, &wrong, "wrong"), "401", "--password-stdin");
-    let anonymous = PushOptions { login: None, ..options.clone() };
-    one_line_error(push_to(&registry, &anonymous, "anonymous"), "refused the credentials", "docker login");
-    let untrusted = PushOptions { ca_file: None, ..options.clone() };
-    one_line_error(push_to(&registry, &untrusted, "untrusted"), "not trusted", "--ca-file");
-    assert_eq!(registry.blob_uploads(REPOSITORY), 0, "a failed login still uploaded:\n{}", registry.log());
+    let wrong = PushOptions {
+        login: Some((USER.to_string(), "wrong".to_string())),
+        ..options.clone()
+    };
+    one_line_error(
+        push_to(&registry, &wrong, "wrong"),
+        "401",
+        "--password-stdin",
+    );
+    let anonymous = PushOptions {
+        login: None,
+        ..options.clone()
+    };
+    one_line_error(
+        push_to(&registry, &anonymous, "anonymous"),
+        "refused the credentials",
+        "docker login",
+    );
+    let untrusted = PushOptions {
+        ca_file: None,
+        ..options.clone()
+    };
+    one_line_error(
+        push_to(&registry, &untrusted, "untrusted"),
+        "not trusted",
+        "--ca-file",
+    );
+    assert_eq!(
+        registry.blob_uploads(REPOSITORY),
+        0,
+        "a failed login still uploaded:\n{}",
+        registry.log()
+    );
 
     let pushed = push_to(&registry, &options, "secure").expect("pushing with the right password");
     assert_eq!(pushed.digest, local.index.digest);
     assert_holds_local_image(&registry, registry.host(), "secure", &local);
     for tag in ["wrong", "anonymous", "untrusted"] {
-        assert!(!tag_exists(&registry, tag), "the failed push left the tag {tag}");
+        assert!(
+            !tag_exists(&registry, tag),
+            "the failed push left the tag {tag}"
+        );
     }
 
     // The credentials as `docker login` stores them: base64 of user:password under the host.
@@ -139,11 +219,22 @@ fn push_with_htpasswd_over_tls_and_the_credential_errors() {
     std::fs::write(&pair, format!("{USER}:{PASSWORD}")).expect("writing the pair");
     let encoded = run(&["base64", "-w0", &pair.display().to_string()]);
     let config = dir.path().join("config.json");
-    let json = format!(r#"{{"auths":{{"https://{}":{{"auth":"{encoded}"}}}}}}"#, registry.host());
+    let json = format!(
+        r#"{{"auths":{{"https://{}":{{"auth":"{encoded}"}}}}}}"#,
+        registry.host()
+    );
     std::fs::write(&config, json).expect("writing config.json");
-    let from_config = PushOptions { login: None, auth_files: vec![config], ..options };
-    let pushed = push_to(&registry, &from_config, "from-config").expect("pushing with config.json's credentials");
-    assert_eq!((pushed.digest.as_str(), pushed.uploaded), (local.index.digest.as_str(), 0));
+    let from_config = PushOptions {
+        login: None,
+        auth_files: vec![config],
+        ..options
+    };
+    let pushed = push_to(&registry, &from_config, "from-config")
+        .expect("pushing with config.json's credentials");
+    assert_eq!(
+        (pushed.digest.as_str(), pushed.uploaded),
+        (local.index.digest.as_str(), 0)
+    );
 }
 
 /// Pushes through a proxy that fails [`FAULTS`] connections with `fault`: once from the first
@@ -159,7 +250,11 @@ fn push_through_faults(fault: Fault) {
         let reference = format!("{}/{REPOSITORY}:{tag}", proxy.host());
         let pushed = push(&Shell::new().unwrap(), &registry.push_options(), &reference)
             .unwrap_or_else(|error| panic!("pushing {tag} through {fault:?} faults: {error:#}"));
-        assert_eq!(proxy.faults_left(), 0, "{tag}: the proxy did not inject every fault");
+        assert_eq!(
+            proxy.faults_left(),
+            0,
+            "{tag}: the proxy did not inject every fault"
+        );
         assert_eq!(pushed.digest, local.index.digest);
         assert_holds_local_image(&registry, registry.host(), tag, &local);
     }
@@ -186,9 +281,20 @@ fn unavailable_answers_are_retried() {
 fn layout_with_an_invalid_manifest(dir: &Path) -> PathBuf {
     const INDEX_TYPE: &str = "application/vnd.oci.image.index.v1+json";
     let layout = dir.join("oci");
-    run(&["cp", "-r", &project_layout().display().to_string(), &layout.display().to_string()]);
-    let blob = |digest: &Value| layout.join("blobs/sha256").join(digest.as_str().unwrap().trim_start_matches("sha256:"));
-    let read = |digest: &Value| -> Value { serde_json::from_slice(&fs::read(blob(digest)).unwrap()).unwrap() };
+    run(&[
+        "cp",
+        "-r",
+        &project_layout().display().to_string(),
+        &layout.display().to_string(),
+    ]);
+    let blob = |digest: &Value| {
+        layout
+            .join("blobs/sha256")
+            .join(digest.as_str().unwrap().trim_start_matches("sha256:"))
+    };
+    let read = |digest: &Value| -> Value {
+        serde_json::from_slice(&fs::read(blob(digest)).unwrap()).unwrap()
+    };
     // Writes `document` as a blob and points `descriptor` at it.
     let store = |document: &Value, descriptor: &mut Value| {
         let bytes = serde_json::to_vec(document).unwrap();
@@ -196,7 +302,8 @@ fn layout_with_an_invalid_manifest(dir: &Path) -> PathBuf {
         descriptor["size"] = bytes.len().into();
         fs::write(blob(&descriptor["digest"]), bytes).unwrap();
     };
-    let mut top: Value = serde_json::from_slice(&fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let mut top: Value =
+        serde_json::from_slice(&fs::read(layout.join("index.json")).unwrap()).unwrap();
     let index_entry = top["manifests"]
         .as_array_mut()
         .unwrap()
@@ -214,15 +321,31 @@ fn layout_with_an_invalid_manifest(dir: &Path) -> PathBuf {
 
 #[test]
 fn a_rejected_manifest_fails_with_one_line_and_leaves_no_tag() {
-    if !ready("push::a_rejected_manifest_fails_with_one_line_and_leaves_no_tag", &needs(&[])) {
+    if !ready(
+        "push::a_rejected_manifest_fails_with_one_line_and_leaves_no_tag",
+        &needs(&[]),
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let registry = Registry::start_plain();
-    let options = PushOptions { layout: layout_with_an_invalid_manifest(dir.path()), ..registry.push_options() };
-    let line = one_line_error(push_to(&registry, &options, "rejected"), "rejected the manifest", "cargo xtask image");
-    assert!(line.contains("400"), "the registry's answer is not quoted: {line}");
-    assert!(!tag_exists(&registry, "rejected"), "a rejected manifest left the tag");
+    let options = PushOptions {
+        layout: layout_with_an_invalid_manifest(dir.path()),
+        ..registry.push_options()
+    };
+    let line = one_line_error(
+        push_to(&registry, &options, "rejected"),
+        "rejected the manifest",
+        "cargo xtask image",
+    );
+    assert!(
+        line.contains("400"),
+        "the registry's answer is not quoted: {line}"
+    );
+    assert!(
+        !tag_exists(&registry, "rejected"),
+        "a rejected manifest left the tag"
+    );
 }
 
 #[test]
@@ -243,17 +366,39 @@ fn bad_references_fail_with_one_line() {
 #[test]
 fn unreachable_registry_fails_with_one_line() {
     // A port that was free a moment ago: nothing listens there.
-    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let host = format!("127.0.0.1:{port}");
-    let options = PushOptions { layout: project_layout(), ..PushOptions::default() };
-    let result = push(&Shell::new().unwrap(), &options, &format!("{host}/{REPOSITORY}:nowhere"));
-    one_line_error(result, &format!("cannot reach the registry {host}"), "check the address");
+    let options = PushOptions {
+        layout: project_layout(),
+        ..PushOptions::default()
+    };
+    let result = push(
+        &Shell::new().unwrap(),
+        &options,
+        &format!("{host}/{REPOSITORY}:nowhere"),
+    );
+    one_line_error(
+        result,
+        &format!("cannot reach the registry {host}"),
+        "check the address",
+    );
 }
 
 #[test]
 fn a_missing_layout_fails_with_one_line() {
     let empty = tempfile::tempdir().unwrap();
-    let options = PushOptions { layout: empty.path().join("oci"), ..PushOptions::default() };
+    let options = PushOptions {
+        layout: empty.path().join("oci"),
+        ..PushOptions::default()
+    };
     let result = push(&Shell::new().unwrap(), &options, "127.0.0.1:5000/pause:x");
-    one_line_error(result, &format!("no OCI layout at {}", options.layout.display()), "cargo xtask image");
+    one_line_error(
+        result,
+        &format!("no OCI layout at {}", options.layout.display()),
+        "cargo xtask image",
+    );
 }

@@ -31,7 +31,9 @@ impl Argv {
             // SAFETY: `index < argc`, and the kernel guarantees argc valid pointers in argv.
             let arg = unsafe { *self.argv.add(index) };
             // SAFETY: the kernel guarantees every argument is NUL-terminated.
-            unsafe { is(arg, SHORT_VERSION, u8::to_ascii_lowercase) || is(arg, LONG_VERSION, |b| *b) }
+            unsafe {
+                is(arg, SHORT_VERSION, u8::to_ascii_lowercase) || is(arg, LONG_VERSION, |b| *b)
+            }
         })
     }
 }

@@ -11,7 +11,10 @@
 unsafe extern "C" fn memcpy(dest: *mut u8, src: *const u8, len: usize) -> *mut u8 {
     for offset in 0..len {
         // SAFETY: the caller guarantees both ranges are valid for `len` bytes.
-        unsafe { dest.add(offset).write_volatile(src.add(offset).read_volatile()) };
+        unsafe {
+            dest.add(offset)
+                .write_volatile(src.add(offset).read_volatile())
+        };
     }
     dest
 }

@@ -143,7 +143,10 @@ impl Elf {
                     .iter()
                     .map(|header| {
                         let name = &names[reader.u32(header.start) as usize..];
-                        let end = name.iter().position(|&byte| byte == 0).unwrap_or(name.len());
+                        let end = name
+                            .iter()
+                            .position(|&byte| byte == 0)
+                            .unwrap_or(name.len());
                         String::from_utf8_lossy(&name[..end]).into_owned()
                     })
                     .collect()

@@ -39,7 +39,8 @@ impl FlakyProxy {
     /// Listens on a free loopback port and forwards connections to `upstream` (`host:port`),
     /// except that after the first `pass_first` it fails the next `faults` with `fault`.
     pub fn start(upstream: &str, fault: Fault, pass_first: usize, faults: usize) -> FlakyProxy {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding the proxy's port");
+        let listener =
+            TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding the proxy's port");
         let address = listener.local_addr().expect("the proxy's address");
         let faults_left = Arc::new(AtomicUsize::new(faults));
         let stopping = Arc::new(AtomicBool::new(false));
@@ -54,7 +55,9 @@ impl FlakyProxy {
                     let Ok(client) = client else { continue };
                     let faulted = accepted >= pass_first
                         && faults_left
-                            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1))
+                            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                                left.checked_sub(1)
+                            })
                             .is_ok();
                     if faulted {
                         fail(client, fault);
@@ -65,7 +68,12 @@ impl FlakyProxy {
                 }
             })
         };
-        FlakyProxy { address, faults_left, stopping, acceptor: Some(acceptor) }
+        FlakyProxy {
+            address,
+            faults_left,
+            stopping,
+            acceptor: Some(acceptor),
+        }
     }
 
     /// `127.0.0.1:PORT`: where clients connect instead of the upstream.
@@ -107,7 +115,9 @@ fn forward(client: TcpStream, upstream: &str) {
         let _ = client.shutdown(Shutdown::Both);
         return;
     };
-    let (Ok(client_reader), Ok(server_writer)) = (client.try_clone(), server.try_clone()) else { return };
+    let (Ok(client_reader), Ok(server_writer)) = (client.try_clone(), server.try_clone()) else {
+        return;
+    };
     let upload = thread::spawn(move || pipe(client_reader, server_writer));
     pipe(server, client);
     let _ = upload.join();

@@ -36,7 +36,10 @@ pub enum Need {
     /// Namespaces, mounts, runtimes: the suites run as root.
     Root,
     /// A program on PATH, and the Debian package that provides it.
-    Program { name: &'static str, package: &'static str },
+    Program {
+        name: &'static str,
+        package: &'static str,
+    },
 }
 
 impl Need {
@@ -105,7 +108,11 @@ pub fn is_root() -> bool {
             status
                 .lines()
                 .find_map(|line| line.strip_prefix("Uid:"))
-                .and_then(|ids| ids.split_whitespace().nth(1).map(|effective| effective == "0"))
+                .and_then(|ids| {
+                    ids.split_whitespace()
+                        .nth(1)
+                        .map(|effective| effective == "0")
+                })
         })
         .unwrap_or(false)
 }
@@ -118,7 +125,8 @@ pub fn on_path(program: &str) -> bool {
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    path.metadata().is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    path.metadata()
+        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
 /// The built binary for a platform; a missing one is a failure, with the command that builds it.

@@ -84,7 +84,9 @@ impl Pause {
             .expect("reading /proc")
             .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
             .filter(|&pid| pid != self.pid)
-            .filter(|pid| fs::read_link(format!("/proc/{pid}/ns/pid")).ok().as_ref() == Some(&namespace))
+            .filter(|pid| {
+                fs::read_link(format!("/proc/{pid}/ns/pid")).ok().as_ref() == Some(&namespace)
+            })
             .filter_map(|pid| Some((pid, state(pid)?)))
             .collect()
     }

@@ -74,7 +74,10 @@ impl Registry {
     }
 
     pub fn start(options: Options) -> Registry {
-        let mut dir = tempfile::Builder::new().prefix("pause-registry-").tempdir().expect("creating a temp dir");
+        let mut dir = tempfile::Builder::new()
+            .prefix("pause-registry-")
+            .tempdir()
+            .expect("creating a temp dir");
         if let Some((user, password)) = &options.credentials {
             let entry = run(&["htpasswd", "-Bbn", user, password]);
             fs::write(dir.path().join("htpasswd"), entry).expect("writing htpasswd");
@@ -85,8 +88,10 @@ impl Registry {
         for _ in 0..PORT_ATTEMPTS {
             let port = free_port();
             let config = dir.path().join("config.yml");
-            fs::write(&config, config_yaml(dir.path(), port, &options)).expect("writing the registry config");
-            let log = fs::File::create(dir.path().join("registry.log")).expect("creating the registry log");
+            fs::write(&config, config_yaml(dir.path(), port, &options))
+                .expect("writing the registry config");
+            let log = fs::File::create(dir.path().join("registry.log"))
+                .expect("creating the registry log");
             let child = Command::new("docker-registry")
                 .arg("serve")
                 .arg(&config)
@@ -95,7 +100,12 @@ impl Registry {
                 .stderr(log)
                 .spawn()
                 .expect("starting docker-registry");
-            let mut registry = Registry { child, host: format!("127.0.0.1:{port}"), options: options.clone(), dir };
+            let mut registry = Registry {
+                child,
+                host: format!("127.0.0.1:{port}"),
+                options: options.clone(),
+                dir,
+            };
             if registry.wait_ready() {
                 return registry;
             }
@@ -128,7 +138,10 @@ impl Registry {
     }
 
     pub fn credentials(&self) -> Option<(&str, &str)> {
-        self.options.credentials.as_ref().map(|(user, password)| (user.as_str(), password.as_str()))
+        self.options
+            .credentials
+            .as_ref()
+            .map(|(user, password)| (user.as_str(), password.as_str()))
     }
 
     /// Everything the registry logged so far, access log included.
@@ -140,16 +153,29 @@ impl Registry {
     /// `POST /v2/<repository>/blobs/uploads/`.
     pub fn blob_uploads(&self, repository: &str) -> usize {
         let request = format!("\"POST /v2/{repository}/blobs/uploads/");
-        self.log().lines().filter(|line| line.contains(&request)).count()
+        self.log()
+            .lines()
+            .filter(|line| line.contains(&request))
+            .count()
     }
 
     /// The arguments that make skopeo trust this registry and log into it, for `docker://` refs
     /// on side `side` (`src` or `dest`; empty for `inspect`).
     pub fn skopeo_args(&self, side: &str) -> Vec<String> {
-        let flag = |name: &str| if side.is_empty() { format!("--{name}") } else { format!("--{side}-{name}") };
+        let flag = |name: &str| {
+            if side.is_empty() {
+                format!("--{name}")
+            } else {
+                format!("--{side}-{name}")
+            }
+        };
         let mut args = Vec::new();
         if self.options.tls {
-            args.push(format!("{}={}", flag("cert-dir"), self.cert_dir().display()));
+            args.push(format!(
+                "{}={}",
+                flag("cert-dir"),
+                self.cert_dir().display()
+            ));
         } else {
             args.push(format!("{}=false", flag("tls-verify")));
         }
@@ -164,7 +190,9 @@ impl Registry {
     pub fn push_options(&self) -> PushOptions {
         PushOptions {
             layout: crate::image::layout(),
-            login: self.credentials().map(|(user, password)| (user.to_string(), password.to_string())),
+            login: self
+                .credentials()
+                .map(|(user, password)| (user.to_string(), password.to_string())),
             auth_files: Vec::new(),
             insecure: false,
             ca_file: self.ca_file(),
@@ -177,8 +205,9 @@ impl Registry {
     pub fn push_project_image(&self, tag: &str) -> String {
         let sh = Shell::new().expect("a shell");
         let reference = self.reference(&format!("{REPOSITORY}:{tag}"));
-        xtask::push::push(&sh, &self.push_options(), &reference)
-            .unwrap_or_else(|error| panic!("pushing the project's image to {reference}: {error:#}"));
+        xtask::push::push(&sh, &self.push_options(), &reference).unwrap_or_else(|error| {
+            panic!("pushing the project's image to {reference}: {error:#}")
+        });
         reference
     }
 
@@ -186,7 +215,12 @@ impl Registry {
         let host = self.host.clone();
         let tls = self.options.tls;
         let ready = wait_for(STARTUP, || {
-            if self.child.try_wait().expect("polling docker-registry").is_some() {
+            if self
+                .child
+                .try_wait()
+                .expect("polling docker-registry")
+                .is_some()
+            {
                 return Some(false);
             }
             answers_v2(&host, tls).then_some(true)
@@ -200,14 +234,19 @@ impl Registry {
                 }
                 panic!("docker-registry exited at start:\n{log}")
             }
-            None => panic!("docker-registry did not answer /v2/ within {STARTUP:?}:\n{}", self.log()),
+            None => panic!(
+                "docker-registry did not answer /v2/ within {STARTUP:?}:\n{}",
+                self.log()
+            ),
         }
     }
 
     fn stop(&mut self) {
         if self.child.try_wait().ok().flatten().is_none() {
             // SIGTERM first so the registry closes its files; SIGKILL if it lingers.
-            let _ = Command::new("kill").args(["-s", "TERM", &self.child.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-s", "TERM", &self.child.id().to_string()])
+                .status();
             if wait_exit(&mut self.child, SHUTDOWN).is_none() {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
@@ -243,7 +282,9 @@ fn free_port() -> u16 {
 /// a registry does (200, or 401 with authentication). Over TLS, accepting is enough: the registry
 /// only listens once its certificate loaded.
 fn answers_v2(host: &str, tls: bool) -> bool {
-    let Ok(mut stream) = TcpStream::connect(host) else { return false };
+    let Ok(mut stream) = TcpStream::connect(host) else {
+        return false;
+    };
     if tls {
         return true;
     }
@@ -271,7 +312,10 @@ fn config_yaml(dir: &Path, port: u16, options: &Options) -> String {
         );
     }
     if options.credentials.is_some() {
-        yaml += &format!("auth:\n  htpasswd:\n    realm: pause-tests\n    path: {}\n", dir.join("htpasswd").display());
+        yaml += &format!(
+            "auth:\n  htpasswd:\n    realm: pause-tests\n    path: {}\n",
+            dir.join("htpasswd").display()
+        );
     }
     yaml
 }
@@ -286,20 +330,47 @@ fn make_certificates(dir: &Path) {
         fs::create_dir_all(made).expect("creating a certificates dir");
     }
     let path = |name: &str| pki.join(name).display().to_string();
-    let ec_key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let ec_key = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
     let (ca_key, ca_crt) = (path("ca.key"), path("ca.crt"));
     let mut ca = vec!["openssl", "req", "-x509"];
     ca.extend(ec_key);
     ca.extend([
-        "-keyout", &ca_key, "-out", &ca_crt, "-days", CERT_DAYS, "-subj", "/CN=pause-tests throwaway CA",
-        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        "-keyout",
+        &ca_key,
+        "-out",
+        &ca_crt,
+        "-days",
+        CERT_DAYS,
+        "-subj",
+        "/CN=pause-tests throwaway CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
     ]);
     run(&ca);
-    let (server_key, server_csr, server_crt, extensions) =
-        (path("server.key"), path("server.csr"), path("server.crt"), path("server.ext"));
+    let (server_key, server_csr, server_crt, extensions) = (
+        path("server.key"),
+        path("server.csr"),
+        path("server.crt"),
+        path("server.ext"),
+    );
     let mut csr = vec!["openssl", "req"];
     csr.extend(ec_key);
-    csr.extend(["-keyout", &server_key, "-out", &server_csr, "-subj", "/CN=127.0.0.1"]);
+    csr.extend([
+        "-keyout",
+        &server_key,
+        "-out",
+        &server_csr,
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
     run(&csr);
     fs::write(
         &extensions,
@@ -308,8 +379,22 @@ fn make_certificates(dir: &Path) {
     )
     .expect("writing the certificate extensions");
     run(&[
-        "openssl", "x509", "-req", "-in", &server_csr, "-CA", &ca_crt, "-CAkey", &ca_key, "-CAcreateserial",
-        "-out", &server_crt, "-days", CERT_DAYS, "-extfile", &extensions,
+        "openssl",
+        "x509",
+        "-req",
+        "-in",
+        &server_csr,
+        "-CA",
+        &ca_crt,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-out",
+        &server_crt,
+        "-days",
+        CERT_DAYS,
+        "-extfile",
+        &extensions,
     ]);
     fs::copy(&ca_crt, certs.join("ca.crt")).expect("copying the CA certificate");
 }

@@ -22,10 +22,14 @@ const IDENTITY_TOKEN_USER: &str = "<token>";
 /// The password given on standard input for `--username`, without its line ending.
 pub fn password_from_stdin() -> Result<String> {
     let mut password = String::new();
-    std::io::stdin().read_to_string(&mut password).context("reading the password from standard input")?;
+    std::io::stdin()
+        .read_to_string(&mut password)
+        .context("reading the password from standard input")?;
     let password = password.trim_end_matches(['\r', '\n']).to_string();
     if password.is_empty() {
-        bail!("--password-stdin read an empty password: pipe it in, e.g. `echo \"$TOKEN\" | cargo xtask push REF --username U --password-stdin`");
+        bail!(
+            "--password-stdin read an empty password: pipe it in, e.g. `echo \"$TOKEN\" | cargo xtask push REF --username U --password-stdin`"
+        );
     }
     Ok(password)
 }
@@ -34,9 +38,14 @@ pub fn password_from_stdin() -> Result<String> {
 /// anonymous access.
 pub fn lookup(sh: &Shell, files: &[PathBuf], registry: &str) -> Result<RegistryAuth> {
     for file in files {
-        let Ok(text) = std::fs::read_to_string(file) else { continue };
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
         let parsed: AuthFile = serde_json::from_str(&text).with_context(|| {
-            format!("{} is not valid JSON: fix or remove it, or pass --username with --password-stdin", file.display())
+            format!(
+                "{} is not valid JSON: fix or remove it, or pass --username with --password-stdin",
+                file.display()
+            )
         })?;
         if let Some(auth) = parsed.credentials(sh, registry, file)? {
             return Ok(auth);
@@ -47,7 +56,11 @@ pub fn lookup(sh: &Shell, files: &[PathBuf], registry: &str) -> Result<RegistryA
 
 /// The files that may hold credentials, most specific first, as the environment names them.
 pub fn default_files() -> Vec<PathBuf> {
-    let var = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty()).map(PathBuf::from);
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|value| !value.is_empty())
+            .map(PathBuf::from)
+    };
     let mut files = Vec::new();
     files.extend(var("REGISTRY_AUTH_FILE"));
     files.extend(var("XDG_RUNTIME_DIR").map(|dir| dir.join("containers/auth.json")));
@@ -102,34 +115,60 @@ impl AuthFile {
 
 impl AuthEntry {
     fn credentials(&self, registry: &str, file: &Path) -> Result<Option<RegistryAuth>> {
-        if self.identitytoken.as_deref().is_some_and(|token| !token.is_empty()) {
+        if self
+            .identitytoken
+            .as_deref()
+            .is_some_and(|token| !token.is_empty())
+        {
             bail!(identity_token_error(registry, &file.display().to_string()));
         }
         if let (Some(username), Some(password)) = (&self.username, &self.password) {
-            return Ok(Some(RegistryAuth::Basic(username.clone(), password.clone())));
+            return Ok(Some(RegistryAuth::Basic(
+                username.clone(),
+                password.clone(),
+            )));
         }
-        let Some(encoded) = self.auth.as_deref().filter(|auth| !auth.is_empty()) else { return Ok(None) };
+        let Some(encoded) = self.auth.as_deref().filter(|auth| !auth.is_empty()) else {
+            return Ok(None);
+        };
         let fix = "log in again with `docker login` or `podman login`";
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
-            .with_context(|| format!("the `auth` for {registry} in {} is not base64 text: {fix}", file.display()))?;
+            .with_context(|| {
+                format!(
+                    "the `auth` for {registry} in {} is not base64 text: {fix}",
+                    file.display()
+                )
+            })?;
         let Some((username, password)) = decoded.split_once(':') else {
-            bail!("the `auth` for {registry} in {} is not `user:password`: {fix}", file.display());
+            bail!(
+                "the `auth` for {registry} in {} is not `user:password`: {fix}",
+                file.display()
+            );
         };
-        Ok(Some(RegistryAuth::Basic(username.to_string(), password.to_string())))
+        Ok(Some(RegistryAuth::Basic(
+            username.to_string(),
+            password.to_string(),
+        )))
     }
 }
 
 /// The entry for `registry` in a map keyed the ways docker and podman write registries:
 /// `host`, `https://host`, `http://host/v1/`, and so on.
 fn find<'a, T>(entries: &'a BTreeMap<String, T>, registry: &str) -> Option<&'a T> {
-    entries.iter().find(|(key, _)| key_host(key) == registry).map(|(_, value)| value)
+    entries
+        .iter()
+        .find(|(key, _)| key_host(key) == registry)
+        .map(|(_, value)| value)
 }
 
 fn key_host(key: &str) -> &str {
-    let without_scheme = key.strip_prefix("https://").or_else(|| key.strip_prefix("http://")).unwrap_or(key);
+    let without_scheme = key
+        .strip_prefix("https://")
+        .or_else(|| key.strip_prefix("http://"))
+        .unwrap_or(key);
     without_scheme.split('/').next().unwrap_or(without_scheme)
 }
 
@@ -149,8 +188,9 @@ fn helper_credentials(sh: &Shell, helper: &str, registry: &str) -> Result<Option
         // Helpers answer a registry they hold nothing for with an error; that is "no credentials".
         return Ok(None);
     }
-    let answer: HelperAnswer = serde_json::from_slice(&output.stdout)
-        .with_context(|| format!("`{program} get` did not answer with credentials JSON: check the helper"))?;
+    let answer: HelperAnswer = serde_json::from_slice(&output.stdout).with_context(|| {
+        format!("`{program} get` did not answer with credentials JSON: check the helper")
+    })?;
     if answer.username == IDENTITY_TOKEN_USER {
         bail!(identity_token_error(registry, &program));
     }

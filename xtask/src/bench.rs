@@ -73,7 +73,9 @@ pub fn run(sh: &Shell) -> Result<()> {
                 startup::sample(&programs.exec_to_blocked, STARTS_PER_ROUND, &peer.command)?;
             samples.rss_kib.push(sample.rss_kib);
             samples.starts.extend(sample.starts);
-            samples.storms.push(storm::drain_time(&programs.orphan_storm, &peer.command)?);
+            samples
+                .storms
+                .push(storm::drain_time(&programs.orphan_storm, &peer.command)?);
         }
     }
     let mut measurements = Vec::new();

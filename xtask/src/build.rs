@@ -77,15 +77,23 @@ pub fn build(sh: &Shell, platforms: &[&'static Platform]) -> Result<Vec<Binary>>
         if EXPERIMENTAL_ASM_ARCHES.contains(&platform.rust_arch) {
             flags.push(EXPERIMENTAL_ASM_CFG.to_string());
         }
-        let var = format!("CARGO_TARGET_{}_RUSTFLAGS", triple.to_uppercase().replace('-', "_"));
-        cargo = cargo.arg(format!("--target={triple}")).env(var, flags.join(" "));
+        let var = format!(
+            "CARGO_TARGET_{}_RUSTFLAGS",
+            triple.to_uppercase().replace('-', "_")
+        );
+        cargo = cargo
+            .arg(format!("--target={triple}"))
+            .env(var, flags.join(" "));
     }
     cargo.run().context("building pause")?;
 
     platforms
         .iter()
         .map(|&platform| {
-            let built = target_dir.join(platform.triple).join(PROFILE_DIR).join("pause");
+            let built = target_dir
+                .join(platform.triple)
+                .join(PROFILE_DIR)
+                .join("pause");
             let path = binary_path(platform);
             sh.create_dir(path.parent().expect("binary paths have a directory"))?;
             // Copy, then rename over the old binary: writing into it fails with ETXTBSY while a
@@ -101,14 +109,21 @@ pub fn build(sh: &Shell, platforms: &[&'static Platform]) -> Result<Vec<Binary>>
                     platform.name
                 );
             }
-            Ok(Binary { platform, path, bytes })
+            Ok(Binary {
+                platform,
+                path,
+                bytes,
+            })
         })
         .collect()
 }
 
 /// `target/pause/linux-arm-v7/pause`.
 pub fn binary_path(platform: &Platform) -> PathBuf {
-    project::target_dir().join("pause").join(platform.dir_name()).join("pause")
+    project::target_dir()
+        .join("pause")
+        .join(platform.dir_name())
+        .join("pause")
 }
 
 fn install_missing_targets(sh: &Shell, platforms: &[&Platform]) -> Result<()> {
@@ -118,7 +133,9 @@ fn install_missing_targets(sh: &Shell, platforms: &[&Platform]) -> Result<()> {
     for platform in platforms {
         let triple = platform.triple;
         if !installed.lines().any(|line| line.trim() == triple) {
-            println!("installing the Rust standard library for {triple} (rustup target add {triple})");
+            println!(
+                "installing the Rust standard library for {triple} (rustup target add {triple})"
+            );
             cmd!(sh, "rustup target add {triple}").quiet().run()?;
         }
     }

@@ -5,9 +5,9 @@ mod flags;
 
 use anyhow::Result;
 use xshell::Shell;
-use xtask::platform::{PLATFORMS, Platform};
 use xtask::build;
 use xtask::image;
+use xtask::platform::{PLATFORMS, Platform};
 use xtask::push::{self, PushOptions};
 
 use crate::flags::Flags;
@@ -97,7 +97,9 @@ fn run() -> Result<()> {
             };
             let options = push_options(&mut flags, layout)?;
             let Some(reference) = flags.positional() else {
-                anyhow::bail!("push needs the image's destination, REGISTRY/REPOSITORY:TAG\n\n{USAGE}");
+                anyhow::bail!(
+                    "push needs the image's destination, REGISTRY/REPOSITORY:TAG\n\n{USAGE}"
+                );
             };
             flags.finish(USAGE)?;
             push::push(&sh, &options, &reference)?;
@@ -120,7 +122,9 @@ fn push_options(flags: &mut Flags, layout: std::path::PathBuf) -> Result<PushOpt
     let login = match (username, flags.switch("--password-stdin")) {
         (Some(username), true) => Some((username, xtask::auth::password_from_stdin()?)),
         (None, false) => None,
-        (Some(_), false) => anyhow::bail!("--username needs --password-stdin, with the password piped to standard input"),
+        (Some(_), false) => anyhow::bail!(
+            "--username needs --password-stdin, with the password piped to standard input"
+        ),
         (None, true) => anyhow::bail!("--password-stdin needs --username U"),
     };
     Ok(PushOptions {

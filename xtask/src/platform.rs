@@ -90,7 +90,9 @@ impl Platform {
         let name = name.strip_prefix("linux/").unwrap_or(name);
         PLATFORMS.iter().find(|platform| {
             let short = &platform.name[OS.len() + 1..];
-            let with_variant = platform.variant.map(|variant| format!("{}/{variant}", platform.arch));
+            let with_variant = platform
+                .variant
+                .map(|variant| format!("{}/{variant}", platform.arch));
             name == short || with_variant.as_deref() == Some(name)
         })
     }
@@ -116,5 +118,9 @@ impl Platform {
 
 /// `linux/amd64, linux/arm64/v8, ...` for messages.
 pub fn all_names() -> String {
-    PLATFORMS.iter().map(|platform| platform.name).collect::<Vec<_>>().join(", ")
+    PLATFORMS
+        .iter()
+        .map(|platform| platform.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -8,32 +8,53 @@ use xshell::{Shell, cmd};
 
 /// Every package a full test run uses, and why.
 pub const PACKAGES: &[(&str, &str)] = &[
-    ("qemu-user-static", "runs the five foreign platforms' binaries and images"),
-    ("util-linux", "unshare and nsenter: pause as PID 1 of a fresh PID namespace"),
+    (
+        "qemu-user-static",
+        "runs the five foreign platforms' binaries and images",
+    ),
+    (
+        "util-linux",
+        "unshare and nsenter: pause as PID 1 of a fresh PID namespace",
+    ),
     ("strace", "the benchmark's syscall counts"),
     ("catatonit", "a peer in the benchmark"),
     ("tini", "a peer in the benchmark (tini-static)"),
     ("musl-tools", "the benchmark's musl build of the C pause"),
     ("skopeo", "inspects and copies the image"),
     ("umoci", "unpacks the image into a runtime bundle"),
-    ("docker-registry", "the real registry the image is pushed to and pulled from"),
+    (
+        "docker-registry",
+        "the real registry the image is pushed to and pulled from",
+    ),
     ("apache2-utils", "htpasswd for the authenticated registry"),
     ("openssl", "the throwaway CA of the TLS registry"),
     ("runc", "the pod runtime"),
     ("crun", "the second pod runtime"),
     ("busybox-static", "the app containers of the test pods"),
-    ("podman", "pods with our infra image, kube play, the Docker API"),
+    (
+        "podman",
+        "pods with our infra image, kube play, the Docker API",
+    ),
     ("containerd", "the CRI runtime kubelet drives"),
-    ("containernetworking-plugins", "the CNI bridge of the CRI pods"),
+    (
+        "containernetworking-plugins",
+        "the CNI bridge of the CRI pods",
+    ),
     ("iproute2", "ip: the CRI pods' network namespaces"),
     ("protobuf-compiler", "protoc for the CRI API client"),
-    ("docker-compose", "the compose pod through podman's Docker API"),
+    (
+        "docker-compose",
+        "the compose pod through podman's Docker API",
+    ),
 ];
 
 /// Installs the missing packages as root; otherwise lists them. Returns the ones still missing.
 pub fn ensure(sh: &Shell) -> Result<Vec<&'static str>> {
-    let missing: Vec<&str> =
-        PACKAGES.iter().map(|(package, _)| *package).filter(|package| !installed(sh, package)).collect();
+    let missing: Vec<&str> = PACKAGES
+        .iter()
+        .map(|(package, _)| *package)
+        .filter(|package| !installed(sh, package))
+        .collect();
     if missing.is_empty() {
         return Ok(missing);
     }
@@ -47,11 +68,17 @@ pub fn ensure(sh: &Shell) -> Result<Vec<&'static str>> {
         return Ok(missing);
     }
     println!("installing {} (apt-get)", missing.join(" "));
-    cmd!(sh, "apt-get update -qq").env("DEBIAN_FRONTEND", "noninteractive").run().context("apt-get update")?;
-    cmd!(sh, "apt-get install -y -qq --no-install-recommends {missing...}")
+    cmd!(sh, "apt-get update -qq")
         .env("DEBIAN_FRONTEND", "noninteractive")
         .run()
-        .context("apt-get install of the test prerequisites")?;
+        .context("apt-get update")?;
+    cmd!(
+        sh,
+        "apt-get install -y -qq --no-install-recommends {missing...}"
+    )
+    .env("DEBIAN_FRONTEND", "noninteractive")
+    .run()
+    .context("apt-get install of the test prerequisites")?;
     Ok(Vec::new())
 }
 
@@ -65,5 +92,8 @@ fn installed(sh: &Shell, package: &str) -> bool {
 }
 
 fn is_root(sh: &Shell) -> bool {
-    cmd!(sh, "id -u").quiet().read().is_ok_and(|uid| uid.trim() == "0")
+    cmd!(sh, "id -u")
+        .quiet()
+        .read()
+        .is_ok_and(|uid| uid.trim() == "0")
 }

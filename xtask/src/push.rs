@@ -81,9 +81,13 @@ pub fn push(sh: &Shell, options: &PushOptions, reference: &str) -> Result<Pushed
         .build()
         .context("starting the async runtime")?;
     let pushed = runtime.block_on(async {
-        let client =
-            RegistryClient::connect(&target.registry, options.insecure, options.ca_file.as_deref(), &target.repository)
-                .await?;
+        let client = RegistryClient::connect(
+            &target.registry,
+            options.insecure,
+            options.ca_file.as_deref(),
+            &target.repository,
+        )
+        .await?;
         send(&client, &target, &contents, &auth).await
     })?;
     println!("pushed {pushed}");
@@ -110,7 +114,11 @@ impl Target {
         if !(registry.contains('.') || registry.contains(':') || registry == "localhost") {
             bail!("`{text}` names no registry (`{registry}` is not a host name): {form}");
         }
-        if !rest.rsplit('/').next().is_some_and(|last| last.contains(':')) {
+        if !rest
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains(':'))
+        {
             bail!("`{text}` has no tag: {form}");
         }
         let parsed = Reference::try_from(text).map_err(|error| {
@@ -119,43 +127,82 @@ impl Target {
         Ok(Target {
             registry: parsed.registry().to_string(),
             repository: parsed.repository().to_string(),
-            tag: parsed.tag().context("a tagged reference has a tag")?.to_string(),
+            tag: parsed
+                .tag()
+                .context("a tagged reference has a tag")?
+                .to_string(),
         })
     }
 }
 
-async fn send(client: &RegistryClient, target: &Target, contents: &Contents, auth: &RegistryAuth) -> Result<PushedImage> {
+async fn send(
+    client: &RegistryClient,
+    target: &Target,
+    contents: &Contents,
+    auth: &RegistryAuth,
+) -> Result<PushedImage> {
     let oci = &client.oci;
     oci.store_auth_if_needed(&target.registry, auth).await;
-    let tagged = Reference::with_tag(target.registry.clone(), target.repository.clone(), target.tag.clone());
-    let failed = |error, doing: &str| anyhow!(explain(&error, &target.registry, &target.repository, doing));
+    let tagged = Reference::with_tag(
+        target.registry.clone(),
+        target.repository.clone(),
+        target.tag.clone(),
+    );
+    let failed =
+        |error, doing: &str| anyhow!(explain(&error, &target.registry, &target.repository, doing));
     let (mut uploaded, mut skipped) = (0, 0);
 
     for blob in &contents.blobs {
         let doing = format!("checking blob {}", blob.digest);
-        let present = retry(&doing, || oci.blob_exists(&tagged, &blob.digest)).await.map_err(|e| failed(e, &doing))?;
+        let present = retry(&doing, || oci.blob_exists(&tagged, &blob.digest))
+            .await
+            .map_err(|e| failed(e, &doing))?;
         if present {
-            println!("blob {} {} bytes: skipped, already there", blob.digest, blob.data.len());
+            println!(
+                "blob {} {} bytes: skipped, already there",
+                blob.digest,
+                blob.data.len()
+            );
             skipped += 1;
             continue;
         }
         let doing = format!("uploading blob {}", blob.digest);
-        retry(&doing, || oci.push_blob(&tagged, blob.data.clone(), &blob.digest)).await.map_err(|e| failed(e, &doing))?;
+        retry(&doing, || {
+            oci.push_blob(&tagged, blob.data.clone(), &blob.digest)
+        })
+        .await
+        .map_err(|e| failed(e, &doing))?;
         println!("blob {} {} bytes: uploaded", blob.digest, blob.data.len());
         uploaded += 1;
     }
-    let index: Index = serde_json::from_slice(&contents.index.data).context("reading the layout's image index")?;
+    let index: Index =
+        serde_json::from_slice(&contents.index.data).context("reading the layout's image index")?;
     for (manifest, descriptor) in contents.manifests.iter().zip(&index.manifests) {
         let by_digest = tagged.clone_with_digest(manifest.digest.clone());
         put_manifest(client, &by_digest, manifest, target).await?;
-        let platform = descriptor.platform.as_ref().map_or_else(String::new, |platform| {
-            let variant = platform.variant.as_ref().map_or_else(String::new, |variant| format!("/{variant}"));
-            format!(" {}/{}{variant}", platform.os, platform.architecture)
-        });
-        println!("manifest {}{platform} {} bytes: pushed", manifest.digest, manifest.data.len());
+        let platform = descriptor
+            .platform
+            .as_ref()
+            .map_or_else(String::new, |platform| {
+                let variant = platform
+                    .variant
+                    .as_ref()
+                    .map_or_else(String::new, |variant| format!("/{variant}"));
+                format!(" {}/{}{variant}", platform.os, platform.architecture)
+            });
+        println!(
+            "manifest {}{platform} {} bytes: pushed",
+            manifest.digest,
+            manifest.data.len()
+        );
     }
     put_manifest(client, &tagged, &contents.index, target).await?;
-    println!("index {} {} bytes: pushed as {}", contents.index.digest, contents.index.data.len(), target.tag);
+    println!(
+        "index {} {} bytes: pushed as {}",
+        contents.index.digest,
+        contents.index.data.len(),
+        target.tag
+    );
     Ok(PushedImage {
         reference: format!("{}/{}:{}", target.registry, target.repository, target.tag),
         digest: contents.index.digest.clone(),
@@ -166,11 +213,25 @@ async fn send(client: &RegistryClient, target: &Target, contents: &Contents, aut
 
 /// PUTs a manifest's exact bytes (oci-client's typed push would re-serialise them and change the
 /// digest) and checks that the registry stored it under the local digest.
-async fn put_manifest(client: &RegistryClient, to: &Reference, manifest: &Blob, target: &Target) -> Result<()> {
+async fn put_manifest(
+    client: &RegistryClient,
+    to: &Reference,
+    manifest: &Blob,
+    target: &Target,
+) -> Result<()> {
     let doing = format!("pushing manifest {}", manifest.digest);
-    let content_type = HeaderValue::from_str(&manifest.media_type)
-        .with_context(|| format!("{doing}: media type `{}` is not a valid header", manifest.media_type))?;
-    let pushed = retry(&doing, || client.oci.push_manifest_raw(to, manifest.data.clone(), content_type.clone())).await;
+    let content_type = HeaderValue::from_str(&manifest.media_type).with_context(|| {
+        format!(
+            "{doing}: media type `{}` is not a valid header",
+            manifest.media_type
+        )
+    })?;
+    let pushed = retry(&doing, || {
+        client
+            .oci
+            .push_manifest_raw(to, manifest.data.clone(), content_type.clone())
+    })
+    .await;
     let location = pushed.map_err(|error| {
         let line = explain(&error, &target.registry, &target.repository, &doing);
         match status(&error) {
@@ -183,10 +244,16 @@ async fn put_manifest(client: &RegistryClient, to: &Reference, manifest: &Blob, 
     })?;
     // The registry names what it stored in the Location it answers with: a different digest would
     // mean the pushed bytes were altered on the way.
-    if let Some(stored) = location.rsplit('/').next().filter(|last| last.starts_with("sha256:"))
+    if let Some(stored) = location
+        .rsplit('/')
+        .next()
+        .filter(|last| last.starts_with("sha256:"))
         && stored != manifest.digest
     {
-        bail!("{doing}: {} stored it as {stored}: a proxy altered the manifest on the way; push without it", client.host);
+        bail!(
+            "{doing}: {} stored it as {stored}: a proxy altered the manifest on the way; push without it",
+            client.host
+        );
     }
     Ok(())
 }

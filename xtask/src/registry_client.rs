@@ -29,7 +29,12 @@ pub struct RegistryClient {
 impl RegistryClient {
     /// Finds out how `host` is reached and waits until it answers `/v2/` (retrying connection
     /// failures, 429 and 5xx), then sets up oci-client for it. `repository` is for messages.
-    pub async fn connect(host: &str, insecure: bool, ca_file: Option<&Path>, repository: &str) -> Result<RegistryClient> {
+    pub async fn connect(
+        host: &str,
+        insecure: bool,
+        ca_file: Option<&Path>,
+        repository: &str,
+    ) -> Result<RegistryClient> {
         // reqwest is built without a crypto provider (ring keeps the build free of cmake and
         // aws-lc); installing it a second time changes nothing.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -47,9 +52,18 @@ impl RegistryClient {
         }
         let probe = probe.build().context("setting up the HTTP client")?;
         let may_be_plain = insecure || is_loopback(host);
-        let protocol = retry(&format!("contacting {host}"), || scheme(&probe, host, may_be_plain))
-            .await
-            .map_err(|error| anyhow!(explain(&error, host, repository, &format!("contacting {host}"))))?;
+        let protocol = retry(&format!("contacting {host}"), || {
+            scheme(&probe, host, may_be_plain)
+        })
+        .await
+        .map_err(|error| {
+            anyhow!(explain(
+                &error,
+                host,
+                repository,
+                &format!("contacting {host}")
+            ))
+        })?;
         let config = ClientConfig {
             protocol,
             extra_root_certificates: roots,
@@ -62,17 +76,30 @@ impl RegistryClient {
             ..ClientConfig::default()
         };
         let oci = oci_client::Client::try_from(config).context("setting up the registry client")?;
-        Ok(RegistryClient { oci, host: host.to_string() })
+        Ok(RegistryClient {
+            oci,
+            host: host.to_string(),
+        })
     }
 }
 
 /// HTTPS if the registry answers it; plain HTTP when allowed and TLS failed for another reason
 /// than an untrusted certificate (that error is the user's to fix, with --ca-file).
-async fn scheme(probe: &reqwest::Client, host: &str, may_be_plain: bool) -> Result<ClientProtocol, OciDistributionError> {
+async fn scheme(
+    probe: &reqwest::Client,
+    host: &str,
+    may_be_plain: bool,
+) -> Result<ClientProtocol, OciDistributionError> {
     match answer(probe, &format!("https://{host}/v2/")).await {
         Ok(()) => Ok(ClientProtocol::Https),
-        Err(error) if !may_be_plain || status(&error).is_some() || is_certificate_problem(&error) => Err(error),
-        Err(_) => answer(probe, &format!("http://{host}/v2/")).await.map(|()| ClientProtocol::Http),
+        Err(error)
+            if !may_be_plain || status(&error).is_some() || is_certificate_problem(&error) =>
+        {
+            Err(error)
+        }
+        Err(_) => answer(probe, &format!("http://{host}/v2/"))
+            .await
+            .map(|()| ClientProtocol::Http),
     }
 }
 
@@ -82,17 +109,28 @@ async fn answer(probe: &reqwest::Client, url: &str) -> Result<(), OciDistributio
     let code = response.status().as_u16();
     if is_transient_status(code) {
         let message = response.text().await.unwrap_or_default();
-        return Err(OciDistributionError::ServerError { code, url: url.to_string(), message });
+        return Err(OciDistributionError::ServerError {
+            code,
+            url: url.to_string(),
+            message,
+        });
     }
     Ok(())
 }
 
 fn read_ca(path: &Path) -> Result<Certificate> {
-    let pem = std::fs::read(path).with_context(|| format!("cannot read --ca-file {}", path.display()))?;
+    let pem =
+        std::fs::read(path).with_context(|| format!("cannot read --ca-file {}", path.display()))?;
     if !String::from_utf8_lossy(&pem).contains(PEM_CERTIFICATE) {
-        anyhow::bail!("--ca-file {} holds no PEM certificate: pass the CA's certificate in PEM", path.display());
+        anyhow::bail!(
+            "--ca-file {} holds no PEM certificate: pass the CA's certificate in PEM",
+            path.display()
+        );
     }
-    Ok(Certificate { encoding: CertificateEncoding::Pem, data: pem })
+    Ok(Certificate {
+        encoding: CertificateEncoding::Pem,
+        data: pem,
+    })
 }
 
 /// `localhost[:port]`, `127.x.y.z[:port]` or `[::1][:port]`: registries on this machine, which

@@ -1,7 +1,6 @@
 //! What went wrong talking to a registry: whether trying again can help, and the one line that
 //! names the cause and the fix.
 
-
 use oci_client::errors::OciDistributionError;
 
 /// HTTP 429: the registry asks the client to slow down.
@@ -16,9 +15,8 @@ pub fn status(error: &OciDistributionError) -> Option<u16> {
     match error {
         OciDistributionError::ServerError { code, .. } => Some(*code),
         OciDistributionError::RequestError(error) => error.status().map(|status| status.as_u16()),
-        OciDistributionError::UnauthorizedError { .. } | OciDistributionError::AuthenticationFailure(_) => {
-            Some(UNAUTHORIZED)
-        }
+        OciDistributionError::UnauthorizedError { .. }
+        | OciDistributionError::AuthenticationFailure(_) => Some(UNAUTHORIZED),
         _ => None,
     }
 }
@@ -29,7 +27,9 @@ pub fn is_transient(error: &OciDistributionError) -> bool {
     match status(error) {
         Some(code) => is_transient_status(code),
         None => match error {
-            OciDistributionError::RequestError(request) => !request.is_builder() && !certificate_in_chain(request),
+            OciDistributionError::RequestError(request) => {
+                !request.is_builder() && !certificate_in_chain(request)
+            }
             OciDistributionError::IoError(_) => true,
             _ => false,
         },
@@ -47,7 +47,12 @@ pub fn is_auth_status(code: u16) -> bool {
 }
 
 /// One line for a failed registry call: `doing` says what was being done ("uploading blob …").
-pub fn explain(error: &OciDistributionError, registry: &str, repository: &str, doing: &str) -> String {
+pub fn explain(
+    error: &OciDistributionError,
+    registry: &str,
+    repository: &str,
+    doing: &str,
+) -> String {
     if let OciDistributionError::RequestError(request) = error
         && request.status().is_none()
     {
@@ -61,7 +66,11 @@ pub fn explain(error: &OciDistributionError, registry: &str, repository: &str, d
         return format!(
             "{doing}: cannot reach the registry {registry} ({}): check the address and that the registry runs{}",
             root_cause(request),
-            if over_tls { "; a registry without TLS needs --insecure" } else { "" }
+            if over_tls {
+                "; a registry without TLS needs --insecure"
+            } else {
+                ""
+            }
         );
     }
     match status(error) {
@@ -85,25 +94,40 @@ pub fn explain(error: &OciDistributionError, registry: &str, repository: &str, d
 /// `: <the registry's error message>`, on one line: the distribution spec's `CODE: message`
 /// pairs when the body is its error JSON, else the body itself, shortened.
 fn body(error: &OciDistributionError) -> String {
-    let OciDistributionError::ServerError { message, .. } = error else { return String::new() };
+    let OciDistributionError::ServerError { message, .. } = error else {
+        return String::new();
+    };
     if message.trim().is_empty() {
         return String::new();
     }
-    let spec_errors = serde_json::from_str::<serde_json::Value>(message).ok().and_then(|body| {
-        let errors = body.get("errors")?.as_array()?.iter().map(|entry| {
-            let text = |key: &str| entry.get(key).and_then(|value| value.as_str()).unwrap_or_default().to_string();
-            format!("{}: {}", text("code"), text("message"))
+    let spec_errors = serde_json::from_str::<serde_json::Value>(message)
+        .ok()
+        .and_then(|body| {
+            let errors = body.get("errors")?.as_array()?.iter().map(|entry| {
+                let text = |key: &str| {
+                    entry
+                        .get(key)
+                        .and_then(|value| value.as_str())
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                format!("{}: {}", text("code"), text("message"))
+            });
+            Some(errors.collect::<Vec<_>>().join("; "))
         });
-        Some(errors.collect::<Vec<_>>().join("; "))
-    });
-    format!(": {}", one_line(&spec_errors.unwrap_or_else(|| message.clone())))
+    format!(
+        ": {}",
+        one_line(&spec_errors.unwrap_or_else(|| message.clone()))
+    )
 }
 
 /// One line for any registry error, with its innermost cause ("connection refused") rather than
 /// reqwest's outer "error sending request".
 pub fn describe(error: &OciDistributionError) -> String {
     match error {
-        OciDistributionError::RequestError(request) if request.status().is_none() => root_cause(request),
+        OciDistributionError::RequestError(request) if request.status().is_none() => {
+            root_cause(request)
+        }
         _ => one_line(&error.to_string()),
     }
 }

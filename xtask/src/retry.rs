@@ -26,7 +26,10 @@ where
     loop {
         match call().await {
             Err(error) if attempt < ATTEMPTS && is_transient(&error) => {
-                eprintln!("  retrying {what} in {delay:?} (attempt {attempt} of {ATTEMPTS} failed: {})", describe(&error));
+                eprintln!(
+                    "  retrying {what} in {delay:?} (attempt {attempt} of {ATTEMPTS} failed: {})",
+                    describe(&error)
+                );
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(MAX_DELAY);
                 attempt += 1;

@@ -35,17 +35,26 @@ pub fn run(sh: &Shell, cargo_test_args: &[String]) -> Result<()> {
 
     let skip_log = default_skip_log();
     sh.remove_path(&skip_log)?;
-    let result = cmd!(sh, "cargo test --package pause-tests --locked -- {cargo_test_args...}")
-        .env(SKIP_LOG_VAR, &skip_log)
-        .run();
+    // Every suite runs even when an earlier one fails, so one run shows every failure.
+    let result = cmd!(
+        sh,
+        "cargo test --package pause-tests --locked --no-fail-fast -- {cargo_test_args...}"
+    )
+    .env(SKIP_LOG_VAR, &skip_log)
+    .run();
 
     let skips = sh.read_file(&skip_log).unwrap_or_default();
     if !skips.is_empty() {
-        eprintln!("\n{} test(s) skipped themselves:\n{skips}", skips.lines().count());
+        eprintln!(
+            "\n{} test(s) skipped themselves:\n{skips}",
+            skips.lines().count()
+        );
     }
     result?;
     if ci && !skips.is_empty() {
-        bail!("CI runs as root with every prerequisite installed, so nothing may skip: fix the cause above");
+        bail!(
+            "CI runs as root with every prerequisite installed, so nothing may skip: fix the cause above"
+        );
     }
     Ok(())
 }

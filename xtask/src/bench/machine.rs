@@ -29,8 +29,12 @@ pub fn describe(sh: &Shell) -> Result<Machine> {
     Ok(Machine {
         date: cmd!(sh, "date -u '+%Y-%m-%d %H:%M UTC'").quiet().read()?,
         cpu,
-        cores: std::thread::available_parallelism().context("counting CPUs")?.get(),
-        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")?.trim().to_string(),
+        cores: std::thread::available_parallelism()
+            .context("counting CPUs")?
+            .get(),
+        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")?
+            .trim()
+            .to_string(),
         load: std::fs::read_to_string("/proc/loadavg")?
             .split_whitespace()
             .take(LOAD_AVERAGES)
@@ -52,7 +56,10 @@ fn cpuid_cost() -> Option<Duration> {
     const TIMES: u32 = 1000;
     let start = std::time::Instant::now();
     for time in 0..TIMES {
-        std::hint::black_box(std::arch::x86_64::__cpuid_count(CACHE_LEAF, time % SUB_LEAVES));
+        std::hint::black_box(std::arch::x86_64::__cpuid_count(
+            CACHE_LEAF,
+            time % SUB_LEAVES,
+        ));
     }
     Some(start.elapsed() / TIMES)
 }

@@ -23,7 +23,9 @@ impl Peer {
         self.files
             .iter()
             .map(|file| {
-                Ok(std::fs::metadata(file).with_context(|| file.display().to_string())?.len())
+                Ok(std::fs::metadata(file)
+                    .with_context(|| file.display().to_string())?
+                    .len())
             })
             .sum()
     }

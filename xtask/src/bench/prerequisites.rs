@@ -29,8 +29,10 @@ pub fn check() -> Result<()> {
             "cargo xtask bench needs root (it starts PID namespaces and traces their PID 1): run it as root"
         );
     }
-    let missing: Vec<&(&str, &str)> =
-        PROGRAMS.iter().filter(|(name, _)| find(name).is_none()).collect();
+    let missing: Vec<&(&str, &str)> = PROGRAMS
+        .iter()
+        .filter(|(name, _)| find(name).is_none())
+        .collect();
     if !missing.is_empty() {
         let names: Vec<&str> = missing.iter().map(|(name, _)| *name).collect();
         let mut packages: Vec<&str> = missing.iter().map(|(_, package)| *package).collect();
@@ -51,10 +53,12 @@ pub fn program(name: &str) -> Result<PathBuf> {
 
 fn find(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| {
-        std::fs::metadata(candidate)
-            .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-    })
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            std::fs::metadata(candidate)
+                .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        })
 }
 
 fn effective_uid() -> Result<u32> {
@@ -71,8 +75,9 @@ fn effective_uid() -> Result<u32> {
 fn check_pid_room() -> Result<()> {
     let pid_max: u64 = read_number("/proc/sys/kernel/pid_max", |text| Some(text))?;
     // /proc/loadavg's fourth field is `running/total` scheduling entities, each holding a PID.
-    let in_use: u64 =
-        read_number("/proc/loadavg", |text| text.split_whitespace().nth(3)?.split('/').nth(1))?;
+    let in_use: u64 = read_number("/proc/loadavg", |text| {
+        text.split_whitespace().nth(3)?.split('/').nth(1)
+    })?;
     let needed = in_use + ORPHANS + SPARE_PIDS;
     if needed > pid_max {
         bail!(

@@ -60,8 +60,16 @@ pub fn render(
                 secs(measured.start_median),
                 secs(ours.start_median),
             ),
-            compare(micros(measured.start_p90), secs(measured.start_p90), secs(ours.start_p90)),
-            compare(millis(measured.storm), secs(measured.storm), secs(ours.storm)),
+            compare(
+                micros(measured.start_p90),
+                secs(measured.start_p90),
+                secs(ours.start_p90),
+            ),
+            compare(
+                millis(measured.storm),
+                secs(measured.storm),
+                secs(ours.storm),
+            ),
         ]);
     }
 
@@ -105,11 +113,19 @@ pub fn render(
 /// Pads every column to its widest cell.
 fn table(rows: &[Vec<String>]) -> String {
     let widths: Vec<usize> = (0..rows[0].len())
-        .map(|column| rows.iter().map(|row| row[column].chars().count()).max().unwrap_or_default())
+        .map(|column| {
+            rows.iter()
+                .map(|row| row[column].chars().count())
+                .max()
+                .unwrap_or_default()
+        })
         .collect();
     let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
     let pad = |row: &Vec<String>| {
-        row.iter().zip(&widths).map(|(cell, &width)| format!("{cell:<width$}")).collect()
+        row.iter()
+            .zip(&widths)
+            .map(|(cell, &width)| format!("{cell:<width$}"))
+            .collect()
     };
     let mut text = line(pad(&rows[0]));
     text += &line(widths.iter().map(|&width| "-".repeat(width)).collect());
@@ -120,7 +136,11 @@ fn table(rows: &[Vec<String>]) -> String {
 }
 
 fn ratio(value: f64) -> String {
-    if value >= WHOLE_RATIO { format!("{value:.0}x") } else { format!("{value:.1}x") }
+    if value >= WHOLE_RATIO {
+        format!("{value:.0}x")
+    } else {
+        format!("{value:.1}x")
+    }
 }
 
 fn thousands(value: u64) -> String {
@@ -140,7 +160,10 @@ fn secs(duration: Duration) -> f64 {
 }
 
 fn micros(duration: Duration) -> String {
-    format!("{} µs", thousands((duration.as_nanos() / NANOS_PER_MICRO) as u64))
+    format!(
+        "{} µs",
+        thousands((duration.as_nanos() / NANOS_PER_MICRO) as u64)
+    )
 }
 
 fn millis(duration: Duration) -> String {

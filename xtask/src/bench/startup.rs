@@ -43,5 +43,8 @@ pub fn sample(exec_to_blocked: &Path, starts: usize, command: &[PathBuf]) -> Res
             command[0].display()
         );
     }
-    Ok(Sample { rss_kib: rss_kib.context("exec_to_blocked reported no rss_kib")?, starts: timed })
+    Ok(Sample {
+        rss_kib: rss_kib.context("exec_to_blocked reported no rss_kib")?,
+        starts: timed,
+    })
 }

@@ -17,11 +17,14 @@ pub fn count(sh: &Shell, exec_to_blocked: &Path, command: &[PathBuf]) -> Result<
     let dir = sh.create_temp_dir()?;
     let trace = dir.path().join("strace");
     let starts = 0.to_string();
-    cmd!(sh, "strace -f -qq -o {trace} {exec_to_blocked} {starts} {command...}")
-        .quiet()
-        .ignore_stdout()
-        .run()
-        .context("tracing a start with strace")?;
+    cmd!(
+        sh,
+        "strace -f -qq -o {trace} {exec_to_blocked} {starts} {command...}"
+    )
+    .quiet()
+    .ignore_stdout()
+    .run()
+    .context("tracing a start with strace")?;
     let text = sh.read_file(&trace)?;
     parse(&text, &command[0])
         .with_context(|| format!("no execve of {} in its strace output", command[0].display()))
@@ -39,10 +42,17 @@ fn parse(text: &str, program: &Path) -> Option<Count> {
     let mut total = 0;
     let lines = text
         .lines()
-        .filter_map(|line| line.split_once(' ').map(|(pid, call)| (pid, call.trim_start())))
+        .filter_map(|line| {
+            line.split_once(' ')
+                .map(|(pid, call)| (pid, call.trim_start()))
+        })
         .skip_while(|(_, call)| !call.starts_with(&exec));
     for (pid, call) in lines {
-        if pid == probe || ["<...", "---", "+++"].iter().any(|mark| call.starts_with(mark)) {
+        if pid == probe
+            || ["<...", "---", "+++"]
+                .iter()
+                .any(|mark| call.starts_with(mark))
+        {
             continue;
         }
         total += 1;
@@ -54,6 +64,9 @@ fn parse(text: &str, program: &Path) -> Option<Count> {
     }
     (total > 0).then(|| Count {
         total,
-        waits_in: waits_in.into_iter().map(|(_, name)| name.to_string()).collect(),
+        waits_in: waits_in
+            .into_iter()
+            .map(|(_, name)| name.to_string())
+            .collect(),
     })
 }
