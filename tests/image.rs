@@ -10,7 +10,6 @@ use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use flate2::read::GzDecoder;
 use pause_tests::containerd::{self, Containerd};
@@ -19,6 +18,7 @@ use pause_tests::docker_api::{self, DockerApi};
 use pause_tests::podman::{self, Podman};
 use pause_tests::process::run;
 use pause_tests::registry::{self, Registry};
+use pause_tests::xtask_cli::{self, BUILD_TIMEOUT};
 use pause_tests::{Need, PLATFORMS, Platform, binary, image, ready};
 use serde_json::Value;
 use xtask::blob::sha256;
@@ -26,9 +26,6 @@ use xtask::image::{MAX_LAYER_BYTES, MAX_PLATFORM_BYTES, default_tag};
 
 const SKOPEO: Need = Need::program("skopeo", "skopeo");
 const UMOCI: Need = Need::program("umoci", "umoci");
-
-/// The longest a clean build (the xtask, or every platform's pause) may take on a busy 2-core machine.
-const BUILD_TIMEOUT: Duration = Duration::from_secs(900);
 
 const INDEX_TYPE: &str = "application/vnd.oci.image.index.v1+json";
 const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -546,7 +543,7 @@ fn the_layout_reads_back_byte_for_byte() {
 #[test]
 fn two_clean_builds_are_bit_for_bit_identical() {
     let scratch = tempfile::tempdir().expect("a temp dir");
-    let xtask = build_xtask(&scratch.path().join("xtask-target"));
+    let xtask = xtask_cli::build(&scratch.path().join("xtask-target"));
     let builds: Vec<PathBuf> = ["first", "second"]
         .iter()
         .map(|name| {
@@ -584,19 +581,6 @@ fn two_clean_builds_are_bit_for_bit_identical() {
     let (_, _, config, layer) = first.platform(host());
     assert_eq!(config["created"], EPOCH_RFC3339);
     assert_eq!(tar_entries(&gunzip(&layer))[0].4, EPOCH);
-}
-
-/// The xtask binary, compiled into `target`; returns its path.
-fn build_xtask(target: &Path) -> PathBuf {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    run_within(
-        Command::new(cargo)
-            .args(["build", "--quiet", "--locked", "--package", "xtask"])
-            .current_dir(xtask::project::root())
-            .env("CARGO_TARGET_DIR", target),
-        BUILD_TIMEOUT,
-    );
-    target.join("debug/xtask")
 }
 
 #[test]

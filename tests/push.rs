@@ -8,12 +8,15 @@ use std::fmt::{Debug, Display};
 use std::fs;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
+use pause_tests::deadline::output_within_reading;
 use pause_tests::flaky_proxy::{Fault, FlakyProxy};
 use pause_tests::image::layout as project_layout;
 use pause_tests::process::{output, run};
 use pause_tests::registry::{self, NEEDS_AUTH, NEEDS_SKOPEO, NEEDS_TLS, REPOSITORY, Registry};
-use pause_tests::{Need, PLATFORMS, ready};
+use pause_tests::{Need, PLATFORMS, ready, xtask_cli};
 use serde_json::Value;
 use xshell::Shell;
 use xtask::blob::{OciPlatform, sha256};
@@ -400,5 +403,100 @@ fn a_missing_layout_fails_with_one_line() {
         result,
         &format!("no OCI layout at {}", options.layout.display()),
         "cargo xtask image",
+    );
+}
+
+/// How long one run of the xtask's command line may take against a registry on loopback.
+const COMMAND_LINE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Runs the xtask binary `xtask` with `args` and `stdin`; returns (success, stdout, stderr).
+fn xtask_says(xtask: &Path, args: &[&str], stdin: Stdio) -> (bool, String, String) {
+    let out = output_within_reading(Command::new(xtask).args(args), stdin, COMMAND_LINE_TIMEOUT);
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+/// `cargo xtask push` as a user types it, the password piped in and the registry's CA in a file:
+/// a line per blob and manifest, the pushed reference with the layout's digest; and the mistakes a
+/// user makes on the command line, each refused with one `error:` line naming the fix.
+#[test]
+fn the_command_line_pushes_and_refuses_mistakes() {
+    let test = "push::the_command_line_pushes_and_refuses_mistakes";
+    if !ready(test, &needs(&[NEEDS_AUTH, NEEDS_TLS])) {
+        return;
+    }
+    let local = local_image();
+    let registry = Registry::start_secure(USER, PASSWORD);
+    let xtask = xtask_cli::project();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let password = dir.path().join("password");
+    fs::write(&password, format!("{PASSWORD}\n")).expect("writing the password");
+    let ca = registry
+        .ca_file()
+        .expect("a TLS registry has a CA")
+        .display()
+        .to_string();
+    let reference = registry.reference(&format!("{REPOSITORY}:cli"));
+    let login = ["--username", USER, "--password-stdin", "--ca-file", &ca];
+
+    let piped = Stdio::from(fs::File::open(&password).expect("opening the password"));
+    let (pushed, stdout, stderr) =
+        xtask_says(&xtask, &[&["push", &reference][..], &login].concat(), piped);
+    assert!(
+        pushed,
+        "cargo xtask push {reference} failed:\n{stdout}{stderr}"
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    let uploaded = lines
+        .iter()
+        .filter(|line| line.starts_with("blob ") && line.ends_with(": uploaded"));
+    assert_eq!(
+        uploaded.count(),
+        local.blobs.len(),
+        "a line per uploaded blob:\n{stdout}"
+    );
+    let manifests = lines
+        .iter()
+        .filter(|line| line.starts_with("manifest ") && line.ends_with(": pushed"));
+    assert_eq!(
+        manifests.count(),
+        PLATFORMS.len(),
+        "a line per platform manifest:\n{stdout}"
+    );
+    assert_eq!(
+        lines.last().copied(),
+        Some(format!("pushed {reference}@{}", local.index.digest).as_str())
+    );
+    assert_holds_local_image(&registry, registry.host(), "cli", &local);
+
+    let no_tag = registry.reference(REPOSITORY);
+    let missing_layout = dir.path().join("no-such-layout").display().to_string();
+    let mistakes: [(&[&str], &str); 5] = [
+        (&["push", "127.0.0.1:1/Pause:cli"], "lowercase"),
+        (&["push", &no_tag, "--ca-file", &ca], "has no tag"),
+        (
+            &["push", &reference, "--username", USER],
+            "--password-stdin",
+        ),
+        (
+            &["push", &reference, "--layout", &missing_layout],
+            "cargo xtask image",
+        ),
+        (&["image", "--platform", "linux/mips64le"], "linux/riscv64"),
+    ];
+    for (args, fix) in mistakes {
+        let (succeeded, _, stderr) = xtask_says(&xtask, args, Stdio::null());
+        let shown = args.join(" ");
+        assert!(!succeeded, "cargo xtask {shown} succeeded");
+        assert!(
+            stderr.lines().count() == 1 && stderr.starts_with("error: ") && stderr.contains(fix),
+            "cargo xtask {shown}: not one `error:` line naming `{fix}`:\n{stderr}"
+        );
+    }
+    assert_eq!(
+        registry.blob_uploads(REPOSITORY),
+        local.blobs.len(),
+        "a refused command uploaded blobs:\n{}",
+        registry.log()
     );
 }

@@ -10,11 +10,16 @@ use crate::process::wait_exit;
 /// Runs `command` (stdin closed, output captured) for at most `timeout`; kills it and panics,
 /// showing what it printed, if it takes longer.
 pub fn output_within(command: &mut Command, timeout: Duration) -> Output {
+    output_within_reading(command, Stdio::null(), timeout)
+}
+
+/// [`output_within`], with `stdin` as the command's standard input.
+pub fn output_within_reading(command: &mut Command, stdin: Stdio, timeout: Duration) -> Output {
     // Files, not pipes: a chatty command cannot block on a full pipe while nobody reads it.
     let dir = tempfile::tempdir().expect("creating a temp dir");
     let (stdout_path, stderr_path) = (dir.path().join("stdout"), dir.path().join("stderr"));
     let mut child = command
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(File::create(&stdout_path).expect("creating an output file"))
         .stderr(File::create(&stderr_path).expect("creating an output file"))
         .spawn()

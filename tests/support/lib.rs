@@ -21,6 +21,7 @@ pub mod podman;
 pub mod process;
 pub mod registry;
 pub mod runtime;
+pub mod xtask_cli;
 
 use std::fs::OpenOptions;
 use std::io::Write;
