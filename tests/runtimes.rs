@@ -2,8 +2,8 @@
 //! containerd and CRI-O drive them: the anchor creates the pod's namespaces (net, pid, ipc, uts)
 //! locked down as kubelet runs a sandbox (65535:65535, read-only rootfs, no capabilities), and app
 //! containers join them by path (`/proc/<anchor>/ns/*`). Then the same on every foreign platform,
-//! each image picked out of the multi-platform index and run through qemu registered in
-//! binfmt_misc.
+//! each image pulled from the multi-platform index and run through qemu registered in binfmt_misc.
+//! The anchors come from a registry on loopback, as a node's come from a registry.
 
 use std::fs;
 use std::process::Child;
@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use pause_tests::app_image::{fetch_and_list, serve_page};
 use pause_tests::binfmt::{self, Binfmt};
-use pause_tests::bundle::{Bundle, PAUSE_NEEDS};
+use pause_tests::bundle::{Bundle, PAUSE_NEEDS, PauseSource};
 use pause_tests::pod::{assert_runs_pause_as_its_user, assert_shared_pid_namespace};
 use pause_tests::process::wait_for;
 use pause_tests::runtime::Runtime;
@@ -73,6 +73,7 @@ fn every_foreign_platform_anchors_a_runc_pod() {
         return;
     }
     let _binfmt = Binfmt::foreign();
+    let source = PauseSource::start();
     let scratch = tempfile::tempdir().expect("a temp dir");
     // Declared after the bundles' dir, so dropped before it: containers go before their rootfs.
     let runtime = Runtime::runc();
@@ -80,7 +81,7 @@ fn every_foreign_platform_anchors_a_runc_pod() {
         let name = platform.dir_name();
         let dir = scratch.path().join(&name);
         fs::create_dir(&dir).expect("a dir per platform");
-        let mut pause = Bundle::pause(&dir, platform);
+        let mut pause = Bundle::pause(&dir, platform, &source);
         let (anchor, run) = runtime.run_attached(&format!("anchor-{name}"), pause.anchor());
         let pid = runtime.running_pid(&anchor, START_TIMEOUT);
         let interpreter =
@@ -106,11 +107,12 @@ fn every_foreign_platform_anchors_a_runc_pod() {
 
 /// The anchor, a web server and a client in one pod; orphans; the pod's end.
 fn bare_pod(new_runtime: fn() -> Runtime) {
+    let source = PauseSource::start();
     let dir = tempfile::tempdir().expect("a temp dir");
     // Declared after the bundles' dir, so dropped before it: containers go before their rootfs.
     let runtime = &new_runtime();
     let platform = Platform::host().expect("pause supports this machine's platform");
-    let mut pause = Bundle::pause(dir.path(), platform);
+    let mut pause = Bundle::pause(dir.path(), platform, &source);
     let (anchor, run) = runtime.run_attached("anchor", pause.anchor());
     let pid = runtime.running_pid(&anchor, START_TIMEOUT);
     assert_runs_pause_as_its_user(&pid.to_string());

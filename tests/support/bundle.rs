@@ -1,5 +1,5 @@
-//! OCI runtime bundles (a rootfs and its config.json) for a bare pod: the anchor unpacked from our
-//! image's multi-platform index, and busybox app containers that join the anchor's namespaces.
+//! OCI runtime bundles (a rootfs and its config.json) for a bare pod: the anchor pulled from our
+//! image's multi-platform index in a registry, and busybox app containers that join the anchor's namespaces.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -9,10 +9,13 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::deadline::run_within;
-use crate::{Need, Platform, app_image, image};
+use crate::registry::Registry;
+use crate::{Need, Platform, app_image};
 
-/// What making the anchor's bundle needs beside the runtime.
+/// What making the anchor's bundle needs beside the runtime: the registry it is pulled from,
+/// skopeo to pull it, umoci to unpack it.
 pub const PAUSE_NEEDS: &[Need] = &[
+    Need::program("docker-registry", "docker-registry"),
     Need::program("skopeo", "skopeo"),
     Need::program("umoci", "umoci"),
 ];
@@ -29,6 +32,24 @@ const POD_HOSTNAME: &str = "pod";
 /// How long skopeo, umoci and `<runtime> spec` may take.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Our image in a registry on loopback, for the anchors to be pulled from as a node pulls them.
+pub struct PauseSource {
+    registry: Registry,
+    reference: String,
+}
+
+impl PauseSource {
+    /// Starts a registry and pushes the project's image (`cargo xtask image`'s layout) to it.
+    pub fn start() -> PauseSource {
+        let registry = Registry::start_plain();
+        let reference = registry.push_project_image("pods");
+        PauseSource {
+            registry,
+            reference,
+        }
+    }
+}
+
 /// A bundle directory and the config.json it gets when a runtime starts it.
 pub struct Bundle {
     pub dir: PathBuf,
@@ -36,11 +57,11 @@ pub struct Bundle {
 }
 
 impl Bundle {
-    /// Our image for `platform`, picked out of the multi-platform index the way a runtime on
+    /// Our image for `platform`, pulled from `source`'s multi-platform index the way a runtime on
     /// that platform pulls it, and unpacked with umoci into `dir/pause`. umoci 0.4 cannot choose
-    /// from an index ("tag is ambiguous"), so skopeo first copies the platform's image alone
-    /// into a one-image layout.
-    pub fn pause(dir: &Path, platform: &Platform) -> Bundle {
+    /// from an index ("tag is ambiguous"), so skopeo pulls the platform's image alone into a
+    /// one-image layout.
+    pub fn pause(dir: &Path, platform: &Platform, source: &PauseSource) -> Bundle {
         let single = dir.join("pause-image");
         let mut copy = Command::new("skopeo");
         copy.args([
@@ -54,11 +75,8 @@ impl Bundle {
         }
         run_within(
             copy.args(["copy", "--quiet"])
-                .arg(format!(
-                    "oci:{}:{}",
-                    image::layout().display(),
-                    xtask::image::default_tag()
-                ))
+                .args(source.registry.skopeo_args("src"))
+                .arg(format!("docker://{}", source.reference))
                 .arg(format!("oci:{}:pause", single.display())),
             TOOL_TIMEOUT,
         );
