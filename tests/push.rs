@@ -500,3 +500,66 @@ fn the_command_line_pushes_and_refuses_mistakes() {
         registry.log()
     );
 }
+
+/// A credential helper that speaks docker's protocol (`get`, the server on stdin, JSON out) and
+/// holds `USER`/`PASSWORD` for `registry` alone; it appends each server it is asked about to
+/// `dir/asked`. Returns the PATH that finds it first.
+fn install_credential_helper(dir: &Path, name: &str, registry: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let helper = dir.join(format!("docker-credential-{name}"));
+    let script = format!(
+        "#!/bin/sh\nread server\necho \"$server\" >> '{asked}'\n\
+         [ \"$1\" = get ] && [ \"$server\" = '{registry}' ] || {{ echo 'credentials not found in native keychain'; exit 1; }}\n\
+         printf '{{\"ServerURL\":\"%s\",\"Username\":\"{USER}\",\"Secret\":\"{PASSWORD}\"}}' \"$server\"\n",
+        asked = dir.join("asked").display()
+    );
+    fs::write(&helper, script).expect("writing the helper");
+    fs::set_permissions(&helper, fs::Permissions::from_mode(0o755)).expect("making it executable");
+    let path = std::env::var("PATH").unwrap_or_default();
+    format!("{}:{path}", dir.display())
+}
+
+/// docker's config.json naming a credential helper, per registry (`credHelpers`) and for all
+/// (`credsStore`): the pusher asks the helper for exactly this registry and logs in with its answer.
+#[test]
+fn credential_helpers_are_asked_as_docker_asks_them() {
+    let test = "push::credential_helpers_are_asked_as_docker_asks_them";
+    if !ready(test, &needs(&[NEEDS_AUTH, NEEDS_TLS])) {
+        return;
+    }
+    let local = local_image();
+    let registry = Registry::start_secure(USER, PASSWORD);
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let sh = Shell::new().expect("a shell");
+    sh.set_var(
+        "PATH",
+        install_credential_helper(dir.path(), "pausetest", registry.host()),
+    );
+    let configs = [
+        (
+            "cred-helpers",
+            format!(r#"{{"credHelpers":{{"{}":"pausetest"}}}}"#, registry.host()),
+        ),
+        ("creds-store", r#"{"credsStore":"pausetest"}"#.to_string()),
+    ];
+    for (tag, json) in configs {
+        let config = dir.path().join(format!("{tag}.json"));
+        fs::write(&config, json).expect("writing config.json");
+        let options = PushOptions {
+            login: None,
+            auth_files: vec![config],
+            ..registry.push_options()
+        };
+        let reference = registry.reference(&format!("{REPOSITORY}:{tag}"));
+        let pushed = push(&sh, &options, &reference)
+            .unwrap_or_else(|error| panic!("pushing with the {tag} helper: {error:#}"));
+        assert_eq!(pushed.digest, local.index.digest, "{tag}");
+    }
+    let asked = fs::read_to_string(dir.path().join("asked")).expect("the helper was asked");
+    assert_eq!(
+        asked.lines().collect::<Vec<_>>(),
+        [registry.host(), registry.host()],
+        "the servers the helper was asked about"
+    );
+    assert_holds_local_image(&registry, registry.host(), "creds-store", &local);
+}
