@@ -59,6 +59,9 @@ fn version_flags_print_one_line_and_exit_zero() {
     }
 }
 
+/// pause.c's words on SIGTERM and SIGINT.
+const TERMINATED: &str = "Shutting down, got signal: Terminated";
+const INTERRUPTED: &str = "Shutting down, got signal: Interrupt";
 /// pause.c's warning when it is not PID 1.
 const NOT_INIT_WARNING: &str = "Warning: pause should be the first process";
 /// The signals pause must consume and survive: every one whose default action would end or stop
@@ -75,6 +78,9 @@ const ORPHANS: usize = 2_000;
 const STORM_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long after a signal pause is watched for a wrong reaction (exiting, stopping).
 const SETTLE: Duration = Duration::from_millis(100);
+
+/// What starting pause as PID 1 of a fresh PID namespace needs.
+const AS_PID1: &[Need] = &[Need::Root, Need::program("unshare", "util-linux")];
 
 /// Runs `check` for every platform this host can run, each with its own launcher.
 fn each_platform(test: &str, check: impl Fn(&Platform, Vec<String>)) {
@@ -101,10 +107,7 @@ fn assert_clean_exit(platform: &Platform, status: ExitStatus, stderr: &str, mess
 
 #[test]
 fn as_pid1_survives_every_other_signal_then_exits_zero_on_sigterm() {
-    if !ready(
-        "behaviour::survives_signals",
-        &[Need::Root, Need::program("unshare", "util-linux")],
-    ) {
+    if !ready("behaviour::survives_signals", AS_PID1) {
         return;
     }
     each_platform("behaviour::survives_signals", |platform, argv| {
@@ -119,12 +122,7 @@ fn as_pid1_survives_every_other_signal_then_exits_zero_on_sigterm() {
             );
         }
         let (status, stderr) = pause.stop("TERM");
-        assert_clean_exit(
-            platform,
-            status,
-            &stderr,
-            "Shutting down, got signal: Terminated",
-        );
+        assert_clean_exit(platform, status, &stderr, TERMINATED);
         assert!(
             !stderr.contains(NOT_INIT_WARNING),
             "{}: warned as PID 1: {stderr}",
@@ -135,20 +133,12 @@ fn as_pid1_survives_every_other_signal_then_exits_zero_on_sigterm() {
 
 #[test]
 fn as_pid1_sigint_exits_zero_with_message() {
-    if !ready(
-        "behaviour::sigint",
-        &[Need::Root, Need::program("unshare", "util-linux")],
-    ) {
+    if !ready("behaviour::sigint", AS_PID1) {
         return;
     }
     each_platform("behaviour::sigint", |platform, argv| {
         let (status, stderr) = Pause::start_as_pid1(&argv).stop("INT");
-        assert_clean_exit(
-            platform,
-            status,
-            &stderr,
-            "Shutting down, got signal: Interrupt",
-        );
+        assert_clean_exit(platform, status, &stderr, INTERRUPTED);
     });
 }
 
@@ -157,11 +147,7 @@ fn not_pid1_warns_and_still_serves() {
     each_platform("behaviour::not_pid1", |platform, argv| {
         let (status, stderr) = Pause::start(&argv).stop("TERM");
         assert_clean_exit(platform, status, &stderr, NOT_INIT_WARNING);
-        assert!(
-            stderr.contains("Shutting down, got signal: Terminated"),
-            "{}: {stderr}",
-            platform.name
-        );
+        assert!(stderr.contains(TERMINATED), "{}: {stderr}", platform.name);
     });
 }
 
@@ -170,11 +156,7 @@ fn not_pid1_warns_and_still_serves() {
 /// the FIFO is opened and closed: they all exit at once, and their SIGCHLDs coalesce.
 #[test]
 fn as_pid1_reaps_an_orphan_storm_leaving_no_zombie() {
-    let needs = [
-        Need::Root,
-        Need::program("unshare", "util-linux"),
-        Need::program("nsenter", "util-linux"),
-    ];
+    let needs = [AS_PID1, &[Need::program("nsenter", "util-linux")]].concat();
     if !ready("behaviour::orphan_storm", &needs) {
         return;
     }
@@ -232,12 +214,7 @@ fn as_pid1_reaps_an_orphan_storm_leaving_no_zombie() {
             platform.name
         );
         let (status, stderr) = pause.stop("TERM");
-        assert_clean_exit(
-            platform,
-            status,
-            &stderr,
-            "Shutting down, got signal: Terminated",
-        );
+        assert_clean_exit(platform, status, &stderr, TERMINATED);
     });
 }
 
@@ -254,12 +231,7 @@ fn empty_argv_starts_and_waits() {
             Pause::start(&emulated)
         };
         let (status, stderr) = pause.stop("TERM");
-        assert_clean_exit(
-            platform,
-            status,
-            &stderr,
-            "Shutting down, got signal: Terminated",
-        );
+        assert_clean_exit(platform, status, &stderr, TERMINATED);
     });
 }
 

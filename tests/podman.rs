@@ -3,7 +3,7 @@
 //! containers.conf. Both pull pause and the busybox app image from a real local registry.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use pause_tests::podman::{self, Podman};
@@ -35,6 +35,18 @@ struct Setup {
     pause: String,
     app: String,
     _registry: Registry,
+}
+
+/// One test at a time gets the setup; `None` (the test reported itself skipped) if `test` cannot
+/// run here.
+fn begin(test: &str) -> Option<(MutexGuard<'static, ()>, Setup)> {
+    if !ready(test, &needs()) {
+        return None;
+    }
+    let serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    Some((serial, setup()))
 }
 
 fn setup() -> Setup {
@@ -134,18 +146,15 @@ fn web_and_client_pod(
 
 #[test]
 fn pod_create_with_our_infra_image() {
-    if !ready("podman::pod_create_with_our_infra_image", &needs()) {
+    let Some((_serial, setup)) = begin("podman::pod_create_with_our_infra_image") else {
         return;
-    }
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    };
     let Setup {
         podman,
         pause,
         app,
         _registry,
-    } = setup();
+    } = setup;
 
     // Default sharing (net, ipc, uts): two containers reach each other on localhost.
     web_and_client_pod(&podman, "shared-net", &[], &pause, &app);
@@ -184,18 +193,15 @@ fn pod_yaml(name: &str) -> String {
 
 #[test]
 fn kube_play_multi_container_pods() {
-    if !ready("podman::kube_play_multi_container_pods", &needs()) {
+    let Some((_serial, setup)) = begin("podman::kube_play_multi_container_pods") else {
         return;
-    }
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    };
     let Setup {
         podman,
         pause,
         app,
         _registry,
-    } = setup();
+    } = setup;
     podman.preload(&app, app_image::LOCAL_NAME);
     let pods = [
         "sidecar",
