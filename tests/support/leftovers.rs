@@ -6,6 +6,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+/// Where skopeo and podman, run as root, keep their blob-info cache whatever they are told.
+pub const BLOB_INFO_CACHE: &[&str] = &["/var/lib/containers/cache", "/var/lib/containers"];
 /// Where the cgroup hierarchies are mounted (v1 controllers, plus the cgroup2 `unified` mount).
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 

@@ -12,7 +12,7 @@ use tempfile::TempDir;
 
 use crate::Need;
 use crate::deadline::{output_within, run_within};
-use crate::leftovers::HostPaths;
+use crate::leftovers::{BLOB_INFO_CACHE, HostPaths};
 use crate::registry::Registry;
 
 pub const NEEDS: &[Need] = &[
@@ -24,13 +24,7 @@ pub const NEEDS: &[Need] = &[
 /// paths (see `tests/pods/init-container.yaml`).
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(90);
 /// What rootful podman writes on the host whatever its configuration says.
-const HOST_PATHS: &[&str] = &[
-    "/var/lib/containers/cache",
-    "/var/lib/containers",
-    "/run/containers",
-    "/run/netns",
-    "/run/runc",
-];
+const HOST_PATHS: &[&str] = &["/run/containers", "/run/netns", "/run/runc"];
 /// The cgroup podman (with the cgroupfs manager) puts its containers and conmons under.
 const CGROUP_PARENT: &str = "libpod_parent";
 /// rlimits podman may set: the defaults ask for more than this machine's hard limits allow
@@ -63,7 +57,7 @@ impl Podman {
     /// Writes the configs: private storage and state, plus `engine` lines for containers.conf's
     /// `[engine]` table and `registries` for registries.conf.
     fn configure(engine: &str, registries: &str) -> Podman {
-        let host = HostPaths::watch(HOST_PATHS, &[CGROUP_PARENT]);
+        let host = HostPaths::watch(&[BLOB_INFO_CACHE, HOST_PATHS].concat(), &[CGROUP_PARENT]);
         let dir = tempfile::Builder::new()
             .prefix("pause-podman-")
             .tempdir()

@@ -20,6 +20,7 @@ use xshell::Shell;
 use xtask::push::PushOptions;
 
 use crate::Need;
+use crate::leftovers::{BLOB_INFO_CACHE, HostPaths};
 use crate::process::{run, wait_exit, wait_for};
 
 /// The programs a registry fixture runs; pass them to [`crate::ready`] with what else a test needs.
@@ -57,6 +58,8 @@ pub struct Registry {
     host: String,
     options: Options,
     dir: TempDir,
+    /// skopeo and podman, talking to a registry as root, write their blob-info cache on the host.
+    _blob_info_cache: HostPaths,
 }
 
 impl Registry {
@@ -105,6 +108,7 @@ impl Registry {
                 host: format!("127.0.0.1:{port}"),
                 options: options.clone(),
                 dir,
+                _blob_info_cache: HostPaths::watch(BLOB_INFO_CACHE, &[]),
             };
             if registry.wait_ready() {
                 return registry;
