@@ -88,7 +88,8 @@ fn installed(sh: &Shell, package: &str) -> bool {
         .quiet()
         .ignore_stderr()
         .read()
-        .is_ok_and(|status| status.ends_with("installed"))
+        // `install ok installed` (or `hold ok installed`); a removed package is `not-installed`.
+        .is_ok_and(|status| status.split_whitespace().last() == Some("installed"))
 }
 
 fn is_root(sh: &Shell) -> bool {

@@ -38,7 +38,7 @@ pub fn run(sh: &Shell, cargo_test_args: &[String]) -> Result<()> {
     // Every suite runs even when an earlier one fails, so one run shows every failure.
     let result = cmd!(
         sh,
-        "cargo test --package pause-tests --locked --no-fail-fast -- {cargo_test_args...}"
+        "cargo test --workspace --locked --no-fail-fast -- {cargo_test_args...}"
     )
     .env(SKIP_LOG_VAR, &skip_log)
     .run();
