@@ -149,30 +149,25 @@ fn pod_create_with_our_infra_image() {
     let Some((_serial, setup)) = begin("podman::pod_create_with_our_infra_image") else {
         return;
     };
-    let Setup {
-        podman,
-        pause,
-        app,
-        _registry,
-    } = setup;
+    let (podman, pause, app) = (&setup.podman, &setup.pause, &setup.app);
 
     // Default sharing (net, ipc, uts): two containers reach each other on localhost.
-    web_and_client_pod(&podman, "shared-net", &[], &pause, &app);
-    assert_infra_is_ours(&podman, "shared-net", &pause);
+    web_and_client_pod(podman, "shared-net", &[], pause, app);
+    assert_infra_is_ours(podman, "shared-net", pause);
 
     // Sharing the PID namespace too: pause is PID 1 and every container sees the others.
     let ps = web_and_client_pod(
-        &podman,
+        podman,
         "shared-pid",
         &["--share", "net,ipc,uts,pid"],
-        &pause,
-        &app,
+        pause,
+        app,
     );
     pod::assert_shared_pid_namespace(&ps);
-    assert_infra_is_ours(&podman, "shared-pid", &pause);
+    assert_infra_is_ours(podman, "shared-pid", pause);
 
     // Stopping the pod sends SIGTERM to pause, which exits 0 well within the grace period.
-    let infra = infra(&podman, "shared-pid");
+    let infra = infra(podman, "shared-pid");
     podman.run(&["pod", "stop", "--time", STOP_GRACE_SECONDS, "shared-pid"]);
     assert_eq!(
         podman.inspect(&infra, "{{.State.ExitCode}}"),
@@ -196,13 +191,8 @@ fn kube_play_multi_container_pods() {
     let Some((_serial, setup)) = begin("podman::kube_play_multi_container_pods") else {
         return;
     };
-    let Setup {
-        podman,
-        pause,
-        app,
-        _registry,
-    } = setup;
-    podman.preload(&app, app_image::LOCAL_NAME);
+    let (podman, pause, app) = (&setup.podman, &setup.pause, &setup.app);
+    podman.preload(app, app_image::LOCAL_NAME);
     let pods = [
         "sidecar",
         "emptydir",
@@ -213,21 +203,21 @@ fn kube_play_multi_container_pods() {
         // No network: the pods' containers still share the loopback of the infra container's
         // network namespace, and nothing is written to the host's iptables.
         podman.run(&["kube", "play", "--network", "none", &pod_yaml(pod)]);
-        assert_infra_is_ours(&podman, pod, &pause);
+        assert_infra_is_ours(podman, pod, pause);
     }
 
     // A sidecar reaches the app over localhost.
-    wait_for_log(&podman, "sidecar-sidecar", &["hello from web"]);
+    wait_for_log(podman, "sidecar-sidecar", &["hello from web"]);
 
     // Two containers share an emptyDir volume, mounted at different paths.
-    wait_for_log(&podman, "emptydir-reader", &["written by writer"]);
+    wait_for_log(podman, "emptydir-reader", &["written by writer"]);
 
     // shareProcessNamespace: pause is PID 1 and the containers see each other's processes.
-    let ps = wait_for_log(&podman, "share-process-namespace-shell", &["sleep 3601"]);
+    let ps = wait_for_log(podman, "share-process-namespace-shell", &["sleep 3601"]);
     pod::assert_pause_is_pid1(&ps);
 
     // The init container ran to completion, successfully, before the app container started.
-    let app_log = wait_for_log(&podman, "init-container-app", &["prepared by init"]);
+    let app_log = wait_for_log(podman, "init-container-app", &["prepared by init"]);
     assert!(
         !app_log.contains("config missing"),
         "the app started before its init container finished:\n{app_log}"
