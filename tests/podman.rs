@@ -1,15 +1,17 @@
 //! Our image as the infra container of podman pods: `podman pod create --infra-image`, and
 //! `podman kube play` of the multi-container Pods in `tests/pods/`, with `infra_image` set in
-//! containers.conf. Both pull pause and the busybox app image from a real local registry.
+//! containers.conf; and every foreign platform's image as a pod's infra container under qemu.
+//! All of them pull pause and the busybox app image from a real local registry.
 
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use pause_tests::binfmt::{self, Binfmt};
 use pause_tests::podman::{self, Podman};
 use pause_tests::process::wait_for;
 use pause_tests::registry::{self, Registry};
-use pause_tests::{Need, app_image, pod, ready};
+use pause_tests::{Need, PLATFORMS, app_image, pod, ready};
 
 /// One podman scenario at a time: they share /run/runc and /run/netns, which the last one out
 /// cleans up.
@@ -39,8 +41,8 @@ struct Setup {
 
 /// One test at a time gets the setup; `None` (the test reported itself skipped) if `test` cannot
 /// run here.
-fn begin(test: &str) -> Option<(MutexGuard<'static, ()>, Setup)> {
-    if !ready(test, &needs()) {
+fn begin(test: &str, extra: &[Need]) -> Option<(MutexGuard<'static, ()>, Setup)> {
+    if !ready(test, &[needs(), extra.to_vec()].concat()) {
         return None;
     }
     let serial = SERIAL
@@ -146,7 +148,7 @@ fn web_and_client_pod(
 
 #[test]
 fn pod_create_with_our_infra_image() {
-    let Some((_serial, setup)) = begin("podman::pod_create_with_our_infra_image") else {
+    let Some((_serial, setup)) = begin("podman::pod_create_with_our_infra_image", &[]) else {
         return;
     };
     let (podman, pause, app) = (&setup.podman, &setup.pause, &setup.app);
@@ -188,7 +190,7 @@ fn pod_yaml(name: &str) -> String {
 
 #[test]
 fn kube_play_multi_container_pods() {
-    let Some((_serial, setup)) = begin("podman::kube_play_multi_container_pods") else {
+    let Some((_serial, setup)) = begin("podman::kube_play_multi_container_pods", &[]) else {
         return;
     };
     let (podman, pause, app) = (&setup.podman, &setup.pause, &setup.app);
@@ -247,4 +249,69 @@ fn kube_play_multi_container_pods() {
         left.trim().is_empty(),
         "`podman kube down` left containers behind:\n{left}"
     );
+}
+
+/// Every foreign platform's image, pulled from the registry's multi-platform index for that
+/// platform (`podman pull --arch --variant`), anchors a podman pod under qemu registered in
+/// binfmt_misc: pause is PID 1 of the pod, and `podman pod stop` ends it with exit 0.
+#[test]
+fn every_foreign_platform_anchors_a_podman_pod() {
+    let test = "podman::every_foreign_platform_anchors_a_podman_pod";
+    let Some((_serial, setup)) = begin(test, &binfmt::needs()) else {
+        return;
+    };
+    let (podman, pause, app) = (&setup.podman, &setup.pause, &setup.app);
+    let _binfmt = Binfmt::foreign();
+    for platform in PLATFORMS.iter().filter(|platform| !platform.is_native()) {
+        let mut pull = vec!["pull", "--quiet", "--arch", platform.arch];
+        pull.extend(
+            platform
+                .variant
+                .iter()
+                .flat_map(|variant| ["--variant", *variant]),
+        );
+        pull.push(pause);
+        podman.run(&pull);
+        let name = format!("pod-{}", platform.dir_name());
+        let create = [
+            "pod",
+            "create",
+            "--infra-image",
+            pause,
+            "--infra-command",
+            "/pause",
+        ];
+        let sharing = [
+            "--network",
+            "none",
+            "--share",
+            "net,ipc,uts,pid",
+            "--name",
+            &name,
+        ];
+        podman.run(&[&create[..], &sharing].concat());
+        podman.run(&["pod", "start", &name]);
+        let infra = infra(podman, &name);
+        let pid = podman.inspect(&infra, "{{.State.Pid}}");
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).expect("the infra's executable");
+        assert!(
+            exe.ends_with(platform.qemu),
+            "{}: the infra container runs {} instead of pause under {}",
+            platform.name,
+            exe.display(),
+            platform.qemu
+        );
+        let ps = ["ps", "-o", "pid,comm,args"];
+        let ps = podman.run(&[&["run", "--rm", "--pod", &name, app][..], &ps].concat());
+        pod::assert_emulated_pause_is_pid1(&ps, platform);
+        podman.run(&["pod", "stop", "--time", STOP_GRACE_SECONDS, &name]);
+        assert_eq!(
+            podman.inspect(&infra, "{{.State.ExitCode}}"),
+            "0",
+            "{}: pause's exit code after `podman pod stop`",
+            platform.name
+        );
+        podman.run(&["pod", "rm", &name]);
+        podman.run(&["rmi", pause]);
+    }
 }

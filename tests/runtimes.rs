@@ -12,7 +12,9 @@ use std::time::Duration;
 use pause_tests::app_image::{fetch_and_list, serve_page};
 use pause_tests::binfmt::{self, Binfmt};
 use pause_tests::bundle::{Bundle, PAUSE_NEEDS, PauseSource};
-use pause_tests::pod::{assert_runs_pause_as_its_user, assert_shared_pid_namespace};
+use pause_tests::pod::{
+    assert_emulated_pause_is_pid1, assert_runs_pause_as_its_user, assert_shared_pid_namespace,
+};
 use pause_tests::process::wait_for;
 use pause_tests::runtime::Runtime;
 use pause_tests::{Need, PLATFORMS, Platform, ready};
@@ -218,22 +220,6 @@ fn assert_locked_down(pid: u32) {
     assert!(
         root_options.split(',').any(|option| option == "ro"),
         "the anchor's rootfs is writable: {root_options}"
-    );
-}
-
-/// Under qemu, `args` shows the emulator's command line (binfmt_misc runs the interpreter with
-/// the program's path), while `comm` is the program's own name; both must name /pause.
-fn assert_emulated_pause_is_pid1(ps: &str, platform: &Platform) {
-    let first = ps
-        .lines()
-        .map(|line| line.split_whitespace().collect::<Vec<_>>())
-        .find(|fields| fields.first() == Some(&"1"));
-    assert!(
-        first.as_ref().is_some_and(
-            |fields| fields.get(1) == Some(&"pause") && fields[2..].contains(&"/pause")
-        ),
-        "{}: PID 1 of the pod is not /pause:\n{ps}",
-        platform.name
     );
 }
 

@@ -3,6 +3,7 @@
 
 use std::fs;
 
+use crate::Platform;
 use crate::app_image::WEB_PORT;
 
 /// The uid and gid our image runs pause as, the same as registry.k8s.io/pause.
@@ -25,6 +26,23 @@ pub fn assert_shared_pid_namespace(ps: &str) {
     assert!(
         ps.contains(&server),
         "the web server is not visible in the pod's PID namespace:\n{ps}"
+    );
+}
+
+/// Asserts that `ps -o pid,comm,args` output shows the emulated pause as PID 1. Under qemu, `args`
+/// shows the emulator's command line (binfmt_misc runs the interpreter with the program's path),
+/// while `comm` is the program's own name; both must name /pause.
+pub fn assert_emulated_pause_is_pid1(ps: &str, platform: &Platform) {
+    let first = ps
+        .lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .find(|fields| fields.first() == Some(&"1"));
+    assert!(
+        first.as_ref().is_some_and(
+            |fields| fields.get(1) == Some(&"pause") && fields[2..].contains(&"/pause")
+        ),
+        "{}: PID 1 of the pod is not /pause:\n{ps}",
+        platform.name
     );
 }
 
