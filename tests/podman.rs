@@ -103,6 +103,31 @@ fn assert_infra_is_ours(podman: &Podman, pod: &str, pause: &str) {
     pod::assert_runs_pause(&podman.inspect(&infra, "{{.State.Pid}}"));
 }
 
+/// Creates pod `name` (with `options`, such as `--share`) whose infra container runs our image.
+fn create_pod(podman: &Podman, name: &str, options: &[&str], pause: &str) {
+    let create = [
+        "pod",
+        "create",
+        "--infra-image",
+        pause,
+        "--infra-command",
+        "/pause",
+    ];
+    podman.run(&[&create[..], options, &["--name", name]].concat());
+}
+
+/// Stops pod `name` as `podman pod stop` does (SIGTERM to pause, then the grace period) and
+/// asserts that pause exited 0 well within it.
+fn assert_stops_with_exit_0(podman: &Podman, name: &str) {
+    let infra = infra(podman, name);
+    podman.run(&["pod", "stop", "--time", STOP_GRACE_SECONDS, name]);
+    assert_eq!(
+        podman.inspect(&infra, "{{.State.ExitCode}}"),
+        "0",
+        "{name}: pause's exit code after `podman pod stop`"
+    );
+}
+
 /// Creates pod `name` (with `share` options) on our infra image, starts a web server in it and a
 /// client that fetches the page over localhost and lists the processes it sees; returns that list.
 fn web_and_client_pod(
@@ -113,17 +138,12 @@ fn web_and_client_pod(
     app: &str,
 ) -> String {
     let page = "hello from the web container";
-    let create = [
-        "pod",
-        "create",
-        "--infra-image",
+    create_pod(
+        podman,
+        name,
+        &[&["--network", "none"][..], share].concat(),
         pause,
-        "--infra-command",
-        "/pause",
-        "--network",
-        "none",
-    ];
-    podman.run(&[&create[..], share, &["--name", name]].concat());
+    );
     let web = app_image::serve_page(page);
     podman.run(&[
         "run",
@@ -168,14 +188,7 @@ fn pod_create_with_our_infra_image() {
     pod::assert_shared_pid_namespace(&ps);
     assert_infra_is_ours(podman, "shared-pid", pause);
 
-    // Stopping the pod sends SIGTERM to pause, which exits 0 well within the grace period.
-    let infra = infra(podman, "shared-pid");
-    podman.run(&["pod", "stop", "--time", STOP_GRACE_SECONDS, "shared-pid"]);
-    assert_eq!(
-        podman.inspect(&infra, "{{.State.ExitCode}}"),
-        "0",
-        "pause's exit code after `podman pod stop`"
-    );
+    assert_stops_with_exit_0(podman, "shared-pid");
 }
 
 /// The Pod YAMLs, as Kubernetes users write them.
@@ -273,44 +286,19 @@ fn every_foreign_platform_anchors_a_podman_pod() {
         pull.push(pause);
         podman.run(&pull);
         let name = format!("pod-{}", platform.dir_name());
-        let create = [
-            "pod",
-            "create",
-            "--infra-image",
-            pause,
-            "--infra-command",
-            "/pause",
-        ];
-        let sharing = [
-            "--network",
-            "none",
-            "--share",
-            "net,ipc,uts,pid",
-            "--name",
+        create_pod(
+            podman,
             &name,
-        ];
-        podman.run(&[&create[..], &sharing].concat());
+            &["--network", "none", "--share", "net,ipc,uts,pid"],
+            pause,
+        );
         podman.run(&["pod", "start", &name]);
         let infra = infra(podman, &name);
-        let pid = podman.inspect(&infra, "{{.State.Pid}}");
-        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).expect("the infra's executable");
-        assert!(
-            exe.ends_with(platform.qemu),
-            "{}: the infra container runs {} instead of pause under {}",
-            platform.name,
-            exe.display(),
-            platform.qemu
-        );
+        pod::assert_runs_under_emulator(&podman.inspect(&infra, "{{.State.Pid}}"), platform);
         let ps = ["ps", "-o", "pid,comm,args"];
         let ps = podman.run(&[&["run", "--rm", "--pod", &name, app][..], &ps].concat());
         pod::assert_emulated_pause_is_pid1(&ps, platform);
-        podman.run(&["pod", "stop", "--time", STOP_GRACE_SECONDS, &name]);
-        assert_eq!(
-            podman.inspect(&infra, "{{.State.ExitCode}}"),
-            "0",
-            "{}: pause's exit code after `podman pod stop`",
-            platform.name
-        );
+        assert_stops_with_exit_0(podman, &name);
         podman.run(&["pod", "rm", &name]);
         podman.run(&["rmi", pause]);
     }

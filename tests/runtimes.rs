@@ -13,7 +13,8 @@ use pause_tests::app_image::{fetch_and_list, serve_page};
 use pause_tests::binfmt::{self, Binfmt};
 use pause_tests::bundle::{Bundle, PAUSE_NEEDS, PauseSource};
 use pause_tests::pod::{
-    assert_emulated_pause_is_pid1, assert_runs_pause_as_its_user, assert_shared_pid_namespace,
+    assert_emulated_pause_is_pid1, assert_runs_pause_as_its_user, assert_runs_under_emulator,
+    assert_shared_pid_namespace,
 };
 use pause_tests::process::wait_for;
 use pause_tests::runtime::Runtime;
@@ -86,15 +87,7 @@ fn every_foreign_platform_anchors_a_runc_pod() {
         let mut pause = Bundle::pause(&dir, platform, &source);
         let (anchor, run) = runtime.run_attached(&format!("anchor-{name}"), pause.anchor());
         let pid = runtime.running_pid(&anchor, START_TIMEOUT);
-        let interpreter =
-            fs::read_link(format!("/proc/{pid}/exe")).expect("the anchor's executable");
-        assert!(
-            interpreter.ends_with(platform.qemu),
-            "{}: the anchor runs {} instead of the platform's image under {}",
-            platform.name,
-            interpreter.display(),
-            platform.qemu
-        );
+        assert_runs_under_emulator(&pid.to_string(), platform);
 
         let mut lister = Bundle::busybox(&dir, "ps", runtime.program());
         lister.join(pid).args(&["ps", "-o", "pid,comm,args"]);

@@ -46,6 +46,19 @@ pub fn assert_emulated_pause_is_pid1(ps: &str, platform: &Platform) {
     );
 }
 
+/// Asserts that host process `pid` is the qemu of `platform`: the anchor is that platform's
+/// image, run through binfmt_misc.
+pub fn assert_runs_under_emulator(pid: &str, platform: &Platform) {
+    let exe = fs::read_link(format!("/proc/{pid}/exe")).expect("reading the anchor's executable");
+    assert!(
+        exe.ends_with(platform.qemu),
+        "{}: the anchor runs {} instead of the platform's image under {}",
+        platform.name,
+        exe.display(),
+        platform.qemu
+    );
+}
+
 /// Asserts that host process `pid` is `/pause`.
 pub fn assert_runs_pause(pid: &str) {
     let cmdline =
