@@ -1,0 +1,103 @@
+//! Stopping and waiting for child processes without ever panicking: the daemons the xtask and the
+//! suites start are stopped from `Drop`, which may run while a failed test unwinds, where a second
+//! panic would abort the whole test binary and leave everything behind.
+
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// How often a wait looks at the child again.
+const POLL: Duration = Duration::from_millis(20);
+/// How long killed processes may take to disappear.
+const KILL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Sends SIGTERM to `child`, gives it `grace` to exit, then SIGKILL. Returns how it ended, or
+/// None if even that could not be learnt. Never panics.
+pub fn terminate(child: &mut Child, grace: Duration) -> Option<ExitStatus> {
+    if let Ok(Some(status)) = child.try_wait() {
+        return Some(status);
+    }
+    // Not reaped yet, so the PID is still this child's even if it has just exited.
+    let _ = Command::new("kill")
+        .args(["-s", "TERM", &child.id().to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if let Some(status) = wait_within(child, grace) {
+        return Some(status);
+    }
+    let _ = child.kill();
+    child.wait().ok()
+}
+
+/// Waits at most `timeout` for `child` to exit. Never panics.
+pub fn wait_within(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL),
+            _ => return None,
+        }
+    }
+}
+
+/// Runs `command` (stdin closed, output captured through pipes: for commands that print little)
+/// and kills it if it takes longer than `timeout`. None if it could not start or timed out.
+/// Never panics.
+pub fn output_within(command: &mut Command, timeout: Duration) -> Option<Output> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()?;
+    if wait_within(&mut child, timeout).is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+        return None;
+    }
+    child.wait_with_output().ok()
+}
+
+/// The PIDs of every process whose command line contains `needle`, e.g. a daemon's private
+/// directory: how the shims a daemon started are found once they have left its process tree.
+pub fn pids_mentioning(needle: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let own = std::process::id();
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| pid != own)
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
+                String::from_utf8_lossy(&cmdline)
+                    .replace('\0', " ")
+                    .contains(needle)
+            })
+        })
+        .collect()
+}
+
+/// SIGKILL to each of `pids` (processes we started that are no longer our children, such as the
+/// shims a daemon started), then waits until they are gone. Never panics.
+pub fn kill_and_wait(pids: &[u32]) {
+    if pids.is_empty() {
+        return;
+    }
+    let _ = output_within(
+        Command::new("kill")
+            .args(["-s", "KILL"])
+            .args(pids.iter().map(u32::to_string)),
+        KILL_TIMEOUT,
+    );
+    let deadline = Instant::now() + KILL_TIMEOUT;
+    while pids
+        .iter()
+        .any(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(POLL);
+    }
+}
