@@ -40,11 +40,22 @@ pub const PACKAGES: &[(&str, &str)] = &[
         "containernetworking-plugins",
         "the CNI bridge of the CRI pods",
     ),
-    ("iproute2", "ip: the CRI pods' network namespaces"),
+    (
+        "iproute2",
+        "ip: the CRI pods' network namespaces, the docker engines' private ones",
+    ),
     ("protobuf-compiler", "protoc for the CRI API client"),
     (
+        "docker.io",
+        "Docker Engine 20.10 (dockerd, /usr/bin/docker): the docker suite's engine and CLI, the bench's pods",
+    ),
+    (
         "docker-compose",
-        "the compose pod through podman's Docker API",
+        "docker-compose 1.29: the compose pod on Docker Engine and podman's Docker API",
+    ),
+    (
+        "iptables",
+        "iptables-save: the docker suite checks that no engine left a firewall rule on the host",
     ),
 ];
 
