@@ -9,7 +9,7 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use pause_tests::elf::{ET_EXEC, Elf, PF_W, PF_X, PT_DYNAMIC, PT_GNU_STACK, PT_INTERP};
-use pause_tests::pause::{Pause, START_TIMEOUT};
+use pause_tests::pause::{INTERRUPTED, Pause, START_TIMEOUT, TERMINATED};
 use pause_tests::process::{self, wait_for};
 use pause_tests::{Need, PLATFORMS, Platform, binary, launcher, ready};
 use xtask::build::MAX_BINARY_BYTES;
@@ -59,9 +59,6 @@ fn version_flags_print_one_line_and_exit_zero() {
     }
 }
 
-/// pause.c's words on SIGTERM and SIGINT.
-const TERMINATED: &str = "Shutting down, got signal: Terminated";
-const INTERRUPTED: &str = "Shutting down, got signal: Interrupt";
 /// pause.c's warning when it is not PID 1.
 const NOT_INIT_WARNING: &str = "Warning: pause should be the first process";
 /// The signals pause must consume and survive: every one whose default action would end or stop

@@ -12,6 +12,9 @@ use crate::process::{self, wait_exit, wait_for};
 pub const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long pause may take to exit after SIGINT or SIGTERM.
 pub const EXIT_TIMEOUT: Duration = Duration::from_secs(20);
+/// pause.c's words on SIGTERM and SIGINT, which ours repeats.
+pub const TERMINATED: &str = "Shutting down, got signal: Terminated";
+pub const INTERRUPTED: &str = "Shutting down, got signal: Interrupt";
 /// The kernel function a task sleeps in while blocked in rt_sigtimedwait, as /proc/PID/wchan
 /// names it: it is the same for native and qemu-emulated pause.
 const SIGWAIT_WCHAN: &str = "do_sigtimedwait";
@@ -61,8 +64,7 @@ impl Pause {
 
     /// Whether pause is alive and blocked waiting for signals (not stopped, not a zombie).
     pub fn is_waiting(&self) -> bool {
-        let wchan = fs::read_to_string(format!("/proc/{}/wchan", self.pid)).unwrap_or_default();
-        wchan.starts_with(SIGWAIT_WCHAN) && state(self.pid) == Some('S')
+        is_waiting(self.pid)
     }
 
     /// Sends `signal` (a name such as `HUP`) to pause.
@@ -127,8 +129,15 @@ fn spawn(program: &str, options: &[&str], argv: &[String]) -> Child {
         .unwrap_or_else(|error| panic!("cannot start {program}: {error}"))
 }
 
+/// Whether host process `pid` (a pause) is alive and blocked waiting for signals (not stopped, not
+/// a zombie): from then on it answers SIGTERM and SIGINT.
+pub fn is_waiting(pid: u32) -> bool {
+    let wchan = fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+    wchan.starts_with(SIGWAIT_WCHAN) && state(pid) == Some('S')
+}
+
 /// The children of a process, from its main thread's `children` list.
-fn children_of(pid: u32) -> Vec<u32> {
+pub fn children_of(pid: u32) -> Vec<u32> {
     fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
         .unwrap_or_default()
         .split_whitespace()
@@ -137,7 +146,7 @@ fn children_of(pid: u32) -> Vec<u32> {
 }
 
 /// The one-letter state of a process (`S`, `R`, `Z`, `T`, ...), if it exists.
-fn state(pid: u32) -> Option<char> {
+pub fn state(pid: u32) -> Option<char> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name in parentheses may hold spaces: the state follows its closing parenthesis.
     stat[stat.rfind(')')? + 1..].trim_start().chars().next()
