@@ -14,7 +14,6 @@ use std::process::Command;
 use flate2::read::GzDecoder;
 use pause_tests::containerd::{self, Containerd};
 use pause_tests::deadline::run_within;
-use pause_tests::docker_api::{self, DockerApi};
 use pause_tests::podman::{self, Podman};
 use pause_tests::process::run;
 use pause_tests::registry::{self, Registry};
@@ -780,34 +779,6 @@ fn containerd_imports_the_archive_under_the_tag() {
             platform.name
         );
     }
-}
-
-/// `docker load` through podman's Docker API (there is no Docker engine on the test machines).
-#[test]
-fn docker_loads_the_archive_under_the_tag() {
-    let needs = [&[Need::Root], podman::NEEDS, docker_api::NEEDS].concat();
-    if !ready("image::docker_loads_the_archive_under_the_tag", &needs) {
-        return;
-    }
-    let archive = image::archive().display().to_string();
-    let service = DockerApi::serve(Podman::offline());
-
-    let loaded = service.docker(&["load", "--input", &archive]);
-    assert!(
-        loaded.contains(&format!("Loaded image: {}", default_tag())),
-        "{loaded}"
-    );
-    let inspected = json(
-        service
-            .docker(&["image", "inspect", &default_tag()])
-            .as_bytes(),
-    );
-    assert_eq!(inspected[0]["Architecture"], host().arch);
-    assert_eq!(inspected[0]["Config"]["User"], "65535:65535");
-    assert_eq!(
-        inspected[0]["Config"]["Entrypoint"],
-        serde_json::json!(["/pause"])
-    );
 }
 
 /// The names of the entries in `dir`.

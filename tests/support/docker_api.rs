@@ -1,35 +1,57 @@
-//! The Docker API without a Docker engine: `podman system service` on a unix socket under a
-//! private podman's temp dir, and the real docker CLI and docker-compose pointed at it with
-//! DOCKER_HOST. Dropping it stops the service, then the podman cleans up.
+//! podman's Docker API as the second engine of the docker suite, as podman users run the docker
+//! CLI and docker-compose: `podman system service` on a unix socket under a private podman's temp
+//! dir, in a network namespace of its own (like the real engine's, so that its bridge and firewall
+//! rules never reach the host's network). Dropping it stops the service, resets the podman, kills
+//! the exec monitors podman keeps for minutes, and deletes the namespace.
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use xtask::dockerd::{DOCKER_CLI, PACKAGE};
+use xtask::netns::NetworkNamespace;
+
 use crate::Need;
-use crate::deadline::{output_within, run_within};
-use crate::podman::{COMMAND_TIMEOUT, Podman};
-use crate::process::{signal, wait_exit, wait_for};
+use crate::deadline::output_within;
+use crate::podman::{self, Podman};
+use crate::process::{terminate, wait_for};
 
 pub const NEEDS: &[Need] = &[
-    Need::program("docker", "docker.io"),
-    Need::program("docker-compose", "docker-compose"),
+    Need::program(DOCKER_CLI, PACKAGE),
+    Need::program("ip", "iproute2"),
+    Need::program("nsenter", "util-linux"),
 ];
+/// Each service's network namespace is named with this prefix, the process id and a counter.
+pub const NAME_PREFIX: &str = "pause-podman-api-";
 /// How long the service may take to answer the docker CLI.
 const STARTUP: Duration = Duration::from_secs(30);
 /// How long the service may take to exit after SIGTERM before it is killed.
 const SHUTDOWN: Duration = Duration::from_secs(10);
 
+/// Services started by this process so far: keeps the names of concurrent ones apart.
+static STARTED: AtomicUsize = AtomicUsize::new(0);
+
 pub struct DockerApi {
     service: Child,
     host: String,
-    /// Dropped after the service has stopped.
-    podman: Podman,
+    /// Taken in `drop`, after the service has stopped: it resets the podman.
+    podman: Option<Podman>,
+    /// Declared last: deleted once everything in it has gone.
+    netns: NetworkNamespace,
 }
 
 impl DockerApi {
-    /// Serves `podman`'s containers and images as the Docker API, with no idle timeout.
-    pub fn serve(podman: Podman) -> DockerApi {
+    /// Serves a fresh offline podman's containers and images as the Docker API, with no idle
+    /// timeout, from a new network namespace.
+    pub fn start() -> DockerApi {
+        let name = format!(
+            "{NAME_PREFIX}{}-{}",
+            std::process::id(),
+            STARTED.fetch_add(1, Ordering::Relaxed)
+        );
+        let netns = NetworkNamespace::create(&name).expect("creating the service's netns");
+        let podman = Podman::offline().in_network_namespace(&netns.path());
         let host = format!("unix://{}", podman.dir().join("docker.sock").display());
         let log = std::fs::File::create(podman.dir().join("service.log"))
             .expect("creating the service log");
@@ -43,7 +65,8 @@ impl DockerApi {
         let mut api = DockerApi {
             service,
             host,
-            podman,
+            podman: Some(podman),
+            netns,
         };
         let ready = wait_for(STARTUP, || {
             if let Some(status) = api.service.try_wait().expect("polling the service") {
@@ -52,7 +75,9 @@ impl DockerApi {
                     api.log()
                 );
             }
-            api.docker_output(&["version"])
+            let mut version = std::process::Command::new(DOCKER_CLI);
+            version.envs(api.client_env()).arg("version");
+            output_within(&mut version, podman::COMMAND_TIMEOUT)
                 .status
                 .success()
                 .then_some(())
@@ -66,57 +91,50 @@ impl DockerApi {
         api
     }
 
-    /// `unix://<socket>`, the DOCKER_HOST of the service.
-    pub fn host(&self) -> &str {
-        &self.host
+    /// The environment of a docker client of this service: DOCKER_HOST, and a DOCKER_CONFIG of
+    /// its own (the user's ~/.docker is neither read nor written).
+    pub fn client_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("DOCKER_HOST", self.host.clone()),
+            (
+                "DOCKER_CONFIG",
+                self.dir().join("client-config").display().to_string(),
+            ),
+        ]
+    }
+
+    /// The podman's temp dir, which holds everything of the service's.
+    pub fn dir(&self) -> &Path {
+        self.podman
+            .as_ref()
+            .expect("the podman lives as long as the service")
+            .dir()
+    }
+
+    /// The network namespace the service, its containers' bridge and firewall rules live in.
+    pub fn netns(&self) -> &NetworkNamespace {
+        &self.netns
+    }
+
+    /// The PID of the service.
+    pub fn service_pid(&self) -> u32 {
+        self.service.id()
     }
 
     /// The service's log.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.podman.dir().join("service.log")).unwrap_or_default()
-    }
-
-    /// Runs `docker args…` against the service; it must succeed. Returns its stdout.
-    pub fn docker(&self, args: &[&str]) -> String {
-        run_within(&mut self.client("docker", args), COMMAND_TIMEOUT)
-    }
-
-    /// Runs `docker args…` against the service, whatever its outcome.
-    pub fn docker_output(&self, args: &[&str]) -> Output {
-        output_within(&mut self.client("docker", args), COMMAND_TIMEOUT)
-    }
-
-    /// `docker-compose -f file -p project args…` against the service, with `env` for the file's
-    /// variables, whatever its outcome.
-    pub fn compose(
-        &self,
-        file: &Path,
-        project: &str,
-        env: &[(&str, &str)],
-        args: &[&str],
-    ) -> Output {
-        let mut command = self.client("docker-compose", &["--no-ansi", "--project-name", project]);
-        command
-            .arg("--file")
-            .arg(file)
-            .args(args)
-            .envs(env.iter().copied());
-        output_within(&mut command, COMMAND_TIMEOUT)
-    }
-
-    fn client(&self, program: &str, args: &[&str]) -> Command {
-        let mut command = Command::new(program);
-        command.args(args).env("DOCKER_HOST", &self.host);
-        command
+        std::fs::read_to_string(self.dir().join("service.log")).unwrap_or_default()
     }
 }
 
 impl Drop for DockerApi {
     fn drop(&mut self) {
-        signal(self.service.id(), "TERM");
-        if wait_exit(&mut self.service, SHUTDOWN).is_none() {
-            let _ = self.service.kill();
-            let _ = self.service.wait();
-        }
+        terminate(&mut self.service, SHUTDOWN);
+        let dir = self.dir().display().to_string();
+        // Removes every container, image and network, and unmounts the storage.
+        drop(self.podman.take());
+        // podman 4.3 keeps the conmon of every `docker exec` for 5 minutes after it ended
+        // (`--exit-delay 300`), and a reset leaves it: they name the temp dir in their argv.
+        xtask::process::kill_and_wait(&xtask::process::pids_mentioning(&dir));
     }
 }

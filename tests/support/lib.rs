@@ -11,8 +11,11 @@ pub mod containerd;
 pub mod cri;
 pub mod deadline;
 pub mod docker_api;
+pub mod docker_engine;
+pub mod dockerd;
 pub mod elf;
 pub mod flaky_proxy;
+pub mod host_network;
 pub mod image;
 pub mod leftovers;
 pub mod pause;
@@ -36,7 +39,7 @@ use xtask::test::{SKIP_LOG_VAR, default_skip_log};
 pub enum Need {
     /// Namespaces, mounts, runtimes: the suites run as root.
     Root,
-    /// A program on PATH, and the Debian package that provides it.
+    /// A program on PATH (or at an absolute path), and the Debian package that provides it.
     Program {
         name: &'static str,
         package: &'static str,
@@ -65,7 +68,7 @@ pub fn ready(test: &str, needs: &[Need]) -> bool {
     for need in needs {
         match *need {
             Need::Root if !is_root() => missing.push("root (uid 0)".to_string()),
-            Need::Program { name, package } if !on_path(name) => {
+            Need::Program { name, package } if !available(name) => {
                 missing.push(format!("`{name}`"));
                 packages.push(package);
             }
@@ -116,6 +119,15 @@ pub fn is_root() -> bool {
                 })
         })
         .unwrap_or(false)
+}
+
+/// Whether `program` is on PATH, or, given as an absolute path, is there.
+pub fn available(program: &str) -> bool {
+    if program.starts_with('/') {
+        is_executable(Path::new(program))
+    } else {
+        on_path(program)
+    }
 }
 
 pub fn on_path(program: &str) -> bool {

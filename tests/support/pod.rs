@@ -18,6 +18,18 @@ pub fn assert_pause_is_pid1(ps: &str) {
     );
 }
 
+/// What lists a pod's processes with their users, inside one of its containers.
+pub const PS_WITH_USERS: &[&str] = &["/bin/ps", "-o", "pid,user,args"];
+
+/// Asserts that [`PS_WITH_USERS`] output shows pause as PID 1 running as the image's user.
+pub fn assert_pause_is_pid1_as_its_user(ps: &str) {
+    assert!(
+        ps.lines()
+            .any(|line| line.split_whitespace().collect::<Vec<_>>() == ["1", PAUSE_ID, "/pause"]),
+        "PID 1 of the pod is not /pause running as {PAUSE_ID}:\n{ps}"
+    );
+}
+
 /// Asserts that `ps -o pid,args` output shows pause as PID 1 and the web container's server
 /// beside it: the containers share the anchor's PID namespace.
 pub fn assert_shared_pid_namespace(ps: &str) {

@@ -4,7 +4,7 @@
 //! it made, unmounts its storage and deletes what podman wrote on the host.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -23,8 +23,12 @@ pub const NEEDS: &[Need] = &[
 /// How long one podman command may take. Generous: podman 4.3 waits 20 s for conmon in some
 /// paths (see `tests/pods/init-container.yaml`).
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(90);
-/// What rootful podman writes on the host whatever its configuration says.
-const HOST_PATHS: &[&str] = &["/run/containers", "/run/netns", "/run/runc"];
+/// What rootful podman writes on the host whatever its configuration says (CNI's address
+/// allocations and results too, once a container is on a bridge network).
+const HOST_PATHS: &[&str] = &["/run/containers", "/run/netns", "/run/runc", "/var/lib/cni"];
+/// The temp dir of every podman command: without it, the Docker API's `load` leaves its upload in
+/// /var/tmp (`api_load.tar…`).
+const SCRATCH_DIR: &str = "scratch";
 /// The cgroup podman (with the cgroupfs manager) puts its containers and conmons under.
 const CGROUP_PARENT: &str = "libpod_parent";
 /// rlimits podman may set: the defaults ask for more than this machine's hard limits allow
@@ -33,6 +37,8 @@ const ULIMITS: &str = r#"["nofile=4096:4096", "nproc=4096:4096"]"#;
 
 pub struct Podman {
     dir: TempDir,
+    /// The network namespace every podman command runs in (`nsenter --net=`), if not the host's.
+    netns: Option<PathBuf>,
     /// Declared after `dir`'s users: dropped last, once podman has cleaned up.
     _host: HostPaths,
 }
@@ -86,7 +92,19 @@ impl Podman {
         ] {
             fs::write(dir.path().join(name), text).expect("writing a podman config");
         }
-        Podman { dir, _host: host }
+        fs::create_dir(dir.path().join(SCRATCH_DIR)).expect("creating podman's scratch dir");
+        Podman {
+            dir,
+            netns: None,
+            _host: host,
+        }
+    }
+
+    /// Runs every podman command of this instance in the network namespace at `path`: the
+    /// bridges and firewall rules of its networks go there instead of the host's.
+    pub fn in_network_namespace(mut self, path: &Path) -> Podman {
+        self.netns = Some(path.to_path_buf());
+        self
     }
 
     /// The variables that point podman (and `podman system service`) at this instance's files.
@@ -96,6 +114,7 @@ impl Podman {
             ("CONTAINERS_CONF", path("containers.conf")),
             ("CONTAINERS_REGISTRIES_CONF", path("registries.conf")),
             ("CONTAINERS_STORAGE_CONF", path("storage.conf")),
+            ("TMPDIR", path(SCRATCH_DIR)),
         ]
     }
 
@@ -105,7 +124,16 @@ impl Podman {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new("podman");
+        let mut command = match &self.netns {
+            Some(netns) => {
+                let mut nsenter = Command::new("nsenter");
+                nsenter
+                    .arg(format!("--net={}", netns.display()))
+                    .args(["--", "podman"]);
+                nsenter
+            }
+            None => Command::new("podman"),
+        };
         command.args(args).envs(self.env());
         command
     }

@@ -5,6 +5,10 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+/// SIGTERM, a grace period, then SIGKILL; never panics, so fixtures can stop their children from
+/// `Drop`. The xtask's daemons use the same one.
+pub use xtask::process::terminate;
+
 /// How often polling loops look again.
 pub const POLL: Duration = Duration::from_millis(20);
 
