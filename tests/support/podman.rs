@@ -26,8 +26,8 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(90);
 /// What rootful podman writes on the host whatever its configuration says (CNI's address
 /// allocations and results too, once a container is on a bridge network).
 const HOST_PATHS: &[&str] = &["/run/containers", "/run/netns", "/run/runc", "/var/lib/cni"];
-/// The temp dir of every podman command: without it, the Docker API's `load` leaves its upload in
-/// /var/tmp (`api_load.tar…`).
+/// The temp dir of every podman command: without it, the Docker API leaves the tarball of every
+/// `docker import` in /var/tmp (`api_load.tar…`).
 const SCRATCH_DIR: &str = "scratch";
 /// The cgroup podman (with the cgroupfs manager) puts its containers and conmons under.
 const CGROUP_PARENT: &str = "libpod_parent";
