@@ -5,7 +5,6 @@
 //! `podman_api::<recipe>`); where the engines behave differently, the recipe asserts each one's
 //! behaviour. `<engine>::leaves_nothing_behind` stops an engine and looks for what it left.
 
-use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{PoisonError, RwLock};
@@ -685,9 +684,9 @@ fn leaves_nothing_behind(kind: Kind) {
     }
     if let Some(parent) = &footprint.cgroup_parent {
         left.extend(
-            cgroups_named(parent)
+            xtask::dockerd::cgroups_named(parent)
                 .into_iter()
-                .map(|cgroup| format!("cgroup {cgroup}")),
+                .map(|cgroup| format!("cgroup {}", cgroup.display())),
         );
     }
     left.extend(network_before.added_in(&HostNetwork::now()));
@@ -703,20 +702,6 @@ fn leaves_nothing_behind(kind: Kind) {
         kind.name(),
         left.join("\n")
     );
-}
-
-/// The cgroups named `name` at the top of any hierarchy.
-fn cgroups_named(name: &str) -> BTreeSet<String> {
-    fs::read_dir(xtask::dockerd::CGROUP_ROOT)
-        .map(|entries| {
-            entries
-                .filter_map(|entry| entry.ok())
-                .map(|entry| entry.path().join(name))
-                .filter(|cgroup| cgroup.exists())
-                .map(|cgroup| cgroup.display().to_string())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// A process's start time (/proc/PID/stat's 22nd field), which tells a PID's reuse apart.

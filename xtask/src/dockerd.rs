@@ -359,22 +359,9 @@ impl Dockerd {
         Ok(())
     }
 
-    /// The cgroup parent's directory in every hierarchy (each mounted hierarchy once).
+    /// The cgroup parent's directory in every hierarchy.
     fn cgroup_dirs(&self) -> Vec<PathBuf> {
-        let mut hierarchies: Vec<PathBuf> = std::fs::read_dir(CGROUP_ROOT)
-            .map(|entries| {
-                entries
-                    .filter_map(|entry| entry.ok()?.path().canonicalize().ok())
-                    .collect()
-            })
-            .unwrap_or_default();
-        hierarchies.sort();
-        hierarchies.dedup();
-        hierarchies
-            .into_iter()
-            .map(|hierarchy| hierarchy.join(&self.name))
-            .filter(|dir| dir.is_dir())
-            .collect()
+        cgroups_named(&self.name)
     }
 
     fn kill_container_processes(&self) {
@@ -422,6 +409,31 @@ impl Drop for Dockerd {
             eprintln!("cleanup: {error:#}");
         }
     }
+}
+
+/// The cgroups called `name` at the top of every hierarchy: under each v1 controller's mount
+/// (`/sys/fs/cgroup/memory/<name>`, ...) and of the `unified` cgroup2 mount here, or right under
+/// /sys/fs/cgroup where cgroup2 is all there is (GitHub's runners). Each hierarchy once: some v1
+/// mounts are links to a shared one (`cpu` → `cpu,cpuacct`).
+pub fn cgroups_named(name: &str) -> Vec<PathBuf> {
+    let root = PathBuf::from(CGROUP_ROOT);
+    let mut hierarchies: Vec<PathBuf> = std::fs::read_dir(&root)
+        .map(|entries| {
+            entries
+                .filter_map(|entry| entry.ok()?.path().canonicalize().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    hierarchies.push(root);
+    hierarchies.sort();
+    hierarchies.dedup();
+    let mut cgroups: Vec<PathBuf> = hierarchies
+        .into_iter()
+        .map(|hierarchy| hierarchy.join(name))
+        .filter(|cgroup| cgroup.is_dir())
+        .collect();
+    cgroups.dedup();
+    cgroups
 }
 
 /// `dir` and every directory below it, parents before children.
@@ -477,4 +489,23 @@ fn tail(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `cargo xtask test` installs the prerequisites: the engine's packages must be among them, or
+    /// a fresh CI machine has no engine and the docker suite skips.
+    #[test]
+    fn the_engine_is_a_prerequisite() {
+        for package in [PACKAGE, "containerd"] {
+            assert!(
+                crate::prerequisites::PACKAGES
+                    .iter()
+                    .any(|(name, _)| *name == package),
+                "{package} is not in prerequisites::PACKAGES"
+            );
+        }
+    }
 }
