@@ -11,7 +11,7 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 use crate::Need;
-use crate::deadline::{output_within, run_within};
+use crate::deadline::run_within;
 use crate::leftovers::{BLOB_INFO_CACHE, HostPaths};
 use crate::registry::Registry;
 
@@ -161,15 +161,19 @@ impl Drop for Podman {
     fn drop(&mut self) {
         // Removes every pod, container (whatever joined what), image and volume a test, failed
         // or not, left behind, and unmounts the storage.
-        let reset = output_within(
+        // xtask's output_within never panics: a panic in Drop while a failed test unwinds would
+        // abort the test binary and leave everything behind.
+        let reset = xtask::process::output_within(
             &mut self.command(&["system", "reset", "--force"]),
             COMMAND_TIMEOUT,
         );
-        if !reset.status.success() {
-            eprintln!(
+        match reset {
+            Some(reset) if reset.status.success() => {}
+            Some(reset) => eprintln!(
                 "cleanup `podman system reset` failed: {}",
                 String::from_utf8_lossy(&reset.stderr)
-            );
+            ),
+            None => eprintln!("cleanup `podman system reset` did not finish"),
         }
     }
 }

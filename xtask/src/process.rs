@@ -2,11 +2,15 @@
 //! suites start are stopped from `Drop`, which may run while a failed test unwinds, where a second
 //! panic would abort the whole test binary and leave everything behind.
 
+use std::io::Read;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// How often a wait looks at the child again.
 const POLL: Duration = Duration::from_millis(20);
+/// How long the output of a command that has exited may take to arrive.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long killed processes may take to disappear.
 const KILL_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -42,9 +46,8 @@ pub fn wait_within(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
     }
 }
 
-/// Runs `command` (stdin closed, output captured through pipes: for commands that print little)
-/// and kills it if it takes longer than `timeout`. None if it could not start or timed out.
-/// Never panics.
+/// Runs `command` (stdin closed, output captured) and kills it if it takes longer than `timeout`.
+/// None if it could not start or timed out. Never panics.
 pub fn output_within(command: &mut Command, timeout: Duration) -> Option<Output> {
     let mut child = command
         .stdin(Stdio::null())
@@ -52,12 +55,33 @@ pub fn output_within(command: &mut Command, timeout: Duration) -> Option<Output>
         .stderr(Stdio::piped())
         .spawn()
         .ok()?;
-    if wait_within(&mut child, timeout).is_none() {
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let status = wait_within(&mut child, timeout);
+    if status.is_none() {
         let _ = child.kill();
         let _ = child.wait();
-        return None;
     }
-    child.wait_with_output().ok()
+    Some(Output {
+        status: status?,
+        stdout: stdout.recv_timeout(DRAIN_TIMEOUT).unwrap_or_default(),
+        stderr: stderr.recv_timeout(DRAIN_TIMEOUT).unwrap_or_default(),
+    })
+}
+
+/// Reads `pipe` to its end on a thread of its own, while the command runs: a command that fills a
+/// pipe nobody reads would never finish. The bytes arrive once every writer has closed the pipe,
+/// which a daemon the command left behind may never do: the caller waits only so long.
+fn drain(pipe: Option<impl Read + Send + 'static>) -> mpsc::Receiver<Vec<u8>> {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        let _ = sender.send(bytes);
+    });
+    receiver
 }
 
 /// The PIDs of every process whose command line contains `needle`, e.g. a daemon's private
