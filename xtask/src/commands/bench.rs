@@ -4,9 +4,10 @@
 
 mod c_programs;
 mod machine;
+mod measurement;
 mod peer;
-mod prerequisites;
 mod report;
+mod requirements;
 mod startup;
 mod storm;
 mod syscalls;
@@ -16,33 +17,13 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use xshell::Shell;
 
-use xtask::build;
-use xtask::platform::Platform;
-use xtask::project;
+use self::measurement::{MEDIAN, Measurement, P90, ROUNDS, STARTS_PER_ROUND, percentile};
+use super::build;
+use crate::platform::Platform;
+use crate::project;
 
 /// How the bench is started, for the record.
 const COMMAND: &str = "cargo xtask bench";
-/// The timed measurements go round all peers this many times, so that a burst of load from
-/// elsewhere on the machine hits every peer alike instead of one peer's whole series.
-pub const ROUNDS: usize = 5;
-/// Timed starts per peer and round: with ROUNDS, enough for a steady median and p90.
-pub const STARTS_PER_ROUND: usize = 100;
-const PERCENT: usize = 100;
-const P90: usize = 90;
-const MEDIAN: usize = 50;
-
-/// Everything measured about one peer.
-pub struct Measurement {
-    pub bytes: u64,
-    /// Median over the rounds.
-    pub rss_kib: u64,
-    pub syscalls: syscalls::Count,
-    pub start_median: Duration,
-    pub start_p90: Duration,
-    /// Median over the rounds' storms.
-    pub storm: Duration,
-}
-
 /// What the rounds collect for one peer.
 #[derive(Default)]
 struct Samples {
@@ -52,7 +33,7 @@ struct Samples {
 }
 
 pub fn run(sh: &Shell) -> Result<()> {
-    prerequisites::check()?;
+    requirements::check()?;
     let host = Platform::host().context(
         "this machine's architecture is not one pause is built for: run the bench on one of them",
     )?;
@@ -96,10 +77,4 @@ pub fn run(sh: &Shell) -> Result<()> {
     sh.write_file(&results, &table)?;
     println!("written to {}", project::relative(&results).display());
     Ok(())
-}
-
-/// The value below which `percent` of the samples lie (nearest rank).
-fn percentile<T: Ord + Copy>(mut samples: Vec<T>, percent: usize) -> T {
-    samples.sort();
-    samples[(samples.len() * percent / PERCENT).min(samples.len() - 1)]
 }

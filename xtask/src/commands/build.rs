@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use xshell::{Shell, cmd};
+use xshell::{Cmd, Shell, cmd};
 
 use crate::platform::Platform;
 use crate::project;
@@ -38,13 +38,13 @@ const EXPERIMENTAL_ASM_ARCHES: &[&str] = &["powerpc64", "s390x"];
 const EXPERIMENTAL_ASM_CFG: &str = "--cfg=rustix_use_experimental_asm";
 
 /// One platform's built binary.
-pub struct Binary {
-    pub platform: &'static Platform,
-    pub path: PathBuf,
-    pub bytes: u64,
+pub(crate) struct Binary {
+    pub(crate) platform: &'static Platform,
+    pub(crate) path: PathBuf,
+    pub(crate) bytes: u64,
 }
 
-pub fn run(sh: &Shell, platforms: &[&'static Platform]) -> Result<Vec<Binary>> {
+pub fn run(sh: &Shell, platforms: &[&'static Platform]) -> Result<()> {
     let binaries = build(sh, platforms)?;
     println!("{:<16} {:>6}  path", "platform", "bytes");
     for binary in &binaries {
@@ -55,37 +55,22 @@ pub fn run(sh: &Shell, platforms: &[&'static Platform]) -> Result<Vec<Binary>> {
             project::relative(&binary.path).display()
         );
     }
-    Ok(binaries)
+    Ok(())
 }
 
 /// Builds every platform in one cargo invocation (they compile in parallel) and copies each binary
 /// to its documented path.
-pub fn build(sh: &Shell, platforms: &[&'static Platform]) -> Result<Vec<Binary>> {
+pub(crate) fn build(sh: &Shell, platforms: &[&'static Platform]) -> Result<Vec<Binary>> {
     install_missing_targets(sh, platforms)?;
-    let root = project::root();
-    let link_script = root.join("pause/link.ld");
-
-    let manifest = root.join(MANIFEST);
     let target_dir = project::target_dir();
-    let mut cargo = cmd!(sh, "cargo build --quiet --release --locked --manifest-path {manifest} --target-dir {target_dir}")
-        .env("RUSTC_BOOTSTRAP", "rustix")
-        .env("PAUSE_GIT_REVISION", project::git_revision(sh).unwrap_or_default());
-    for platform in platforms {
-        let triple = platform.triple;
-        let mut flags: Vec<String> = RUSTFLAGS.iter().map(|flag| flag.to_string()).collect();
-        flags.push(format!("-Clink-arg=-T{}", link_script.display()));
-        if EXPERIMENTAL_ASM_ARCHES.contains(&platform.rust_arch) {
-            flags.push(EXPERIMENTAL_ASM_CFG.to_string());
-        }
-        let var = format!(
-            "CARGO_TARGET_{}_RUSTFLAGS",
-            triple.to_uppercase().replace('-', "_")
-        );
-        cargo = cargo
-            .arg(format!("--target={triple}"))
-            .env(var, flags.join(" "));
-    }
-    cargo.run().context("building pause")?;
+    pause_cargo(sh, "build", platforms)
+        .args(["--quiet", "--release", "--locked"])
+        .env(
+            "PAUSE_GIT_REVISION",
+            project::git_revision(sh).unwrap_or_default(),
+        )
+        .run()
+        .context("building pause")?;
 
     platforms
         .iter()
@@ -94,7 +79,7 @@ pub fn build(sh: &Shell, platforms: &[&'static Platform]) -> Result<Vec<Binary>>
                 .join(platform.triple)
                 .join(PROFILE_DIR)
                 .join("pause");
-            let path = binary_path(platform);
+            let path = project::binary_path(platform);
             sh.create_dir(path.parent().expect("binary paths have a directory"))?;
             // Copy, then rename over the old binary: writing into it fails with ETXTBSY while a
             // test still runs it.
@@ -118,15 +103,37 @@ pub fn build(sh: &Shell, platforms: &[&'static Platform]) -> Result<Vec<Binary>>
         .collect()
 }
 
-/// `target/pause/linux-arm-v7/pause`.
-pub fn binary_path(platform: &Platform) -> PathBuf {
-    project::target_dir()
-        .join("pause")
-        .join(platform.dir_name())
-        .join("pause")
+/// `cargo SUBCOMMAND` on pause's own workspace for `platforms`, with each target's flags: the ones
+/// the shipped binary is linked with, and rustix's experimental-asm switch where it needs one.
+pub(crate) fn pause_cargo<'a>(sh: &'a Shell, subcommand: &str, platforms: &[&Platform]) -> Cmd<'a> {
+    let root = project::root();
+    let link_script = root.join("pause/link.ld");
+    let manifest = root.join(MANIFEST);
+    let target_dir = project::target_dir();
+    let mut cargo = cmd!(
+        sh,
+        "cargo {subcommand} --manifest-path {manifest} --target-dir {target_dir}"
+    )
+    .env("RUSTC_BOOTSTRAP", "rustix");
+    for platform in platforms {
+        let triple = platform.triple;
+        let mut flags: Vec<String> = RUSTFLAGS.iter().map(|flag| flag.to_string()).collect();
+        flags.push(format!("-Clink-arg=-T{}", link_script.display()));
+        if EXPERIMENTAL_ASM_ARCHES.contains(&platform.rust_arch) {
+            flags.push(EXPERIMENTAL_ASM_CFG.to_string());
+        }
+        let var = format!(
+            "CARGO_TARGET_{}_RUSTFLAGS",
+            triple.to_uppercase().replace('-', "_")
+        );
+        cargo = cargo
+            .arg(format!("--target={triple}"))
+            .env(var, flags.join(" "));
+    }
+    cargo
 }
 
-fn install_missing_targets(sh: &Shell, platforms: &[&Platform]) -> Result<()> {
+pub(crate) fn install_missing_targets(sh: &Shell, platforms: &[&Platform]) -> Result<()> {
     let installed = cmd!(sh, "rustup target list --installed")
         .read()
         .context("listing rustup targets: is rustup installed?")?;

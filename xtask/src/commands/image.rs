@@ -1,19 +1,21 @@
-//! `cargo xtask image`: the multi-platform OCI image, with no container engine. Builds the binaries,
-//! assembles one layer, config and manifest per platform and an index over them, checks the size
-//! budget, then writes the OCI layout `target/image/oci/` and the loadable `target/image/pause.tar`.
-//! Every input is fixed (the binaries, `image/image.toml`, SOURCE_DATE_EPOCH, the git commit), so
-//! two builds give the same bytes.
+//! `cargo xtask image`: the multi-platform OCI image, with no container engine. Builds the
+//! binaries, assembles the image (`oci::image`), checks the size budget, then writes the OCI
+//! layout `target/image/oci/` and the loadable `target/image/pause.tar`. Every input is fixed (the
+//! binaries, `image/image.toml`, SOURCE_DATE_EPOCH, the git commit), so two builds give the same
+//! bytes.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
-use crate::blob::{Blob, Descriptor};
-use crate::definition::{self, CREATED, Definition, REVISION, VERSION};
+use super::build;
+use crate::oci::definition::Definition;
+use crate::oci::image::{self, Image, Inputs};
+use crate::oci::reference::Reference;
+use crate::oci::{archive, layout, timestamp};
 use crate::platform::{PLATFORMS, Platform};
-use crate::{archive, build, config, epoch, index, layer, layout, manifest, project};
+use crate::project;
 
 /// The most a platform's compressed layer may weigh.
 pub const MAX_LAYER_BYTES: u64 = 1_536;
@@ -22,7 +24,9 @@ pub const MAX_PLATFORM_BYTES: u64 = 3_072;
 
 /// The repository part of the default tag. `localhost/` is where podman puts an unqualified
 /// name anyway; spelling it out gives docker, podman and containerd the same name on load.
-pub const DEFAULT_REPOSITORY: &str = "localhost/pause";
+const DEFAULT_REPOSITORY: &str = "localhost/pause";
+/// The image's definition, relative to the repository root.
+const DEFINITION: &str = "image/image.toml";
 
 pub struct Options {
     /// The name the image is stored and loaded under, `REPOSITORY:TAG`.
@@ -32,46 +36,14 @@ pub struct Options {
     pub out: PathBuf,
 }
 
-/// The assembled image, every document serialised.
-pub struct Image {
-    pub tag: String,
-    /// The image index over every platform's manifest.
-    pub index: Blob,
-    pub platforms: Vec<PlatformImage>,
-}
-
-/// One platform's image.
-pub struct PlatformImage {
-    pub platform: &'static Platform,
-    pub layer: Blob,
-    pub diff_id: String,
-    pub config: Blob,
-    pub manifest: Blob,
-}
-
-impl PlatformImage {
-    /// Layer, config and manifest: what a pull of this platform downloads.
-    pub fn total_bytes(&self) -> u64 {
-        self.layer.size() + self.config.size() + self.manifest.size()
-    }
-
-    /// The manifest's descriptor with its platform, as indexes list it.
-    pub fn manifest_descriptor(&self) -> Descriptor {
-        Descriptor {
-            platform: Some(self.platform.into()),
-            ..self.manifest.descriptor()
+impl Default for Options {
+    /// Every platform, the default tag, `target/image`.
+    fn default() -> Options {
+        Options {
+            tag: default_tag(),
+            platforms: PLATFORMS.iter().collect(),
+            out: project::image_dir(),
         }
-    }
-}
-
-impl Image {
-    /// Every blob the index reaches, the index included.
-    pub fn blobs(&self) -> impl Iterator<Item = &Blob> {
-        std::iter::once(&self.index).chain(
-            self.platforms
-                .iter()
-                .flat_map(|built| [&built.manifest, &built.config, &built.layer]),
-        )
     }
 }
 
@@ -80,25 +52,11 @@ pub fn default_tag() -> String {
     format!("{DEFAULT_REPOSITORY}:{}", env!("CARGO_PKG_VERSION"))
 }
 
-/// `target/image`.
-pub fn default_out() -> PathBuf {
-    project::target_dir().join("image")
-}
-
-/// `<out>/oci`: the OCI layout.
-pub fn layout_dir(out: &Path) -> PathBuf {
-    out.join("oci")
-}
-
-/// `<out>/pause.tar`: the OCI layout archive that is also a docker-archive.
-pub fn archive_path(out: &Path) -> PathBuf {
-    out.join("pause.tar")
-}
-
-pub fn run(sh: &Shell, options: &Options) -> Result<Image> {
+/// Builds and writes the image; nothing is written unless every check passed.
+pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     check_tag(&options.tag)?;
-    let definition = definition::load()?;
-    let epoch = epoch::seconds()?;
+    let definition = load_definition()?;
+    let epoch = timestamp::parse(std::env::var(timestamp::VAR).ok().as_deref())?;
     let platforms = in_table_order(&options.platforms);
     if platforms.is_empty() {
         bail!(
@@ -116,19 +74,20 @@ pub fn run(sh: &Shell, options: &Options) -> Result<Image> {
             Ok((binary.platform, bytes))
         })
         .collect::<Result<Vec<_>>>()?;
-    let image = assemble(
-        &definition,
-        &contents,
-        &options.tag,
+    let revision = project::git_revision(sh);
+    let inputs = Inputs {
+        definition: &definition,
+        tag: &options.tag,
         epoch,
-        project::git_revision(sh),
-    )?;
+        revision: revision.as_deref(),
+    };
+    let image = image::assemble(&inputs, &contents)?;
     print_sizes(&image);
     check_sizes(&image)?;
 
-    let layout_dir = layout_dir(&options.out);
+    let layout_dir = project::layout_dir(&options.out);
     layout::write(&image, &layout_dir)?;
-    let archive_path = archive_path(&options.out);
+    let archive_path = project::archive_path(&options.out);
     let docker_platform = docker_platform(&image);
     archive::write(&image, docker_platform, epoch, &archive_path)?;
 
@@ -147,60 +106,16 @@ pub fn run(sh: &Shell, options: &Options) -> Result<Image> {
         project::relative(&archive_path).display(),
         docker_platform.name
     );
-    Ok(image)
+    Ok(())
 }
 
-/// Builds every document of the image from the binaries, with no I/O: the same arguments give the
-/// same bytes.
-pub fn assemble(
-    definition: &Definition,
-    binaries: &[(&'static Platform, Vec<u8>)],
-    tag: &str,
-    epoch: u64,
-    revision: Option<String>,
-) -> Result<Image> {
-    let created = epoch::rfc3339(epoch);
-    let annotations = annotations(definition, &created, revision);
-    let mut platforms = Vec::new();
-    for (platform, binary) in binaries {
-        let layer = layer::build(&definition.binary, binary, epoch)?;
-        let config = config::build(definition, platform, &layer.diff_id, &created)?;
-        let manifest = manifest::build(&config, &layer.blob, &annotations)?;
-        platforms.push(PlatformImage {
-            platform,
-            layer: layer.blob,
-            diff_id: layer.diff_id,
-            config,
-            manifest,
-        });
-    }
-    let index = index::build(
-        platforms
-            .iter()
-            .map(PlatformImage::manifest_descriptor)
-            .collect(),
-        &annotations,
-    )?;
-    Ok(Image {
-        tag: tag.to_string(),
-        index,
-        platforms,
-    })
-}
-
-/// The definition's annotations plus the computed ones.
-fn annotations(
-    definition: &Definition,
-    created: &str,
-    revision: Option<String>,
-) -> BTreeMap<String, String> {
-    let mut annotations = definition.annotations.clone();
-    annotations.insert(CREATED.to_string(), created.to_string());
-    annotations.insert(VERSION.to_string(), env!("CARGO_PKG_VERSION").to_string());
-    if let Some(revision) = revision {
-        annotations.insert(REVISION.to_string(), revision);
-    }
-    annotations
+/// `image/image.toml`, checked; an error names the file.
+fn load_definition() -> Result<Definition> {
+    let path = project::root().join(DEFINITION);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    Definition::parse(&text)
+        .with_context(|| format!("{DEFINITION} is not a valid image definition"))
 }
 
 /// The requested platforms once each, in the table's order, so that the index does not depend on
@@ -241,7 +156,7 @@ fn print_sizes(image: &Image) {
 }
 
 /// Fails on the first platform over budget, writing nothing.
-pub fn check_sizes(image: &Image) -> Result<()> {
+fn check_sizes(image: &Image) -> Result<()> {
     for built in &image.platforms {
         let name = built.platform.name;
         if built.layer.size() > MAX_LAYER_BYTES {
@@ -254,7 +169,7 @@ pub fn check_sizes(image: &Image) -> Result<()> {
         if built.total_bytes() > MAX_PLATFORM_BYTES {
             bail!(
                 "{name}: layer + config + manifest is {} bytes, over the {MAX_PLATFORM_BYTES}-byte budget: \
-                 shrink the binary or the annotations in image/image.toml",
+                 shrink the binary or the annotations in {DEFINITION}",
                 built.total_bytes()
             );
         }
@@ -262,43 +177,74 @@ pub fn check_sizes(image: &Image) -> Result<()> {
     Ok(())
 }
 
-/// `REPOSITORY:TAG` as docker spells it: lower-case path components, an optional registry host
-/// (with port) first, and a tag of at most 128 word characters, dots and dashes.
-pub fn check_tag(tag: &str) -> Result<()> {
-    const MAX_TAG_LENGTH: usize = 128;
+/// `[REGISTRY/]REPOSITORY:TAG`: the name loaders store the image under needs a tag, and no digest.
+fn check_tag(tag: &str) -> Result<()> {
     let fix = "give --tag as REPOSITORY:TAG, e.g. localhost/pause:0.1.0";
-    let Some((repository, version)) = tag
-        .rsplit_once(':')
-        .filter(|(repository, version)| !repository.is_empty() && !version.contains('/'))
-    else {
-        bail!("--tag `{tag}` has no tag: {fix}");
-    };
-    let tag_ok = version.len() <= MAX_TAG_LENGTH
-        && version
-            .chars()
-            .next()
-            .is_some_and(|first| first.is_ascii_alphanumeric() || first == '_')
-        && version
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
-    let mut components = repository.split('/').peekable();
-    let host = components.next_if(|first| first.contains(['.', ':']) || *first == "localhost");
-    let host_ok = host.is_none_or(|host| {
-        host.chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c))
-    });
-    let path: Vec<&str> = components.collect();
-    let path_ok = !path.is_empty()
-        && path.iter().all(|component| {
-            !component.is_empty()
-                && component
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
-                && component.starts_with(|c: char| c.is_ascii_alphanumeric())
-                && component.ends_with(|c: char| c.is_ascii_alphanumeric())
-        });
-    if !(tag_ok && host_ok && path_ok) {
-        bail!("--tag `{tag}` is not a valid image reference: {fix}");
+    let reference =
+        Reference::parse(tag).map_err(|error| anyhow::anyhow!("--tag {error}: {fix}"))?;
+    if reference.tag.is_none() || reference.digest.is_some() {
+        bail!("--tag `{reference}` has no tag, or has a digest: {fix}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_LAYER_BYTES, check_sizes, check_tag};
+    use crate::oci::image::tests::image_of;
+    use crate::platform::PLATFORMS;
+
+    /// A binary that does not compress (xorshift noise) must make the size check fail, naming the
+    /// platform and the budget.
+    #[test]
+    fn an_oversized_layer_is_refused() {
+        const NOISE_BYTES: usize = 4096;
+        let mut state: u32 = 0x9e37_79b9;
+        let noise: Vec<u8> = (0..NOISE_BYTES)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                state.to_le_bytes()[0]
+            })
+            .collect();
+        let platform = &PLATFORMS[0];
+        let error = check_sizes(&image_of(&[(platform, noise)], 0))
+            .expect_err("4 KiB of noise is over budget")
+            .to_string();
+        assert!(
+            error.contains(platform.name) && error.contains(&MAX_LAYER_BYTES.to_string()),
+            "{error}"
+        );
+        check_sizes(&image_of(&[(platform, vec![0; NOISE_BYTES])], 0)).expect("zeros compress");
+    }
+
+    #[test]
+    fn malformed_tags_are_refused() {
+        for good in [
+            "localhost/pause:0.1.0",
+            "127.0.0.1:5000/pause:dev",
+            "ghcr.io/o/pause:v1.2.3",
+            "pause:x",
+        ] {
+            check_tag(good).unwrap_or_else(|error| panic!("{good}: {error}"));
+        }
+        for bad in [
+            "",
+            "pause",
+            "Pause:1",
+            "localhost/pause:",
+            "localhost/pause:a/b",
+            ":1",
+            "pause:-x",
+            "a//b:1",
+            "ghcr.io/o/pause@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ] {
+            let error = check_tag(bad).expect_err(bad).to_string();
+            assert!(
+                error.contains("--tag") && error.contains("REPOSITORY:TAG"),
+                "{bad}: {error}"
+            );
+        }
+    }
 }

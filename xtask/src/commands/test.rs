@@ -4,36 +4,26 @@
 //! fails the run: CI runs as root and installs everything, so a skip there means something is
 //! broken.
 
-use std::path::PathBuf;
+pub(crate) mod packages;
 
 use anyhow::{Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::platform::PLATFORMS;
-use crate::{image, prerequisites, project};
-
-/// Where the suites record skipped tests, when this variable does not say otherwise.
-pub const SKIP_LOG_VAR: &str = "PAUSE_TEST_SKIP_LOG";
-
-pub fn default_skip_log() -> PathBuf {
-    project::target_dir().join("test-skips.log")
-}
+use super::image;
+use crate::project::{self, SKIP_LOG_VAR};
 
 /// Runs the suite; `filter` and everything after it goes to the test binaries, as with `cargo test`.
 pub fn run(sh: &Shell, cargo_test_args: &[String]) -> Result<()> {
     let ci = std::env::var("CI").is_ok_and(|value| value == "true" || value == "1");
-    prerequisites::ensure(sh)?;
+    let all: Vec<&str> = packages::PACKAGES
+        .iter()
+        .map(|(package, _)| *package)
+        .collect();
+    packages::ensure(sh, &all)?;
     // The image suites read target/image; building it builds every platform's binary too.
-    image::run(
-        sh,
-        &image::Options {
-            tag: image::default_tag(),
-            platforms: PLATFORMS.iter().collect(),
-            out: image::default_out(),
-        },
-    )?;
+    image::run(sh, &image::Options::default())?;
 
-    let skip_log = default_skip_log();
+    let skip_log = project::skip_log();
     sh.remove_path(&skip_log)?;
     // Every suite runs even when an earlier one fails, so one run shows every failure.
     let result = cmd!(

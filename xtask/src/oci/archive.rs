@@ -9,10 +9,11 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::image::Image;
-use crate::layout::{self, Refs};
+use super::image::Image;
+use super::layout::{self, Refs};
+use super::staging::Staging;
+use super::tarball::{DATA_FILE, DIRECTORY, Tarball};
 use crate::platform::Platform;
-use crate::tarball::{DATA_FILE, DIRECTORY, Tarball};
 
 /// The docker-archive's table of contents.
 const DOCKER_MANIFEST: &str = "manifest.json";
@@ -27,9 +28,14 @@ struct DockerImage<'a> {
     layers: Vec<String>,
 }
 
-/// Writes the archive to `path` (through a temporary file renamed into place). A docker-archive
+/// Writes the archive to `path` (through a scratch file renamed into place). A docker-archive
 /// holds one platform: `docker_platform`'s image is the one tagged there.
-pub fn write(image: &Image, docker_platform: &Platform, mtime: u64, path: &Path) -> Result<()> {
+pub(crate) fn write(
+    image: &Image,
+    docker_platform: &Platform,
+    mtime: u64,
+    path: &Path,
+) -> Result<()> {
     let docker = image
         .platforms
         .iter()
@@ -51,18 +57,9 @@ pub fn write(image: &Image, docker_platform: &Platform, mtime: u64, path: &Path)
     tarball.file(DOCKER_MANIFEST, DATA_FILE, &serde_json::to_vec(&manifest)?)?;
     let bytes = tarball.finish()?;
 
-    let staging = path.with_extension(format!("tar.tmp-{}", std::process::id()));
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    }
-    let written = fs::write(&staging, bytes)
-        .with_context(|| format!("writing {}", staging.display()))
-        .and_then(|()| {
-            fs::rename(&staging, path)
-                .with_context(|| format!("renaming {} to {}", staging.display(), path.display()))
-        });
-    if written.is_err() {
-        let _ = fs::remove_file(&staging);
-    }
-    written
+    let staging = Staging::beside(path, "new")?;
+    fs::write(&staging.path, bytes)
+        .with_context(|| format!("writing {}", staging.path.display()))?;
+    fs::rename(&staging.path, path)
+        .with_context(|| format!("renaming {} to {}", staging.path.display(), path.display()))
 }

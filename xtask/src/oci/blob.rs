@@ -1,14 +1,15 @@
-//! Content-addressed blobs and the OCI descriptors that point at them.
-
-use std::collections::BTreeMap;
+//! Content-addressed blobs: bytes with their media type and `sha256:` digest.
 
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::platform::{OS, Platform};
+use super::descriptor::Descriptor;
 
-pub const SHA256_PREFIX: &str = "sha256:";
+/// The one digest algorithm the image uses, as digests spell it.
+pub(crate) const SHA256_PREFIX: &str = "sha256:";
+/// Where an OCI layout keeps sha256 blobs, by hex digest.
+pub(crate) const LAYOUT_BLOB_DIR: &str = "blobs/sha256";
 
 /// Bytes as they are stored and pushed, with their media type and `sha256:` digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +20,7 @@ pub struct Blob {
 }
 
 impl Blob {
-    pub fn new(media_type: &str, data: Vec<u8>) -> Blob {
+    pub(crate) fn new(media_type: &str, data: Vec<u8>) -> Blob {
         Blob {
             media_type: media_type.to_string(),
             digest: sha256(&data),
@@ -29,78 +30,53 @@ impl Blob {
 
     /// A JSON document. Every document is a struct (or a `BTreeMap`) serialised compactly, so the
     /// same values always give the same bytes and so the same digest.
-    pub fn json(media_type: &str, document: &impl Serialize) -> Result<Blob> {
+    pub(crate) fn json(media_type: &str, document: &impl Serialize) -> Result<Blob> {
         let data =
             serde_json::to_vec(document).with_context(|| format!("serialising a {media_type}"))?;
         Ok(Blob::new(media_type, data))
     }
 
-    pub fn size(&self) -> u64 {
+    pub(crate) fn size(&self) -> u64 {
         self.data.len() as u64
     }
 
-    /// The digest's hex part: the blob's file name in an OCI layout.
-    pub fn hex(&self) -> &str {
-        digest_hex(&self.digest)
-    }
-
     /// `blobs/sha256/<hex>`: where an OCI layout keeps it.
-    pub fn layout_path(&self) -> String {
-        format!("blobs/sha256/{}", self.hex())
+    pub(crate) fn layout_path(&self) -> String {
+        layout_path(&self.digest)
     }
 
-    pub fn descriptor(&self) -> Descriptor {
-        Descriptor {
-            media_type: self.media_type.clone(),
-            digest: self.digest.clone(),
-            size: self.size(),
-            platform: None,
-            annotations: BTreeMap::new(),
-        }
+    pub(crate) fn descriptor(&self) -> Descriptor {
+        Descriptor::new(&self.media_type, &self.digest, self.size())
     }
 }
 
 /// `sha256:<64 hex digits>`.
 pub fn sha256(data: &[u8]) -> String {
-    let hash = Sha256::digest(data);
-    let hex: String = hash.iter().map(|byte| format!("{byte:02x}")).collect();
-    format!("{SHA256_PREFIX}{hex}")
+    format!("{SHA256_PREFIX}{}", hex(&Sha256::digest(data)))
+}
+
+/// Lower-case hex of `bytes`, as digests and SBOM checksums spell them.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// The hex digits of a `sha256:` digest.
-pub fn digest_hex(digest: &str) -> &str {
+pub(crate) fn digest_hex(digest: &str) -> &str {
     digest.strip_prefix(SHA256_PREFIX).unwrap_or(digest)
 }
 
-/// An OCI content descriptor; fields serialise in this order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Descriptor {
-    pub media_type: String,
-    pub digest: String,
-    pub size: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub platform: Option<OciPlatform>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: BTreeMap<String, String>,
+/// `blobs/sha256/<hex>` for a digest: the blob's path in an OCI layout.
+pub(crate) fn layout_path(digest: &str) -> String {
+    format!("{LAYOUT_BLOB_DIR}/{}", digest_hex(digest))
 }
 
-/// The platform fields shared by an image config and its entry in the image index, so the two
-/// always match.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OciPlatform {
-    pub architecture: String,
-    pub os: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variant: Option<String>,
-}
-
-impl From<&Platform> for OciPlatform {
-    fn from(platform: &Platform) -> OciPlatform {
-        OciPlatform {
-            architecture: platform.arch.to_string(),
-            os: OS.to_string(),
-            variant: platform.variant.map(str::to_string),
-        }
-    }
+/// Whether `text` is a well-formed `sha256:` digest: 64 lower-case hex digits.
+pub(crate) fn is_sha256_digest(text: &str) -> bool {
+    const HEX_DIGITS: usize = 64;
+    text.strip_prefix(SHA256_PREFIX).is_some_and(|hex| {
+        hex.len() == HEX_DIGITS
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }

@@ -4,11 +4,12 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::blob::{Blob, OciPlatform};
-use crate::definition::Definition;
+use super::blob::Blob;
+use super::definition::Definition;
+use super::descriptor::OciPlatform;
 use crate::platform::Platform;
 
-pub const MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
+pub(crate) const MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
 
 const ROOTFS_TYPE: &str = "layers";
 
@@ -45,7 +46,7 @@ struct History<'a> {
 }
 
 /// The config for `platform`'s image, whose one layer has uncompressed digest `diff_id`.
-pub fn build(
+pub(crate) fn build(
     definition: &Definition,
     platform: &Platform,
     diff_id: &str,

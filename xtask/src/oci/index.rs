@@ -6,23 +6,24 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::blob::{Blob, Descriptor};
-use crate::manifest::SCHEMA_VERSION;
+use super::blob::Blob;
+use super::descriptor::Descriptor;
+use super::manifest::SCHEMA_VERSION;
 
-pub const MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json";
+pub(crate) const MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json";
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Index {
-    pub schema_version: u32,
-    pub media_type: String,
-    pub manifests: Vec<Descriptor>,
+pub(crate) struct Index {
+    pub(crate) schema_version: u32,
+    pub(crate) media_type: String,
+    pub(crate) manifests: Vec<Descriptor>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: BTreeMap<String, String>,
+    pub(crate) annotations: BTreeMap<String, String>,
 }
 
 impl Index {
-    pub fn new(manifests: Vec<Descriptor>, annotations: BTreeMap<String, String>) -> Index {
+    pub(crate) fn new(manifests: Vec<Descriptor>, annotations: BTreeMap<String, String>) -> Index {
         Index {
             schema_version: SCHEMA_VERSION,
             media_type: MEDIA_TYPE.to_string(),
@@ -33,6 +34,9 @@ impl Index {
 }
 
 /// The image index over `manifests`, each descriptor carrying its platform.
-pub fn build(manifests: Vec<Descriptor>, annotations: &BTreeMap<String, String>) -> Result<Blob> {
+pub(crate) fn build(
+    manifests: Vec<Descriptor>,
+    annotations: &BTreeMap<String, String>,
+) -> Result<Blob> {
     Blob::json(MEDIA_TYPE, &Index::new(manifests, annotations.clone()))
 }

@@ -7,24 +7,24 @@ use std::io::Write;
 use anyhow::Result;
 use flate2::{Compression, GzBuilder};
 
-use crate::blob::{Blob, sha256};
-use crate::definition::File;
-use crate::tarball::{Owner, Tarball};
+use super::blob::{Blob, sha256};
+use super::definition::File;
+use super::tarball::{Owner, Tarball};
 
-pub const MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+pub(crate) const MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 
 /// flate2's best compression: the layer is tiny, so the slowest level costs nothing.
 const GZIP_LEVEL: u32 = 9;
 
-pub struct Layer {
+pub(crate) struct Layer {
     /// The compressed layer, as stored and pushed.
-    pub blob: Blob,
+    pub(crate) blob: Blob,
     /// The sha256 of the uncompressed tar: the config's `rootfs.diff_ids` entry.
-    pub diff_id: String,
+    pub(crate) diff_id: String,
 }
 
 /// The layer holding `contents` at `file.path`, every entry stamped with `mtime`.
-pub fn build(file: &File, contents: &[u8], mtime: u64) -> Result<Layer> {
+pub(crate) fn build(file: &File, contents: &[u8], mtime: u64) -> Result<Layer> {
     let mut tarball = Tarball::new(mtime);
     tarball.file(
         file.tar_path(),

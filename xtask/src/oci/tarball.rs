@@ -6,48 +6,48 @@ use tar::{EntryType, Header};
 
 /// Who owns an entry and what it may do.
 #[derive(Debug, Clone, Copy)]
-pub struct Owner {
-    pub mode: u32,
-    pub uid: u64,
-    pub gid: u64,
+pub(crate) struct Owner {
+    pub(crate) mode: u32,
+    pub(crate) uid: u64,
+    pub(crate) gid: u64,
 }
 
 /// Directories in archives the xtask writes: root-owned, world-readable.
-pub const DIRECTORY: Owner = Owner {
+pub(crate) const DIRECTORY: Owner = Owner {
     mode: 0o755,
     uid: 0,
     gid: 0,
 };
 /// Plain data files in archives the xtask writes.
-pub const DATA_FILE: Owner = Owner {
+pub(crate) const DATA_FILE: Owner = Owner {
     mode: 0o644,
     uid: 0,
     gid: 0,
 };
 
 /// A tar archive built in memory, in the order entries are added.
-pub struct Tarball {
+pub(crate) struct Tarball {
     builder: tar::Builder<Vec<u8>>,
     mtime: u64,
 }
 
 impl Tarball {
     /// Every entry gets modification time `mtime`.
-    pub fn new(mtime: u64) -> Tarball {
+    pub(crate) fn new(mtime: u64) -> Tarball {
         Tarball {
             builder: tar::Builder::new(Vec::new()),
             mtime,
         }
     }
 
-    pub fn file(&mut self, path: &str, owner: Owner, data: &[u8]) -> Result<()> {
+    pub(crate) fn file(&mut self, path: &str, owner: Owner, data: &[u8]) -> Result<()> {
         let mut header = self.header(EntryType::Regular, owner, data.len() as u64);
         self.builder.append_data(&mut header, path, data)?;
         Ok(())
     }
 
     /// `path` ends with `/`.
-    pub fn directory(&mut self, path: &str, owner: Owner) -> Result<()> {
+    pub(crate) fn directory(&mut self, path: &str, owner: Owner) -> Result<()> {
         let mut header = self.header(EntryType::Directory, owner, 0);
         self.builder
             .append_data(&mut header, path, std::io::empty())?;
@@ -55,7 +55,7 @@ impl Tarball {
     }
 
     /// The archive, with its end-of-archive blocks.
-    pub fn finish(self) -> Result<Vec<u8>> {
+    pub(crate) fn finish(self) -> Result<Vec<u8>> {
         Ok(self.builder.into_inner()?)
     }
 

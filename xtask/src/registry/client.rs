@@ -10,8 +10,8 @@ use anyhow::{Context, Result, anyhow};
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
 
-use crate::registry_error::{explain, is_certificate_problem, is_transient_status, status};
-use crate::retry::retry;
+use super::error::{explain, is_certificate_problem, is_transient_status, status};
+use super::retry::retry;
 
 /// How long connecting may take before it counts as a failed (and retried) attempt.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -21,15 +21,15 @@ const READ_TIMEOUT: Duration = Duration::from_secs(60);
 const PEM_CERTIFICATE: &str = "-----BEGIN CERTIFICATE-----";
 const USER_AGENT: &str = concat!("pause-xtask/", env!("CARGO_PKG_VERSION"));
 
-pub struct RegistryClient {
-    pub oci: oci_client::Client,
-    pub host: String,
+pub(crate) struct RegistryClient {
+    pub(crate) oci: oci_client::Client,
+    pub(crate) host: String,
 }
 
 impl RegistryClient {
     /// Finds out how `host` is reached and waits until it answers `/v2/` (retrying connection
     /// failures, 429 and 5xx), then sets up oci-client for it. `repository` is for messages.
-    pub async fn connect(
+    pub(crate) async fn connect(
         host: &str,
         insecure: bool,
         ca_file: Option<&Path>,
@@ -135,7 +135,7 @@ fn read_ca(path: &Path) -> Result<Certificate> {
 
 /// `localhost[:port]`, `127.x.y.z[:port]` or `[::1][:port]`: registries on this machine, which
 /// docker and containerd also let speak plain HTTP.
-pub fn is_loopback(host: &str) -> bool {
+pub(crate) fn is_loopback(host: &str) -> bool {
     let name = match host.strip_prefix('[') {
         Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
         None => host.rsplit_once(':').map_or(host, |(name, _port)| name),

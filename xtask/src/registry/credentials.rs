@@ -7,7 +7,6 @@
 //! `credsStore` helper. No credentials anywhere means an anonymous push.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -19,24 +18,9 @@ use xshell::{Shell, cmd};
 /// What a credential helper answers in `Username` when `Secret` is an OAuth identity token.
 const IDENTITY_TOKEN_USER: &str = "<token>";
 
-/// The password given on standard input for `--username`, without its line ending.
-pub fn password_from_stdin() -> Result<String> {
-    let mut password = String::new();
-    std::io::stdin()
-        .read_to_string(&mut password)
-        .context("reading the password from standard input")?;
-    let password = password.trim_end_matches(['\r', '\n']).to_string();
-    if password.is_empty() {
-        bail!(
-            "--password-stdin read an empty password: pipe it in, e.g. `echo \"$TOKEN\" | cargo xtask push REF --username U --password-stdin`"
-        );
-    }
-    Ok(password)
-}
-
 /// The credentials stored for `registry` (`host[:port]`) in the first of `files` that has any, or
 /// anonymous access.
-pub fn lookup(sh: &Shell, files: &[PathBuf], registry: &str) -> Result<RegistryAuth> {
+pub(crate) fn lookup(sh: &Shell, files: &[PathBuf], registry: &str) -> Result<RegistryAuth> {
     for file in files {
         let Ok(text) = std::fs::read_to_string(file) else {
             continue;
@@ -55,7 +39,7 @@ pub fn lookup(sh: &Shell, files: &[PathBuf], registry: &str) -> Result<RegistryA
 }
 
 /// The files that may hold credentials, most specific first, as the environment names them.
-pub fn default_files() -> Vec<PathBuf> {
+pub(crate) fn default_files() -> Vec<PathBuf> {
     let var = |name: &str| {
         std::env::var_os(name)
             .filter(|value| !value.is_empty())

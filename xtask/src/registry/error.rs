@@ -11,7 +11,7 @@ const FORBIDDEN: u16 = 403;
 const QUOTE_LIMIT: usize = 200;
 
 /// The HTTP status behind an error, if the registry answered at all.
-pub fn status(error: &OciDistributionError) -> Option<u16> {
+pub(crate) fn status(error: &OciDistributionError) -> Option<u16> {
     match error {
         OciDistributionError::ServerError { code, .. } => Some(*code),
         OciDistributionError::RequestError(error) => error.status().map(|status| status.as_u16()),
@@ -23,7 +23,7 @@ pub fn status(error: &OciDistributionError) -> Option<u16> {
 
 /// Connection failures, 429 and 5xx: worth another try after a pause. A certificate the client
 /// does not trust is a connection failure too, but trying again cannot fix it.
-pub fn is_transient(error: &OciDistributionError) -> bool {
+pub(crate) fn is_transient(error: &OciDistributionError) -> bool {
     match status(error) {
         Some(code) => is_transient_status(code),
         None => match error {
@@ -37,17 +37,17 @@ pub fn is_transient(error: &OciDistributionError) -> bool {
 }
 
 /// 429 and 5xx: the registry is overloaded or failing right now.
-pub fn is_transient_status(code: u16) -> bool {
+pub(crate) fn is_transient_status(code: u16) -> bool {
     code == TOO_MANY_REQUESTS || (500..600).contains(&code)
 }
 
 /// 401 and 403: the credentials are missing, wrong, or lack the right.
-pub fn is_auth_status(code: u16) -> bool {
+pub(crate) fn is_auth_status(code: u16) -> bool {
     code == UNAUTHORIZED || code == FORBIDDEN
 }
 
 /// One line for a failed registry call: `doing` says what was being done ("uploading blob …").
-pub fn explain(
+pub(crate) fn explain(
     error: &OciDistributionError,
     registry: &str,
     repository: &str,
@@ -123,7 +123,7 @@ fn body(error: &OciDistributionError) -> String {
 
 /// One line for any registry error, with its innermost cause ("connection refused") rather than
 /// reqwest's outer "error sending request".
-pub fn describe(error: &OciDistributionError) -> String {
+pub(crate) fn describe(error: &OciDistributionError) -> String {
     match error {
         OciDistributionError::RequestError(request) if request.status().is_none() => {
             root_cause(request)
@@ -133,7 +133,7 @@ pub fn describe(error: &OciDistributionError) -> String {
 }
 
 /// A TLS certificate the client does not trust (or a TLS setup that cannot check it).
-pub fn is_certificate_problem(error: &OciDistributionError) -> bool {
+pub(crate) fn is_certificate_problem(error: &OciDistributionError) -> bool {
     matches!(error, OciDistributionError::RequestError(request) if certificate_in_chain(request))
 }
 
@@ -157,7 +157,7 @@ fn root_cause(error: &reqwest::Error) -> String {
 }
 
 /// `text` on one line, long registry answers shortened.
-pub fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     match flat.char_indices().nth(QUOTE_LIMIT) {
         Some((cut, _)) => format!("{}…", &flat[..cut]),

@@ -1,29 +1,26 @@
-//! `cargo xtask push REGISTRY/REPOSITORY:TAG`: sends an OCI layout to a registry with the exact
-//! bytes of every blob and manifest, so the registry's digests equal the local ones. Blobs go first
-//! (a HEAD each: what the registry has is not sent again), then each manifest by digest, and the
-//! index last under the tag, so a failure never leaves the tag on a partial image.
+//! Pushing an OCI layout to a registry with the exact bytes of every blob and manifest, so the
+//! registry's digests equal the local ones. Blobs go first (a HEAD each: what the registry has is
+//! not sent again), then each manifest by digest, and the index last under the tag, so a failure
+//! never leaves the tag on a partial image.
 
 use std::fmt;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
-use oci_client::Reference;
+use oci_client::Reference as OciReference;
 use oci_client::secrets::RegistryAuth;
 use reqwest::header::HeaderValue;
 use xshell::Shell;
 
-use crate::blob::Blob;
-use crate::index::Index;
-use crate::layout::{self, Contents};
-use crate::registry_client::RegistryClient;
-use crate::registry_error::{explain, is_auth_status, status};
-use crate::retry::retry;
-use crate::{auth, image};
-
-/// Where `cargo xtask image` writes its OCI layout, and what `push` reads unless told otherwise.
-pub fn default_layout() -> PathBuf {
-    image::layout_dir(&image::default_out())
-}
+use super::client::RegistryClient;
+use super::credentials;
+use super::error::{explain, is_auth_status, status};
+use super::retry::retry;
+use crate::oci::blob::Blob;
+use crate::oci::index::Index;
+use crate::oci::layout::{self, Contents};
+use crate::oci::reference::Reference;
+use crate::project;
 
 /// How to push: from which layout, as whom, how to reach the registry.
 #[derive(Debug, Clone)]
@@ -42,9 +39,9 @@ pub struct PushOptions {
 impl Default for PushOptions {
     fn default() -> PushOptions {
         PushOptions {
-            layout: default_layout(),
+            layout: project::layout_dir(&project::image_dir()),
             login: None,
-            auth_files: auth::default_files(),
+            auth_files: credentials::default_files(),
             insecure: false,
             ca_file: None,
         }
@@ -56,9 +53,6 @@ impl Default for PushOptions {
 pub struct PushedImage {
     pub reference: String,
     pub digest: String,
-    /// Blobs sent, and blobs the registry already had.
-    pub uploaded: usize,
-    pub skipped: usize,
 }
 
 impl fmt::Display for PushedImage {
@@ -74,7 +68,7 @@ pub fn push(sh: &Shell, options: &PushOptions, reference: &str) -> Result<Pushed
     let contents = layout::read(&options.layout)?;
     let auth = match &options.login {
         Some((username, password)) => RegistryAuth::Basic(username.clone(), password.clone()),
-        None => auth::lookup(sh, &options.auth_files, &target.registry)?,
+        None => credentials::lookup(sh, &options.auth_files, &target.registry)?,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -82,7 +76,7 @@ pub fn push(sh: &Shell, options: &PushOptions, reference: &str) -> Result<Pushed
         .context("starting the async runtime")?;
     let pushed = runtime.block_on(async {
         let client = RegistryClient::connect(
-            &target.registry,
+            &target.api_host,
             options.insecure,
             options.ca_file.as_deref(),
             &target.repository,
@@ -97,7 +91,10 @@ pub fn push(sh: &Shell, options: &PushOptions, reference: &str) -> Result<Pushed
 /// Where an image goes: `REGISTRY/REPOSITORY:TAG`, the registry always spelled out.
 #[derive(Debug)]
 struct Target {
+    /// As users name it: credentials are stored under this name, and messages use it.
     registry: String,
+    /// Where its API answers (Docker Hub's differs from its name).
+    api_host: String,
     repository: String,
     tag: String,
 }
@@ -105,32 +102,25 @@ struct Target {
 impl Target {
     fn parse(text: &str) -> Result<Target> {
         let form = "write REGISTRY/REPOSITORY:TAG, e.g. ghcr.io/OWNER/pause:0.1.0 or 127.0.0.1:5000/pause:dev";
-        if text.contains('@') {
-            bail!("`{text}` names a digest: a push needs a tag to point at the image; {form}");
+        let reference = Reference::parse(text).map_err(|error| anyhow!("{error}: {form}"))?;
+        let shown = || reference.to_string();
+        if reference.digest.is_some() {
+            bail!(
+                "`{}` names a digest: a push needs a tag to point at the image; {form}",
+                shown()
+            );
         }
-        let Some((registry, rest)) = text.split_once('/') else {
-            bail!("`{text}` names no registry: {form}");
+        let Some(registry) = reference.registry.clone() else {
+            bail!("`{}` names no registry: {form}", shown());
         };
-        if !(registry.contains('.') || registry.contains(':') || registry == "localhost") {
-            bail!("`{text}` names no registry (`{registry}` is not a host name): {form}");
-        }
-        if !rest
-            .rsplit('/')
-            .next()
-            .is_some_and(|last| last.contains(':'))
-        {
-            bail!("`{text}` has no tag: {form}");
-        }
-        let parsed = Reference::try_from(text).map_err(|error| {
-            anyhow!("`{text}` is not a valid image reference ({error}): repository names are lowercase; {form}")
-        })?;
+        let Some(tag) = reference.tag.clone() else {
+            bail!("`{}` has no tag: {form}", shown());
+        };
         Ok(Target {
-            registry: parsed.registry().to_string(),
-            repository: parsed.repository().to_string(),
-            tag: parsed
-                .tag()
-                .context("a tagged reference has a tag")?
-                .to_string(),
+            api_host: reference.api_host().unwrap_or(&registry).to_string(),
+            registry,
+            repository: reference.repository,
+            tag,
         })
     }
 }
@@ -142,15 +132,14 @@ async fn send(
     auth: &RegistryAuth,
 ) -> Result<PushedImage> {
     let oci = &client.oci;
-    oci.store_auth_if_needed(&target.registry, auth).await;
-    let tagged = Reference::with_tag(
-        target.registry.clone(),
+    oci.store_auth_if_needed(&target.api_host, auth).await;
+    let tagged = OciReference::with_tag(
+        target.api_host.clone(),
         target.repository.clone(),
         target.tag.clone(),
     );
     let failed =
         |error, doing: &str| anyhow!(explain(&error, &target.registry, &target.repository, doing));
-    let (mut uploaded, mut skipped) = (0, 0);
 
     for blob in &contents.blobs {
         let doing = format!("checking blob {}", blob.digest);
@@ -163,7 +152,6 @@ async fn send(
                 blob.digest,
                 blob.data.len()
             );
-            skipped += 1;
             continue;
         }
         let doing = format!("uploading blob {}", blob.digest);
@@ -173,7 +161,6 @@ async fn send(
         .await
         .map_err(|e| failed(e, &doing))?;
         println!("blob {} {} bytes: uploaded", blob.digest, blob.data.len());
-        uploaded += 1;
     }
     let index: Index =
         serde_json::from_slice(&contents.index.data).context("reading the layout's image index")?;
@@ -183,13 +170,7 @@ async fn send(
         let platform = descriptor
             .platform
             .as_ref()
-            .map_or_else(String::new, |platform| {
-                let variant = platform
-                    .variant
-                    .as_ref()
-                    .map_or_else(String::new, |variant| format!("/{variant}"));
-                format!(" {}/{}{variant}", platform.os, platform.architecture)
-            });
+            .map_or_else(String::new, |platform| format!(" {platform}"));
         println!(
             "manifest {}{platform} {} bytes: pushed",
             manifest.digest,
@@ -206,8 +187,6 @@ async fn send(
     Ok(PushedImage {
         reference: format!("{}/{}:{}", target.registry, target.repository, target.tag),
         digest: contents.index.digest.clone(),
-        uploaded,
-        skipped,
     })
 }
 
@@ -215,7 +194,7 @@ async fn send(
 /// digest) and checks that the registry stored it under the local digest.
 async fn put_manifest(
     client: &RegistryClient,
-    to: &Reference,
+    to: &OciReference,
     manifest: &Blob,
     target: &Target,
 ) -> Result<()> {
@@ -256,4 +235,40 @@ async fn put_manifest(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Target;
+
+    #[test]
+    fn a_push_needs_a_registry_a_repository_and_a_tag() {
+        let target = Target::parse("docker.io/pause:t").unwrap();
+        assert_eq!(
+            (
+                target.registry.as_str(),
+                target.api_host.as_str(),
+                target.repository.as_str()
+            ),
+            ("docker.io", "registry-1.docker.io", "library/pause")
+        );
+        for (reference, cause) in [
+            ("pause:0.1.0", "names no registry"),
+            ("127.0.0.1:5000/pause", "has no tag"),
+            ("127.0.0.1:5000/Pause:0.1.0", "malformed repository"),
+            ("127.0.0.1:5000/pause@sha256:0123", "malformed digest"),
+            (
+                "127.0.0.1:5000/pause@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                "names a digest",
+            ),
+        ] {
+            let error = Target::parse(reference).expect_err(reference).to_string();
+            assert!(error.contains(cause), "{reference}: {error}");
+            assert!(
+                error.contains("REGISTRY/REPOSITORY:TAG"),
+                "{reference}: {error}"
+            );
+            assert!(!error.contains('\n'), "{reference}: {error}");
+        }
+    }
 }

@@ -6,17 +6,17 @@ use std::time::Duration;
 
 use oci_client::errors::OciDistributionError;
 
-use crate::registry_error::{describe, is_transient};
+use super::error::{describe, is_transient};
 
 /// Tries per call, the first included.
-pub const ATTEMPTS: u32 = 6;
+pub(crate) const ATTEMPTS: u32 = 6;
 /// The pause before the first retry; each further one doubles it, up to [`MAX_DELAY`].
 const FIRST_DELAY: Duration = Duration::from_millis(250);
 const MAX_DELAY: Duration = Duration::from_secs(8);
 
 /// Runs `call` until it succeeds, fails for good, or has been tried [`ATTEMPTS`] times; says on
 /// stderr what is retried and why, so that a slow push is never a silent wait.
-pub async fn retry<T, F, Fut>(what: &str, mut call: F) -> Result<T, OciDistributionError>
+pub(crate) async fn retry<T, F, Fut>(what: &str, mut call: F) -> Result<T, OciDistributionError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, OciDistributionError>>,

@@ -6,13 +6,13 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
 
-use xtask::project;
+use crate::project;
 
-pub struct Programs {
-    pub pause_glibc: PathBuf,
-    pub pause_musl: PathBuf,
-    pub exec_to_blocked: PathBuf,
-    pub orphan_storm: PathBuf,
+pub(crate) struct Programs {
+    pub(crate) pause_glibc: PathBuf,
+    pub(crate) pause_musl: PathBuf,
+    pub(crate) exec_to_blocked: PathBuf,
+    pub(crate) orphan_storm: PathBuf,
 }
 
 /// Kubernetes' build/pause Makefile compiles pause.c with these, then strips it.
@@ -22,7 +22,7 @@ const HELPER_FLAGS: &[&str] = &["-O2", "-Wall", "-Werror"];
 /// storm's set-up stays short and leaves the measured part (the reaping) alone.
 const SPAWNER_FLAGS: &[&str] = &["-O2", "-Wall", "-Werror", "-static"];
 
-pub fn build(sh: &Shell) -> Result<Programs> {
+pub(crate) fn build(sh: &Shell) -> Result<Programs> {
     let out = project::target_dir().join("bench");
     sh.create_dir(&out)?;
     let compile = |compiler: &str, flags: &[&str], source: &str, output: &str| -> Result<PathBuf> {

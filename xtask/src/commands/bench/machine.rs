@@ -8,18 +8,18 @@ use xshell::{Shell, cmd};
 /// /proc/loadavg begins with the 1, 5 and 15-minute load averages.
 const LOAD_AVERAGES: usize = 3;
 
-pub struct Machine {
-    pub date: String,
-    pub cpu: String,
-    pub cores: usize,
-    pub kernel: String,
+pub(crate) struct Machine {
+    pub(crate) date: String,
+    pub(crate) cpu: String,
+    pub(crate) cores: usize,
+    pub(crate) kernel: String,
     /// /proc/loadavg's 1, 5 and 15-minute averages: other work on the machine shows in the numbers.
-    pub load: String,
+    pub(crate) load: String,
     /// What one CPUID instruction costs, on x86 (see [`cpuid_cost`]).
-    pub cpuid: Option<Duration>,
+    pub(crate) cpuid: Option<Duration>,
 }
 
-pub fn describe(sh: &Shell) -> Result<Machine> {
+pub(crate) fn describe(sh: &Shell) -> Result<Machine> {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo")?;
     let cpu = cpuinfo
         .lines()

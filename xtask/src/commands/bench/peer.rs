@@ -6,20 +6,20 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use super::c_programs::Programs;
-use super::prerequisites;
+use super::requirements;
 
-pub struct Peer {
-    pub name: &'static str,
+pub(crate) struct Peer {
+    pub(crate) name: &'static str,
     /// Absolute program path, then its arguments.
-    pub command: Vec<PathBuf>,
+    pub(crate) command: Vec<PathBuf>,
     /// Every file the peer needs in the image: their bytes are what it costs to ship.
-    pub files: Vec<PathBuf>,
+    pub(crate) files: Vec<PathBuf>,
     /// What a reader must know to read its row.
-    pub note: &'static str,
+    pub(crate) note: &'static str,
 }
 
 impl Peer {
-    pub fn bytes(&self) -> Result<u64> {
+    pub(crate) fn bytes(&self) -> Result<u64> {
         self.files
             .iter()
             .map(|file| {
@@ -32,9 +32,9 @@ impl Peer {
 }
 
 /// Ours first: every ratio is to it.
-pub fn all(ours: &Path, programs: &Programs) -> Result<Vec<Peer>> {
-    let catatonit = prerequisites::program("catatonit")?;
-    let tini = prerequisites::program("tini-static")?;
+pub(crate) fn all(ours: &Path, programs: &Programs) -> Result<Vec<Peer>> {
+    let catatonit = requirements::program("catatonit")?;
+    let tini = requirements::program("tini-static")?;
     Ok(vec![
         Peer {
             name: "pause (this project)",

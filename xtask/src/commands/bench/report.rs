@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use super::machine::Machine;
+use super::measurement::{Measurement, ROUNDS, STARTS_PER_ROUND};
 use super::peer::Peer;
 use super::storm::ORPHANS;
-use super::{Measurement, ROUNDS, STARTS_PER_ROUND};
 
 const NANOS_PER_MICRO: u128 = 1_000;
 const MILLIS_PER_SECOND: f64 = 1_000.0;
@@ -14,7 +14,7 @@ const DIGITS_PER_GROUP: usize = 3;
 /// From this ratio on, a decimal adds nothing.
 const WHOLE_RATIO: f64 = 10.0;
 
-pub fn render(
+pub(crate) fn render(
     peers: &[Peer],
     measurements: &[Measurement],
     machine: &Machine,

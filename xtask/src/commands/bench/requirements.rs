@@ -1,12 +1,12 @@
 //! What the bench needs from the machine, checked before anything runs, so that a missing piece
 //! fails at once with the command that installs it.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 
 use super::storm::ORPHANS;
+use crate::host;
 
 /// Each program the bench runs, with the Debian package that ships it.
 const PROGRAMS: &[(&str, &str)] = &[
@@ -23,15 +23,15 @@ const PROGRAMS: &[(&str, &str)] = &[
 /// PIDs kept free for everything else on the machine while the storm runs.
 const SPARE_PIDS: u64 = 2048;
 
-pub fn check() -> Result<()> {
-    if effective_uid()? != 0 {
+pub(crate) fn check() -> Result<()> {
+    if !host::is_root() {
         bail!(
             "cargo xtask bench needs root (it starts PID namespaces and traces their PID 1): run it as root"
         );
     }
     let missing: Vec<&(&str, &str)> = PROGRAMS
         .iter()
-        .filter(|(name, _)| find(name).is_none())
+        .filter(|(name, _)| host::find_program(name).is_none())
         .collect();
     if !missing.is_empty() {
         let names: Vec<&str> = missing.iter().map(|(name, _)| *name).collect();
@@ -47,28 +47,8 @@ pub fn check() -> Result<()> {
 }
 
 /// The absolute path of a program on PATH.
-pub fn program(name: &str) -> Result<PathBuf> {
-    find(name).with_context(|| format!("{name} is not on PATH"))
-}
-
-fn find(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| {
-            std::fs::metadata(candidate)
-                .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-        })
-}
-
-fn effective_uid() -> Result<u32> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1))
-        .and_then(|euid| euid.parse().ok())
-        .context("no effective uid in /proc/self/status")
+pub(crate) fn program(name: &str) -> Result<PathBuf> {
+    host::find_program(name).with_context(|| format!("{name} is not on PATH"))
 }
 
 /// The storm's orphans each take a PID: make sure the kernel has that many left.

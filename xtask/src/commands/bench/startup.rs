@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-pub struct Sample {
-    pub rss_kib: u64,
-    pub starts: Vec<Duration>,
+pub(crate) struct Sample {
+    pub(crate) rss_kib: u64,
+    pub(crate) starts: Vec<Duration>,
 }
 
-pub fn sample(exec_to_blocked: &Path, starts: usize, command: &[PathBuf]) -> Result<Sample> {
+pub(crate) fn sample(exec_to_blocked: &Path, starts: usize, command: &[PathBuf]) -> Result<Sample> {
     let output = std::process::Command::new(exec_to_blocked)
         .arg(starts.to_string())
         .args(command)

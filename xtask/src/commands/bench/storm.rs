@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-pub const ORPHANS: u64 = 10_000;
+pub(crate) const ORPHANS: u64 = 10_000;
 /// Long enough for every peer to come to rest before the storm (tini's own wait times out at 1 s).
 const SETTLE: Duration = Duration::from_millis(300);
 /// How often the peer's children are listed while it drains. Listing holds the kernel's tasklist
@@ -21,7 +21,7 @@ const POLL: Duration = Duration::from_millis(1);
 /// A peer still holding zombies after this long does not reap them.
 const GIVE_UP: Duration = Duration::from_secs(60);
 
-pub fn drain_time(orphan_storm: &Path, command: &[PathBuf]) -> Result<Duration> {
+pub(crate) fn drain_time(orphan_storm: &Path, command: &[PathBuf]) -> Result<Duration> {
     let namespace = Namespace::start(command)?;
     let pid = namespace.init_pid()?;
     std::thread::sleep(SETTLE);

@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
 
-pub struct Count {
-    pub total: usize,
+pub(crate) struct Count {
+    pub(crate) total: usize,
     /// The syscall each process ends up waiting in, by name, in the order the processes started.
-    pub waits_in: Vec<String>,
+    pub(crate) waits_in: Vec<String>,
 }
 
-pub fn count(sh: &Shell, exec_to_blocked: &Path, command: &[PathBuf]) -> Result<Count> {
+pub(crate) fn count(sh: &Shell, exec_to_blocked: &Path, command: &[PathBuf]) -> Result<Count> {
     let dir = sh.create_temp_dir()?;
     let trace = dir.path().join("strace");
     let starts = 0.to_string();

@@ -1,4 +1,5 @@
-//! The Debian packages the suites and the benchmark drive for real, and their installation.
+//! The Debian packages the suites and the benchmark drive for real, and their installation. The
+//! tidy test checks that every package a test, fixture or the bench names is listed here.
 //!
 //! `cargo xtask test` installs what is missing when it runs as root (as CI does); otherwise it
 //! says what is missing and the tests that need it report themselves skipped.
@@ -6,8 +7,10 @@
 use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
 
+use crate::host;
+
 /// Every package a full test run uses, and why.
-pub const PACKAGES: &[(&str, &str)] = &[
+pub(crate) const PACKAGES: &[(&str, &str)] = &[
     (
         "qemu-user-static",
         "runs the five foreign platforms' binaries and images",
@@ -18,6 +21,15 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ),
     ("strace", "the benchmark's syscall counts"),
     ("catatonit", "a peer in the benchmark"),
+    (
+        "gcc",
+        "the benchmark's C programs and its glibc-static C pause",
+    ),
+    (
+        "libc6-dev",
+        "glibc's static libc for the benchmark's C pause",
+    ),
+    ("binutils", "strip for the benchmark's C builds"),
     ("tini", "a peer in the benchmark (tini-static)"),
     ("musl-tools", "the benchmark's musl build of the C pause"),
     ("skopeo", "inspects and copies the image"),
@@ -29,6 +41,12 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("apache2-utils", "htpasswd for the authenticated registry"),
     ("openssl", "the throwaway CA of the TLS registry"),
     ("runc", "the pod runtime"),
+    ("conmon", "podman's container monitor"),
+    (
+        "mount",
+        "mount and umount: binfmt_misc for the foreign platforms",
+    ),
+    ("tar", "packs the app containers' busybox rootfs"),
     ("crun", "the second pod runtime"),
     ("busybox-static", "the app containers of the test pods"),
     (
@@ -46,26 +64,30 @@ pub const PACKAGES: &[(&str, &str)] = &[
         "docker-compose",
         "the compose pod through podman's Docker API",
     ),
+    (
+        "docker.io",
+        "the docker CLI (and Docker Engine) the docker suite drives",
+    ),
 ];
 
-/// Installs the missing packages as root; otherwise lists them. Returns the ones still missing.
-pub fn ensure(sh: &Shell) -> Result<Vec<&'static str>> {
-    let missing: Vec<&str> = PACKAGES
+/// Installs those of `wanted` that are missing, as root; otherwise lists them.
+pub(crate) fn ensure(sh: &Shell, wanted: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = wanted
         .iter()
-        .map(|(package, _)| *package)
+        .copied()
         .filter(|package| !installed(sh, package))
         .collect();
     if missing.is_empty() {
-        return Ok(missing);
+        return Ok(());
     }
-    if !is_root(sh) {
+    if !host::is_root() {
         eprintln!(
             "not root: cannot install {}; the tests that need them will be reported skipped. \
              Install with: sudo apt-get install {}",
             missing.join(", "),
             missing.join(" ")
         );
-        return Ok(missing);
+        return Ok(());
     }
     println!("installing {} (apt-get)", missing.join(" "));
     cmd!(sh, "apt-get update -qq")
@@ -79,7 +101,7 @@ pub fn ensure(sh: &Shell) -> Result<Vec<&'static str>> {
     .env("DEBIAN_FRONTEND", "noninteractive")
     .run()
     .context("apt-get install of the test prerequisites")?;
-    Ok(Vec::new())
+    Ok(())
 }
 
 fn installed(sh: &Shell, package: &str) -> bool {
@@ -90,11 +112,4 @@ fn installed(sh: &Shell, package: &str) -> bool {
         .read()
         // `install ok installed` (or `hold ok installed`); a removed package is `not-installed`.
         .is_ok_and(|status| status.split_whitespace().last() == Some("installed"))
-}
-
-fn is_root(sh: &Shell) -> bool {
-    cmd!(sh, "id -u")
-        .quiet()
-        .read()
-        .is_ok_and(|uid| uid.trim() == "0")
 }
