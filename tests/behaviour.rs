@@ -12,7 +12,7 @@ use pause_tests::elf::{ET_EXEC, Elf, PF_W, PF_X, PT_DYNAMIC, PT_GNU_STACK, PT_IN
 use pause_tests::pause::{INTERRUPTED, Pause, START_TIMEOUT, TERMINATED};
 use pause_tests::process::{self, wait_for};
 use pause_tests::{Need, PLATFORMS, Platform, binary, launcher, ready};
-use xtask::build::MAX_BINARY_BYTES;
+use xtask::commands::build::MAX_BINARY_BYTES;
 
 /// The prerequisites for running one platform's binary at all.
 fn runnable(test: &str, platform: &Platform) -> bool {

@@ -17,7 +17,7 @@ use pause_tests::host_network::{self, HostNetwork};
 use pause_tests::pause::{INTERRUPTED, TERMINATED, children_of, is_waiting, state};
 use pause_tests::process::{run, wait_for};
 use pause_tests::{Need, Platform, binary, pod, ready};
-use xtask::process::pids_mentioning;
+use xtask::engine::process::pids_mentioning;
 
 /// The page the web containers serve.
 const PAGE: &str = "hello from the docker way";
@@ -144,7 +144,7 @@ fn load_and_inspect(engine: &Engine) {
     let pause = engine.load_pause();
     assert_eq!(
         pause,
-        xtask::image::default_tag(),
+        xtask::commands::image::default_tag(),
         "the name `docker load` gave"
     );
     let host = Platform::host().expect("a supported host platform");
@@ -581,7 +581,7 @@ fn leaves_nothing_behind(kind: Kind) {
     }
     let _alone = SUITE.write().unwrap_or_else(PoisonError::into_inner);
     let host_paths: Vec<&str> = match kind {
-        Kind::DockerEngine => [DOCKER_DEFAULT_PATHS, xtask::dockerd::HOST_DIRS].concat(),
+        Kind::DockerEngine => [DOCKER_DEFAULT_PATHS, xtask::engine::dockerd::HOST_DIRS].concat(),
         Kind::PodmanApi => PODMAN_HOST_PATHS.to_vec(),
     };
     let absent: Vec<&str> = host_paths
@@ -642,7 +642,7 @@ fn leaves_nothing_behind(kind: Kind) {
     );
     let dir = footprint.dir.display().to_string();
     assert!(
-        !xtask::mounts::under(&footprint.dir).is_empty(),
+        !xtask::engine::mounts::under(&footprint.dir).is_empty(),
         "nothing mounted under {dir} while containers run"
     );
     assert!(
@@ -675,7 +675,7 @@ fn leaves_nothing_behind(kind: Kind) {
         left.push(format!("network namespace {}", footprint.netns.display()));
     }
     left.extend(
-        xtask::mounts::under(&footprint.dir)
+        xtask::engine::mounts::under(&footprint.dir)
             .into_iter()
             .map(|point| format!("mount {}", point.display())),
     );
@@ -684,7 +684,7 @@ fn leaves_nothing_behind(kind: Kind) {
     }
     if let Some(parent) = &footprint.cgroup_parent {
         left.extend(
-            xtask::dockerd::cgroups_named(parent)
+            xtask::engine::dockerd::cgroups_named(parent)
                 .into_iter()
                 .map(|cgroup| format!("cgroup {}", cgroup.display())),
         );

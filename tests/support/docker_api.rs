@@ -9,8 +9,8 @@ use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use xtask::dockerd::{DOCKER_CLI, PACKAGE};
-use xtask::netns::NetworkNamespace;
+use xtask::engine::dockerd::DOCKER_CLI;
+use xtask::engine::netns::NetworkNamespace;
 
 use crate::Need;
 use crate::deadline::output_within;
@@ -18,7 +18,7 @@ use crate::podman::{self, Podman};
 use crate::process::{terminate, wait_for};
 
 pub const NEEDS: &[Need] = &[
-    Need::program(DOCKER_CLI, PACKAGE),
+    Need::program(DOCKER_CLI, "docker.io"),
     Need::program("ip", "iproute2"),
     Need::program("nsenter", "util-linux"),
 ];
@@ -135,6 +135,6 @@ impl Drop for DockerApi {
         drop(self.podman.take());
         // podman 4.3 keeps the conmon of every `docker exec` for 5 minutes after it ended
         // (`--exit-delay 300`), and a reset leaves it: they name the temp dir in their argv.
-        xtask::process::kill_and_wait(&xtask::process::pids_mentioning(&dir));
+        xtask::engine::process::kill_and_wait(&xtask::engine::process::pids_mentioning(&dir));
     }
 }

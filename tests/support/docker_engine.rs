@@ -1,5 +1,5 @@
 //! The docker suite's two engines behind one face: the real Docker Engine (a private dockerd, see
-//! `xtask::dockerd`) and podman's Docker API (see [`crate::docker_api`]), each in a network
+//! `xtask::engine::dockerd`) and podman's Docker API (see [`crate::docker_api`]), each in a network
 //! namespace of its own and driven by the same clients: Debian docker.io's docker CLI and Debian's
 //! docker-compose 1.29, both by full path. The suite's recipes take an [`Engine`] and run the same
 //! commands against either; where the engines differ, they ask its [`Kind`].
@@ -9,8 +9,8 @@ use std::process::{Command, Output};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
-use xtask::dockerd::{DOCKER_CLI, Dockerd};
-use xtask::netns::NetworkNamespace;
+use xtask::engine::dockerd::{DOCKER_CLI, Dockerd};
+use xtask::engine::netns::NetworkNamespace;
 
 use crate::deadline::{output_within, run_within};
 use crate::docker_api::{self, DockerApi};

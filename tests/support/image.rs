@@ -4,12 +4,12 @@ use std::path::PathBuf;
 
 /// `target/image/oci`: the OCI layout; a missing one is a failure naming the command that builds it.
 pub fn layout() -> PathBuf {
-    present(xtask::image::layout_dir(&xtask::image::default_out()))
+    present(xtask::project::layout_dir(&xtask::project::image_dir()))
 }
 
 /// `target/image/pause.tar`: the OCI archive that is also a docker-archive.
 pub fn archive() -> PathBuf {
-    present(xtask::image::archive_path(&xtask::image::default_out()))
+    present(xtask::project::archive_path(&xtask::project::image_dir()))
 }
 
 fn present(path: PathBuf) -> PathBuf {

@@ -17,6 +17,7 @@ pub mod elf;
 pub mod flaky_proxy;
 pub mod host_network;
 pub mod image;
+pub mod layout;
 pub mod leftovers;
 pub mod pause;
 pub mod pod;
@@ -28,18 +29,19 @@ pub mod xtask_cli;
 
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub use xtask::platform::{PLATFORMS, Platform};
 
-use xtask::test::{SKIP_LOG_VAR, default_skip_log};
+use xtask::project::{SKIP_LOG_VAR, skip_log};
 
 /// Something a test needs from the machine.
 #[derive(Debug, Clone, Copy)]
 pub enum Need {
     /// Namespaces, mounts, runtimes: the suites run as root.
     Root,
-    /// A program on PATH (or at an absolute path), and the Debian package that provides it.
+    /// A program on PATH (or at a path, when the name holds a slash), and the Debian package that
+    /// provides it.
     Program {
         name: &'static str,
         package: &'static str,
@@ -68,7 +70,7 @@ pub fn ready(test: &str, needs: &[Need]) -> bool {
     for need in needs {
         match *need {
             Need::Root if !is_root() => missing.push("root (uid 0)".to_string()),
-            Need::Program { name, package } if !available(name) => {
+            Need::Program { name, package } if !on_path(name) => {
                 missing.push(format!("`{name}`"));
                 packages.push(package);
             }
@@ -95,7 +97,7 @@ pub fn skip(test: &str, reason: &str, install: &str) {
     eprintln!("{line}");
     let log = std::env::var_os(SKIP_LOG_VAR)
         .map(PathBuf::from)
-        .unwrap_or_else(default_skip_log);
+        .unwrap_or_else(skip_log);
     let mut file = OpenOptions::new()
         .create(true)
         .append(true)
@@ -104,47 +106,15 @@ pub fn skip(test: &str, reason: &str, install: &str) {
     writeln!(file, "{line}").expect("writing the skip log");
 }
 
-pub fn is_root() -> bool {
-    // `Uid:` lists the real, effective, saved and filesystem uids; privilege follows the effective one.
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("Uid:"))
-                .and_then(|ids| {
-                    ids.split_whitespace()
-                        .nth(1)
-                        .map(|effective| effective == "0")
-                })
-        })
-        .unwrap_or(false)
-}
-
-/// Whether `program` is on PATH, or, given as an absolute path, is there.
-pub fn available(program: &str) -> bool {
-    if program.starts_with('/') {
-        is_executable(Path::new(program))
-    } else {
-        on_path(program)
-    }
-}
+pub use xtask::host::is_root;
 
 pub fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|dir| is_executable(&dir.join(program)))
-    })
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    path.metadata()
-        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    xtask::host::find_program(program).is_some()
 }
 
 /// The built binary for a platform; a missing one is a failure, with the command that builds it.
 pub fn binary(platform: &Platform) -> PathBuf {
-    let path = xtask::build::binary_path(platform);
+    let path = xtask::project::binary_path(platform);
     assert!(
         path.is_file(),
         "{} is missing: run `cargo xtask build` (or the whole suite, `cargo xtask test`)",

@@ -163,7 +163,7 @@ impl Drop for Podman {
         // or not, left behind, and unmounts the storage.
         // xtask's output_within never panics: a panic in Drop while a failed test unwinds would
         // abort the test binary and leave everything behind.
-        let reset = xtask::process::output_within(
+        let reset = xtask::engine::process::output_within(
             &mut self.command(&["system", "reset", "--force"]),
             COMMAND_TIMEOUT,
         );

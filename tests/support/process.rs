@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 /// SIGTERM, a grace period, then SIGKILL; never panics, so fixtures can stop their children from
 /// `Drop`. The xtask's daemons use the same one.
-pub use xtask::process::terminate;
+pub use xtask::engine::process::terminate;
 
 /// How often polling loops look again.
 pub const POLL: Duration = Duration::from_millis(20);

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 use xshell::Shell;
-use xtask::push::PushOptions;
+use xtask::registry::push::PushOptions;
 
 use crate::Need;
 use crate::leftovers::{BLOB_INFO_CACHE, HostPaths};
@@ -209,9 +209,9 @@ impl Registry {
     pub fn push_project_image(&self, tag: &str) -> String {
         let sh = Shell::new().expect("a shell");
         let reference = self.reference(&format!("{REPOSITORY}:{tag}"));
-        xtask::push::push(&sh, &self.push_options(), &reference).unwrap_or_else(|error| {
-            panic!("pushing the project's image to {reference}: {error:#}")
-        });
+        xtask::registry::push::push(&sh, &self.push_options(), &reference).unwrap_or_else(
+            |error| panic!("pushing the project's image to {reference}: {error:#}"),
+        );
         reference
     }
 

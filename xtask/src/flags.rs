@@ -1,56 +1,102 @@
-//! Command-line parsing: subcommands take `--name value`, `--name=value` and `--switch` options.
+//! The command line, declared once with xflags: parsing, `--help` and the generated structs all
+//! come from this declaration.
 
-use anyhow::{Result, bail};
+use std::ffi::OsString;
+use std::path::PathBuf;
 
-/// The arguments after the subcommand, consumed option by option; `finish` rejects leftovers.
-pub struct Flags {
-    args: Vec<String>,
+xflags::xflags! {
+    /// Builds, packages, pushes, tests and benchmarks pause.
+    cmd xtask {
+        /// Build pause for each platform into target/pause/<os>-<arch>[-<variant>]/pause.
+        cmd build {
+            /// Comma-separated platforms, e.g. linux/arm64,linux/arm/v7 (default: all six).
+            optional --platform list: String
+        }
+
+        /// Build the multi-platform OCI image from image/image.toml with no container engine,
+        /// the same bytes on every run. Writes DIR/oci, an OCI layout where REF is the
+        /// multi-platform image and REF-linux-<arch>[-<variant>] each platform's alone, and
+        /// DIR/pause.tar, an OCI archive and docker-archive in one (`podman load`, `docker load`,
+        /// `ctr images import`, `skopeo copy oci-archive:`). Dates: SOURCE_DATE_EPOCH, default 0.
+        cmd image {
+            /// The name loaders store it under (default localhost/pause:<version>).
+            optional --tag reference: String
+            /// Comma-separated platforms (default: all six).
+            optional --platform list: String
+            /// Where to write oci/ and pause.tar (default target/image).
+            optional --out dir: PathBuf
+            /// Then push it to REGISTRY/REPOSITORY:TAG (the push options below need it).
+            optional --push reference: String
+            /// Log in as this user, with the password piped to standard input.
+            optional --username user: String
+            /// Read the password for --username from standard input.
+            optional --password-stdin
+            /// Plain HTTP even for a registry that is not on loopback.
+            optional --insecure
+            /// Trust this CA certificate (PEM) besides the system's.
+            optional --ca-file pem: PathBuf
+        }
+
+        /// Push an OCI layout with its exact digests: the blobs the registry lacks, each
+        /// manifest, the index last under the tag. Credentials: --username with the password on
+        /// stdin, else REGISTRY_AUTH_FILE, podman's auth.json or docker's config.json
+        /// ($DOCKER_CONFIG; auths, credHelpers, credsStore). Loopback registries get plain HTTP.
+        cmd push {
+            /// REGISTRY/REPOSITORY:TAG, e.g. ghcr.io/OWNER/pause:0.1.0.
+            required reference: String
+            /// The layout to push (default target/image/oci).
+            optional --layout dir: PathBuf
+            /// Log in as this user, with the password piped to standard input.
+            optional --username user: String
+            /// Read the password for --username from standard input.
+            optional --password-stdin
+            /// Plain HTTP even for a registry that is not on loopback.
+            optional --insecure
+            /// Trust this CA certificate (PEM) besides the system's.
+            optional --ca-file pem: PathBuf
+        }
+
+        /// (root) The whole suite (tests/): installs missing Debian packages, builds the binaries
+        /// and the image, runs every suite and lists the tests that skipped themselves (a failure
+        /// under CI=true).
+        cmd test {
+            /// Passed on to the test binaries, as with `cargo test`: a name filter, or
+            /// `-- --nocapture`.
+            repeated args: OsString
+        }
+
+        /// rustfmt and clippy (warnings are errors) on both workspaces, pause for every platform:
+        /// what CI checks before the suite.
+        cmd lint {}
+
+        /// (root) Ours against catatonit, tini and a C pause (glibc, musl): size, memory,
+        /// start-up, orphan reaping; writes target/bench/results.md.
+        cmd bench {}
+
+        /// Print this help.
+        cmd help {}
+    }
 }
 
-impl Flags {
-    pub fn new(args: Vec<String>) -> Flags {
-        Flags { args }
-    }
-
-    /// Whether `--name` was given (removing it).
-    pub fn switch(&mut self, name: &str) -> bool {
-        let before = self.args.len();
-        self.args.retain(|arg| arg != name);
-        self.args.len() != before
-    }
-
-    /// The value of `--name value` or `--name=value` (removing it).
-    pub fn value(&mut self, name: &str) -> Result<Option<String>> {
-        let prefix = format!("{name}=");
-        if let Some(index) = self.args.iter().position(|arg| arg.starts_with(&prefix)) {
-            return Ok(Some(self.args.remove(index)[prefix.len()..].to_string()));
-        }
-        let Some(index) = self.args.iter().position(|arg| arg == name) else {
-            return Ok(None);
-        };
-        if index + 1 >= self.args.len() {
-            bail!("{name} needs a value");
-        }
-        self.args.remove(index);
-        Ok(Some(self.args.remove(index)))
-    }
-
-    /// The first argument that is not an option (removing it).
-    pub fn positional(&mut self) -> Option<String> {
-        let index = self.args.iter().position(|arg| !arg.starts_with("--"))?;
-        Some(self.args.remove(index))
-    }
-
-    /// Everything not consumed, for a command that passes it on (`cargo xtask test FILTER`).
-    pub fn rest(self) -> Vec<String> {
-        self.args
-    }
-
-    /// Fails on anything not consumed, naming it.
-    pub fn finish(self, usage: &str) -> Result<()> {
-        match self.args.first() {
-            None => Ok(()),
-            Some(arg) => bail!("unexpected argument `{arg}`\n\n{usage}"),
+/// The arguments as xflags takes them: `--name=value` split into `--name value`, as users type it
+/// (`--platform=linux/arm64`). A value typed onto an unknown flag (`--password=...`) then never
+/// reaches an error message: xflags names the flag it does not know, not the whole argument.
+pub(crate) fn split_assignments(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
+    let mut split = Vec::new();
+    let mut after_double_dash = false;
+    for arg in args {
+        match arg.to_str() {
+            Some("--") => {
+                after_double_dash = true;
+                split.push(arg);
+            }
+            Some(text) if !after_double_dash && text.starts_with("--") && text.contains('=') => {
+                let (name, value) = text.split_once('=').expect("contains `=`");
+                split.push(name.into());
+                split.push(value.into());
+            }
+            _ => split.push(arg),
         }
     }
+    split
 }

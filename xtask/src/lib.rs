@@ -1,28 +1,32 @@
-//! The project's automation, as a library so that the test suites share its platform table,
-//! paths and image code instead of restating them.
+//! The project's automation: `cargo xtask` (see `main.rs`) is a thin command line over this
+//! library, and the test suites in `tests/` share its platform table and paths.
+//!
+//! # Layers
+//!
+//! Each layer may use the layers above it in this list, never one below, so there are no import
+//! circles and the data model never depends on how it is shipped. `tidy.rs` checks the rule.
+//!
+//! 1. The base: [`project`] (where things are), [`platform`] (the one platform table),
+//!    [`host`] (facts about this machine: root, programs on PATH) and [`engine`] (a private
+//!    Docker Engine in a network namespace of its own, and the process, mount and namespace
+//!    plumbing it takes: the bench and the docker suite start the same one).
+//! 2. [`oci`]: the image as data — digests and descriptors, config, manifest, index, layer, tar,
+//!    the one image-reference parser, the image model and its assembly, SBOM documents — as pure
+//!    codecs, plus the only two modules that read and write image files: `layout` and `archive`.
+//! 3. [`registry`]: talking to registries — connections, credentials, retries, error
+//!    explanations, pushing, referrers.
+//! 4. [`commands`]: `build`, `image`, `push`, `test`, `bench`: what `cargo xtask` runs.
+//!
+//! Everything is `pub(crate)` unless the test crate or `main.rs` needs it, so the compiler reports
+//! dead code.
 
-pub mod archive;
-pub mod auth;
-pub mod blob;
-pub mod build;
-pub mod config;
-pub mod definition;
-pub mod dockerd;
-pub mod epoch;
-pub mod image;
-pub mod index;
-pub mod layer;
-pub mod layout;
-pub mod manifest;
-pub mod mounts;
-pub mod netns;
+pub mod commands;
+pub mod engine;
+pub mod host;
+pub mod oci;
 pub mod platform;
-pub mod prerequisites;
-pub mod process;
 pub mod project;
-pub mod push;
-pub mod registry_client;
-pub mod registry_error;
-pub mod retry;
-pub mod tarball;
-pub mod test;
+pub mod registry;
+
+#[cfg(test)]
+mod tidy;

@@ -1,8 +1,14 @@
-//! Where things are: the repository, its target directory, its revision.
+//! Where things are: the repository, its target directory, its revision, and the paths of what
+//! the commands write there (the suites read the same paths).
 
 use std::path::{Path, PathBuf};
 
 use xshell::{Shell, cmd};
+
+use crate::platform::Platform;
+
+/// Tells the suites where to record a skipped test; `cargo xtask test` reads the file afterwards.
+pub const SKIP_LOG_VAR: &str = "PAUSE_TEST_SKIP_LOG";
 
 /// The repository root (the workspace holding xtask).
 pub fn root() -> PathBuf {
@@ -21,16 +27,44 @@ pub fn target_dir() -> PathBuf {
 }
 
 /// A path relative to the repository root when it is inside it, for shorter messages.
-pub fn relative(path: &Path) -> PathBuf {
+pub(crate) fn relative(path: &Path) -> PathBuf {
     path.strip_prefix(root()).unwrap_or(path).to_path_buf()
 }
 
 /// The commit being built (12 hex digits), if this is a git checkout.
-pub fn git_revision(sh: &Shell) -> Option<String> {
+pub(crate) fn git_revision(sh: &Shell) -> Option<String> {
     let root = root();
     cmd!(sh, "git -C {root} rev-parse --short=12 HEAD")
         .quiet()
         .ignore_stderr()
         .read()
         .ok()
+}
+
+/// `target/pause/linux-arm-v7/pause`: where `cargo xtask build` puts a platform's binary.
+pub fn binary_path(platform: &Platform) -> PathBuf {
+    target_dir()
+        .join("pause")
+        .join(platform.dir_name())
+        .join("pause")
+}
+
+/// `target/image`: where `cargo xtask image` writes unless given `--out`.
+pub fn image_dir() -> PathBuf {
+    target_dir().join("image")
+}
+
+/// `<out>/oci`: the OCI layout an image build writes and a push reads.
+pub fn layout_dir(out: &Path) -> PathBuf {
+    out.join("oci")
+}
+
+/// `<out>/pause.tar`: the OCI layout archive that is also a docker-archive.
+pub fn archive_path(out: &Path) -> PathBuf {
+    out.join("pause.tar")
+}
+
+/// Where the suites record skipped tests when [`SKIP_LOG_VAR`] does not say otherwise.
+pub fn skip_log() -> PathBuf {
+    target_dir().join("test-skips.log")
 }

@@ -1,0 +1,171 @@
+//! The results as one Markdown table with ratios to ours, aligned so that it reads as well in a
+//! terminal as pasted into the README.
+
+use std::time::Duration;
+
+use super::machine::Machine;
+use super::measurement::{Measurement, ROUNDS, STARTS_PER_ROUND};
+use super::peer::Peer;
+use super::storm::ORPHANS;
+
+const NANOS_PER_MICRO: u128 = 1_000;
+const MILLIS_PER_SECOND: f64 = 1_000.0;
+const DIGITS_PER_GROUP: usize = 3;
+/// From this ratio on, a decimal adds nothing.
+const WHOLE_RATIO: f64 = 10.0;
+
+pub(crate) fn render(
+    peers: &[Peer],
+    measurements: &[Measurement],
+    machine: &Machine,
+    command: &str,
+) -> String {
+    let ours = &measurements[0];
+    let header = vec![
+        "peer".to_string(),
+        "binary".to_string(),
+        "idle RSS".to_string(),
+        "syscalls to block".to_string(),
+        "blocks in".to_string(),
+        "exec→blocked median".to_string(),
+        "exec→blocked p90".to_string(),
+        format!("drain {} orphans", thousands(ORPHANS)),
+    ];
+    let mut rows = vec![header];
+    for (index, (peer, measured)) in peers.iter().zip(measurements).enumerate() {
+        let compare = |text: String, value: f64, base: f64| match index {
+            0 => text,
+            _ => format!("{text} ({})", ratio(value / base)),
+        };
+        rows.push(vec![
+            peer.name.to_string(),
+            compare(
+                format!("{} B", thousands(measured.bytes)),
+                measured.bytes as f64,
+                ours.bytes as f64,
+            ),
+            compare(
+                format!("{} KiB", thousands(measured.rss_kib)),
+                measured.rss_kib as f64,
+                ours.rss_kib as f64,
+            ),
+            compare(
+                measured.syscalls.total.to_string(),
+                measured.syscalls.total as f64,
+                ours.syscalls.total as f64,
+            ),
+            measured.syscalls.waits_in.join(" + "),
+            compare(
+                micros(measured.start_median),
+                secs(measured.start_median),
+                secs(ours.start_median),
+            ),
+            compare(
+                micros(measured.start_p90),
+                secs(measured.start_p90),
+                secs(ours.start_p90),
+            ),
+            compare(
+                millis(measured.storm),
+                secs(measured.storm),
+                secs(ours.storm),
+            ),
+        ]);
+    }
+
+    let mut text = format!(
+        "Measured {} on {}, {} cores, Linux {} (load average {} when it began), with `{command}`. \
+         Ratios are to ours (first row).\n\n",
+        machine.date, machine.cpu, machine.cores, machine.kernel, machine.load
+    );
+    if let Some(cpuid) = machine.cpuid {
+        text += &format!(
+            "One CPUID instruction takes {} ns here: glibc's start-up runs CPUID to learn the CPU, \
+             ours and musl's never do, and under a hypervisor each one traps.\n\n",
+            thousands(cpuid.as_nanos() as u64)
+        );
+    }
+    text += &table(&rows);
+    text += &format!(
+        "\n\
+         - binary: bytes of every file the peer needs; all are static and stripped.\n\
+         - Each peer runs as PID 1 of a fresh PID namespace, as in a pod.\n\
+         - idle RSS: VmRSS of the peer's processes, summed, once at rest.\n\
+         - syscalls to block: `strace -f` lines of the peer's processes from its execve to the syscall it waits in, both counted.\n\
+         - exec→blocked: from a clock reading right before execve until every process of the peer sleeps (state S) in the \
+         syscall it waits in at rest (/proc/PID/stat, /proc/PID/syscall, looked at every 10 µs); {} starts.\n\
+         - drain: a spawner in the peer's namespace forks {} children that exit at once and leaves them unreaped; its \
+         own exit then hands all of them to the peer as zombies. From that release until the peer has no child left \
+         from them (/proc/PID/task/PID/children, looked at every ms); median of {} storms.\n\
+         - The peers are measured in {} rounds, each going round all of them, so that load from elsewhere on the \
+         machine falls on all alike.\n",
+        thousands((ROUNDS * STARTS_PER_ROUND) as u64),
+        thousands(ORPHANS),
+        ROUNDS,
+        ROUNDS,
+    );
+    for peer in peers {
+        text += &format!("- {}: {}.\n", peer.name, peer.note);
+    }
+    text
+}
+
+/// Pads every column to its widest cell.
+fn table(rows: &[Vec<String>]) -> String {
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|column| {
+            rows.iter()
+                .map(|row| row[column].chars().count())
+                .max()
+                .unwrap_or_default()
+        })
+        .collect();
+    let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
+    let pad = |row: &Vec<String>| {
+        row.iter()
+            .zip(&widths)
+            .map(|(cell, &width)| format!("{cell:<width$}"))
+            .collect()
+    };
+    let mut text = line(pad(&rows[0]));
+    text += &line(widths.iter().map(|&width| "-".repeat(width)).collect());
+    for row in &rows[1..] {
+        text += &line(pad(row));
+    }
+    text
+}
+
+fn ratio(value: f64) -> String {
+    if value >= WHOLE_RATIO {
+        format!("{value:.0}x")
+    } else {
+        format!("{value:.1}x")
+    }
+}
+
+fn thousands(value: u64) -> String {
+    let digits = value.to_string();
+    let mut grouped = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(DIGITS_PER_GROUP) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
+fn secs(duration: Duration) -> f64 {
+    duration.as_secs_f64()
+}
+
+fn micros(duration: Duration) -> String {
+    format!(
+        "{} µs",
+        thousands((duration.as_nanos() / NANOS_PER_MICRO) as u64)
+    )
+}
+
+fn millis(duration: Duration) -> String {
+    format!("{:.1} ms", duration.as_secs_f64() * MILLIS_PER_SECOND)
+}

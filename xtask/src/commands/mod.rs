@@ -1,0 +1,9 @@
+//! What `cargo xtask` runs, one module per command, on top of `oci` and `registry`. Nothing below
+//! this layer imports it.
+
+pub mod bench;
+pub mod build;
+pub mod image;
+pub mod lint;
+pub mod push;
+pub mod test;

@@ -1,0 +1,178 @@
+//! The image model: one layer, config and manifest per platform and the index over them, every
+//! document serialised, and its assembly from the binaries with no I/O, so the same inputs always
+//! give the same bytes.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+
+use super::blob::Blob;
+use super::definition::{CREATED, Definition, REVISION, VERSION};
+use super::descriptor::Descriptor;
+use super::{config, index, layer, manifest, timestamp};
+use crate::platform::Platform;
+
+/// The assembled image, every document serialised.
+pub(crate) struct Image {
+    /// The name it is stored and loaded under, `REPOSITORY:TAG`.
+    pub(crate) tag: String,
+    /// The image index over every platform's manifest.
+    pub(crate) index: Blob,
+    pub(crate) platforms: Vec<PlatformImage>,
+}
+
+/// One platform's image.
+pub(crate) struct PlatformImage {
+    pub(crate) platform: &'static Platform,
+    pub(crate) layer: Blob,
+    pub(crate) config: Blob,
+    pub(crate) manifest: Blob,
+}
+
+impl PlatformImage {
+    /// Layer, config and manifest: what a pull of this platform downloads.
+    pub(crate) fn total_bytes(&self) -> u64 {
+        self.layer.size() + self.config.size() + self.manifest.size()
+    }
+
+    /// The manifest's descriptor with its platform, as indexes list it.
+    pub(crate) fn manifest_descriptor(&self) -> Descriptor {
+        Descriptor {
+            platform: Some(self.platform.into()),
+            ..self.manifest.descriptor()
+        }
+    }
+}
+
+impl Image {
+    /// Every blob the index reaches, the index included.
+    pub(crate) fn blobs(&self) -> impl Iterator<Item = &Blob> {
+        std::iter::once(&self.index).chain(
+            self.platforms
+                .iter()
+                .flat_map(|built| [&built.manifest, &built.config, &built.layer]),
+        )
+    }
+}
+
+/// What the image is built from besides the binaries.
+pub(crate) struct Inputs<'a> {
+    pub(crate) definition: &'a Definition,
+    pub(crate) tag: &'a str,
+    /// SOURCE_DATE_EPOCH: the date of every document and file.
+    pub(crate) epoch: u64,
+    /// The commit built, for the revision annotation.
+    pub(crate) revision: Option<&'a str>,
+}
+
+/// Builds every document of the image from the binaries, in the order given.
+pub(crate) fn assemble(
+    inputs: &Inputs<'_>,
+    binaries: &[(&'static Platform, Vec<u8>)],
+) -> Result<Image> {
+    let definition = inputs.definition;
+    let created = timestamp::rfc3339(inputs.epoch);
+    let annotations = annotations(definition, &created, inputs.revision);
+    let mut platforms = Vec::new();
+    for (platform, binary) in binaries {
+        let layer = layer::build(&definition.binary, binary, inputs.epoch)?;
+        let config = config::build(definition, platform, &layer.diff_id, &created)?;
+        let manifest = manifest::build(&config, &layer.blob, &annotations)?;
+        platforms.push(PlatformImage {
+            platform,
+            layer: layer.blob,
+            config,
+            manifest,
+        });
+    }
+    let index = index::build(
+        platforms
+            .iter()
+            .map(PlatformImage::manifest_descriptor)
+            .collect(),
+        &annotations,
+    )?;
+    Ok(Image {
+        tag: inputs.tag.to_string(),
+        index,
+        platforms,
+    })
+}
+
+/// The definition's annotations plus the computed ones.
+fn annotations(
+    definition: &Definition,
+    created: &str,
+    revision: Option<&str>,
+) -> BTreeMap<String, String> {
+    let mut annotations = definition.annotations.clone();
+    annotations.insert(CREATED.to_string(), created.to_string());
+    annotations.insert(VERSION.to_string(), env!("CARGO_PKG_VERSION").to_string());
+    if let Some(revision) = revision {
+        annotations.insert(REVISION.to_string(), revision.to_string());
+    }
+    annotations
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::{Image, Inputs, assemble};
+    use crate::oci::definition::Definition;
+    use crate::platform::{PLATFORMS, Platform};
+
+    pub(crate) const TAG: &str = "localhost/pause:0.1.0";
+
+    /// The project's image definition.
+    pub(crate) fn definition() -> Definition {
+        Definition::parse(include_str!("../../../image/image.toml")).expect("image/image.toml")
+    }
+
+    /// An image of `binaries` (stand-ins for the real ones: the documents do not care what the
+    /// bytes are) dated `epoch`.
+    pub(crate) fn image_of(binaries: &[(&'static Platform, Vec<u8>)], epoch: u64) -> Image {
+        let definition = definition();
+        let inputs = Inputs {
+            definition: &definition,
+            tag: TAG,
+            epoch,
+            revision: Some("0123456789ab"),
+        };
+        assemble(&inputs, binaries).expect("assembles")
+    }
+
+    /// Every platform, each with a few distinct bytes as its binary.
+    pub(crate) fn every_platform(epoch: u64) -> Image {
+        let binaries: Vec<_> = PLATFORMS
+            .iter()
+            .map(|platform| {
+                (
+                    platform,
+                    format!("\x7fELF for {}", platform.name).into_bytes(),
+                )
+            })
+            .collect();
+        image_of(&binaries, epoch)
+    }
+
+    #[test]
+    fn the_same_inputs_give_the_same_bytes() {
+        let (first, second) = (every_platform(0), every_platform(0));
+        assert_eq!(first.index, second.index);
+        assert!(first.blobs().eq(second.blobs()));
+        assert_ne!(
+            every_platform(1).index.digest,
+            first.index.digest,
+            "the date is an input"
+        );
+    }
+
+    /// Without SOURCE_DATE_EPOCH the image is dated at the Unix epoch: config and history.
+    #[test]
+    fn epoch_zero_dates_everything_1970() {
+        let image = image_of(&[(&PLATFORMS[0], b"binary".to_vec())], 0);
+        let config: serde_json::Value =
+            serde_json::from_slice(&image.platforms[0].config.data).unwrap();
+        assert_eq!(config["created"], "1970-01-01T00:00:00Z");
+        assert_eq!(config["history"][0]["created"], "1970-01-01T00:00:00Z");
+    }
+}

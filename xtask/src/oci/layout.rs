@@ -1,0 +1,327 @@
+//! The OCI image layout (image-spec `image-layout.md`) at `target/image/oci/`: swapped into place
+//! whole, and read back (verifying every digest) by whatever ships it.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use rustix::fs::{CWD, RenameFlags, renameat_with};
+use serde::Serialize;
+
+use super::blob::{Blob, layout_path, sha256};
+use super::descriptor::Descriptor;
+use super::image::Image;
+use super::index::{self, Index};
+use super::manifest::{self, Manifest};
+use super::staging::Staging;
+use crate::platform::Platform;
+
+const LAYOUT_FILE: &str = "oci-layout";
+const INDEX_FILE: &str = "index.json";
+/// The annotation in `index.json` that names the image: `skopeo inspect oci:DIR:NAME` and
+/// `podman load` look it up.
+const REF_NAME_ANNOTATION: &str = "org.opencontainers.image.ref.name";
+const LAYOUT_VERSION: &str = "1.0.0";
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LayoutVersion {
+    image_layout_version: &'static str,
+}
+
+/// Which images `index.json` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refs {
+    /// Only the multi-platform image, under the tag: what loaders given no name expect.
+    Image,
+    /// Also each platform's image alone, under [`platform_ref`]: tools that do not pick a
+    /// platform out of an index (umoci 0.4) need one manifest per name.
+    ImageAndPlatforms,
+}
+
+/// `localhost/pause:0.1.0-linux-arm-v7`: the name of one platform's image in the layout.
+pub fn platform_ref(tag: &str, platform: &Platform) -> String {
+    format!("{tag}-{}", platform.dir_name())
+}
+
+/// Every file of the layout, as (path relative to the layout root, contents), in a fixed order:
+/// `oci-layout`, `index.json`, then the blobs by digest.
+pub(crate) fn files(image: &Image, refs: Refs) -> Result<Vec<(String, Vec<u8>)>> {
+    let version = serde_json::to_vec(&LayoutVersion {
+        image_layout_version: LAYOUT_VERSION,
+    })?;
+    let mut named = vec![named_descriptor(
+        image.index.descriptor(),
+        image.tag.clone(),
+    )];
+    if refs == Refs::ImageAndPlatforms {
+        for built in &image.platforms {
+            named.push(named_descriptor(
+                built.manifest_descriptor(),
+                platform_ref(&image.tag, built.platform),
+            ));
+        }
+    }
+    let top = serde_json::to_vec(&Index::new(named, BTreeMap::new()))?;
+
+    let mut blobs = BTreeMap::new();
+    for blob in image.blobs() {
+        blobs.insert(blob.layout_path(), blob.data.clone());
+    }
+    let mut files = vec![
+        (LAYOUT_FILE.to_string(), version),
+        (INDEX_FILE.to_string(), top),
+    ];
+    files.extend(blobs);
+    Ok(files)
+}
+
+fn named_descriptor(mut descriptor: Descriptor, name: String) -> Descriptor {
+    descriptor
+        .annotations
+        .insert(REF_NAME_ANNOTATION.to_string(), name);
+    descriptor
+}
+
+/// Writes the layout to `dir`. The new layout is built beside it and swapped in with one
+/// `renameat2(RENAME_EXCHANGE)`, so `dir` always holds a whole layout, old or new, even if the
+/// build is killed at any point.
+pub(crate) fn write(image: &Image, dir: &Path) -> Result<()> {
+    let staging = Staging::beside(dir, "new")?;
+    for (path, data) in files(image, Refs::ImageAndPlatforms)? {
+        let path = staging.path.join(path);
+        fs::create_dir_all(path.parent().expect("layout files sit in the layout"))?;
+        fs::write(&path, data).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if fs::symlink_metadata(dir).is_ok() {
+        // The old layout ends up at the staging path, which `staging` removes when dropped.
+        renameat_with(CWD, &staging.path, CWD, dir, RenameFlags::EXCHANGE).with_context(|| {
+            format!(
+                "swapping the new layout into {} (the file system must support renameat2's \
+                 RENAME_EXCHANGE, as ext4, xfs, btrfs and tmpfs do): choose another --out",
+                dir.display()
+            )
+        })?;
+    } else {
+        fs::rename(&staging.path, dir)
+            .with_context(|| format!("renaming the new layout to {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// A layout's image, read back: everything a registry needs, byte for byte.
+#[derive(Debug)]
+pub(crate) struct Contents {
+    /// The image index, pushed last, under the tag.
+    pub(crate) index: Blob,
+    /// One image manifest per platform, in the index's order.
+    pub(crate) manifests: Vec<Blob>,
+    /// Configs and layers, each once.
+    pub(crate) blobs: Vec<Blob>,
+}
+
+/// Reads the image in the layout at `dir`, checking each blob against its digest and size.
+pub(crate) fn read(dir: &Path) -> Result<Contents> {
+    let top_path = dir.join(INDEX_FILE);
+    let top: Index = serde_json::from_slice(&fs::read(&top_path).with_context(|| {
+        format!(
+            "no OCI layout at {}: build one with `cargo xtask image`",
+            dir.display()
+        )
+    })?)
+    .with_context(|| format!("{} is not an OCI index", top_path.display()))?;
+    let indexes: Vec<&Descriptor> = top
+        .manifests
+        .iter()
+        .filter(|descriptor| descriptor.media_type == index::MEDIA_TYPE)
+        .collect();
+    let [reference] = indexes.as_slice() else {
+        bail!(
+            "{} names {} image indexes, expected the one `cargo xtask image` writes: rebuild it",
+            top_path.display(),
+            indexes.len()
+        );
+    };
+    let index = read_blob(
+        dir,
+        &reference.media_type,
+        &reference.digest,
+        reference.size,
+    )?;
+    let image_index: Index = parse(&index)?;
+
+    let mut manifests = Vec::new();
+    let mut blobs: BTreeMap<String, Blob> = BTreeMap::new();
+    for descriptor in &image_index.manifests {
+        let blob = read_blob(
+            dir,
+            &descriptor.media_type,
+            &descriptor.digest,
+            descriptor.size,
+        )?;
+        if blob.media_type != manifest::MEDIA_TYPE {
+            bail!(
+                "{} in {} is a {}, not an image manifest",
+                blob.digest,
+                dir.display(),
+                blob.media_type
+            );
+        }
+        let manifest: Manifest = parse(&blob)?;
+        for part in std::iter::once(&manifest.config).chain(&manifest.layers) {
+            if !blobs.contains_key(&part.digest) {
+                blobs.insert(
+                    part.digest.clone(),
+                    read_blob(dir, &part.media_type, &part.digest, part.size)?,
+                );
+            }
+        }
+        manifests.push(blob);
+    }
+    Ok(Contents {
+        index,
+        manifests,
+        blobs: blobs.into_values().collect(),
+    })
+}
+
+fn read_blob(dir: &Path, media_type: &str, digest: &str, size: u64) -> Result<Blob> {
+    let path = dir.join(layout_path(digest));
+    let data = fs::read(&path).with_context(|| {
+        format!(
+            "{} is missing from the layout: rebuild it with `cargo xtask image`",
+            path.display()
+        )
+    })?;
+    if sha256(&data) != digest || data.len() as u64 != size {
+        bail!(
+            "{} does not match its digest or size: the layout is corrupt, rebuild it with `cargo xtask image`",
+            path.display()
+        );
+    }
+    Ok(Blob::new(media_type, data))
+}
+
+fn parse<T: serde::de::DeserializeOwned>(blob: &Blob) -> Result<T> {
+    serde_json::from_slice(&blob.data)
+        .with_context(|| format!("{} is not a valid {}", blob.digest, blob.media_type))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use super::{INDEX_FILE, read, write};
+    use crate::oci::blob::LAYOUT_BLOB_DIR;
+    use crate::oci::image::tests::{every_platform, image_of};
+    use crate::platform::PLATFORMS;
+
+    fn entries(dir: &std::path::Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Writing over an existing layout swaps in the new one whole: none of the old blobs stay,
+    /// and no scratch directory is left beside it.
+    #[test]
+    fn rewriting_the_layout_replaces_it_whole() {
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path().join("oci");
+        for epoch in [0, 1_700_000_000] {
+            let image = image_of(&[(&PLATFORMS[0], b"binary".to_vec())], epoch);
+            write(&image, &dir).unwrap();
+            assert_eq!(read(&dir).unwrap().index.digest, image.index.digest);
+            assert_eq!(
+                fs::read_dir(dir.join(LAYOUT_BLOB_DIR)).unwrap().count(),
+                4,
+                "index, manifest, config and layer of the last image only"
+            );
+        }
+        assert_eq!(entries(scratch.path()), ["oci"]);
+    }
+
+    /// The reader that pushing uses gives back the written bytes, every blob once.
+    #[test]
+    fn the_layout_reads_back_byte_for_byte() {
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path().join("oci");
+        let image = every_platform(0);
+        write(&image, &dir).unwrap();
+        let contents = read(&dir).unwrap();
+        assert_eq!(contents.index, image.index);
+        let manifests: Vec<_> = image
+            .platforms
+            .iter()
+            .map(|built| built.manifest.clone())
+            .collect();
+        assert_eq!(contents.manifests, manifests);
+        assert_eq!(
+            contents.blobs.len(),
+            2 * PLATFORMS.len(),
+            "a config and a layer per platform"
+        );
+        for blob in &contents.blobs {
+            assert!(image.blobs().any(|built| built == blob), "{}", blob.digest);
+        }
+    }
+
+    /// A reader never finds the layout missing while it is rewritten: there is no moment between
+    /// moving the old one away and the new one in.
+    #[test]
+    fn the_layout_never_disappears_while_it_is_rewritten() {
+        const REWRITES: usize = 200;
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path().join("oci");
+        let images = [
+            image_of(&[(&PLATFORMS[0], b"a".to_vec())], 0),
+            image_of(&[(&PLATFORMS[0], b"b".to_vec())], 0),
+        ];
+        write(&images[0], &dir).unwrap();
+        let done = Arc::new(AtomicBool::new(false));
+        let misses = Arc::new(AtomicUsize::new(0));
+        let watcher = {
+            let (done, misses, index) = (done.clone(), misses.clone(), dir.join(INDEX_FILE));
+            std::thread::spawn(move || {
+                while !done.load(Ordering::SeqCst) {
+                    if !index.exists() {
+                        misses.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            })
+        };
+        for round in 0..REWRITES {
+            write(&images[round % 2], &dir).unwrap();
+        }
+        done.store(true, Ordering::SeqCst);
+        watcher.join().unwrap();
+        assert_eq!(
+            misses.load(Ordering::SeqCst),
+            0,
+            "index.json was missing during a rewrite"
+        );
+    }
+
+    /// Scratch directories that a killed build left beside the layout are removed by the next
+    /// write; one of a build still running is not.
+    #[test]
+    fn a_killed_build_leaves_nothing_behind_after_the_next() {
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path().join("oci");
+        // No process has pid 4194304 (above the kernel's PID_MAX_LIMIT); pid 1 always runs.
+        let dead = scratch.path().join(".oci.new-4194304");
+        let dead_old = scratch.path().join(".oci.old-4194304");
+        let alive = scratch.path().join(".oci.new-1");
+        for leftover in [&dead, &dead_old, &alive] {
+            fs::create_dir_all(leftover.join("blobs")).unwrap();
+        }
+        write(&image_of(&[(&PLATFORMS[0], b"a".to_vec())], 0), &dir).unwrap();
+        assert_eq!(entries(scratch.path()), [".oci.new-1", "oci"]);
+    }
+}

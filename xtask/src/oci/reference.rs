@@ -1,0 +1,358 @@
+//! Image references, `[REGISTRY/]REPOSITORY[:TAG][@DIGEST]`, parsed once for every command by the
+//! grammar docker and the distribution spec use: lower-case path components joined by `.`, `_`,
+//! `__` or dashes; a first component that is a host (it has a `.` or `:`, or is `localhost`); a tag
+//! of at most 128 word characters, dots and dashes.
+//!
+//! Docker Hub is one registry under several names (`docker.io`, `index.docker.io`,
+//! `registry-1.docker.io`): a reference to it is normalised to `docker.io`, and a one-component
+//! repository there to `library/NAME`, as the docker CLI does.
+//!
+//! What a user types may carry credentials (`user:password@host/...`); an error never repeats
+//! them.
+
+use std::fmt;
+
+use super::blob::is_sha256_digest;
+
+/// Docker Hub's canonical name, the one `docker.io/...` references use.
+pub(crate) const DOCKER_HUB: &str = "docker.io";
+/// Other names users and tools give Docker Hub.
+const DOCKER_HUB_ALIASES: &[&str] = &["index.docker.io", "registry-1.docker.io"];
+/// Where Docker Hub's registry API answers.
+pub(crate) const DOCKER_HUB_API: &str = "registry-1.docker.io";
+/// The namespace of Docker Hub's official images: `docker.io/pause` is `docker.io/library/pause`.
+const DOCKER_HUB_OFFICIAL: &str = "library";
+const LOCALHOST: &str = "localhost";
+const MAX_TAG_LENGTH: usize = 128;
+/// The most a repository name (registry included) may have, as the distribution spec says.
+const MAX_NAME_LENGTH: usize = 255;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Reference {
+    /// `host[:port]`, Docker Hub's always as `docker.io`; `None` when the reference names none.
+    pub(crate) registry: Option<String>,
+    pub(crate) repository: String,
+    pub(crate) tag: Option<String>,
+    pub(crate) digest: Option<String>,
+}
+
+/// Why a reference was refused, with the reference as it may be shown (credentials masked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ReferenceError {
+    pub(crate) shown: String,
+    pub(crate) reason: String,
+}
+
+impl fmt::Display for ReferenceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` {}", self.shown, self.reason)
+    }
+}
+
+impl Reference {
+    pub(crate) fn parse(text: &str) -> Result<Reference, ReferenceError> {
+        let fail = |reason: &str| ReferenceError {
+            shown: redacted(text),
+            reason: reason.to_string(),
+        };
+        if text.contains("://") {
+            return Err(fail(
+                "has a URL scheme: an image reference starts with the registry's host",
+            ));
+        }
+        if has_credentials(text) {
+            return Err(fail(
+                "carries credentials before `@`: remove them (pass --username U --password-stdin instead)",
+            ));
+        }
+        let (name, digest) = match text.split_once('@') {
+            Some((name, digest)) => (name, Some(digest)),
+            None => (text, None),
+        };
+        if let Some(digest) = digest
+            && !is_sha256_digest(digest)
+        {
+            return Err(fail(
+                "has a malformed digest: write @sha256: and 64 lower-case hex digits",
+            ));
+        }
+        // A tag's colon comes after the last slash; a colon before it is the registry's port.
+        let (name, tag) = match name.rsplit_once(':') {
+            Some((name, tag)) if !tag.contains('/') => (name, Some(tag)),
+            _ => (name, None),
+        };
+        if let Some(tag) = tag
+            && !is_tag(tag)
+        {
+            return Err(fail(
+                "has a malformed tag: at most 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-`",
+            ));
+        }
+        if name.len() > MAX_NAME_LENGTH {
+            return Err(fail(
+                "is longer than the 255 characters a repository name may have",
+            ));
+        }
+        let (registry, repository) = match name.split_once('/') {
+            Some((first, rest)) if is_host_like(first) => (Some(first), rest),
+            _ => (None, name),
+        };
+        if let Some(host) = registry
+            && !is_host(host)
+        {
+            return Err(fail("has a malformed registry host"));
+        }
+        if !repository.split('/').all(is_path_component) {
+            return Err(fail(
+                "has a malformed repository: lower-case letters and digits, joined by `.`, `_`, `__` or `-`, components separated by `/`",
+            ));
+        }
+        let on_docker_hub =
+            registry.is_some_and(|host| host == DOCKER_HUB || DOCKER_HUB_ALIASES.contains(&host));
+        let repository = if on_docker_hub && !repository.contains('/') {
+            format!("{DOCKER_HUB_OFFICIAL}/{repository}")
+        } else {
+            repository.to_string()
+        };
+        Ok(Reference {
+            registry: registry.map(|host| {
+                if on_docker_hub {
+                    DOCKER_HUB.to_string()
+                } else {
+                    host.to_string()
+                }
+            }),
+            repository,
+            tag: tag.map(str::to_string),
+            digest: digest.map(str::to_string),
+        })
+    }
+
+    /// The host that answers this registry's API: Docker Hub's differs from its name.
+    pub(crate) fn api_host(&self) -> Option<&str> {
+        self.registry.as_deref().map(|host| {
+            if host == DOCKER_HUB {
+                DOCKER_HUB_API
+            } else {
+                host
+            }
+        })
+    }
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(registry) = &self.registry {
+            write!(f, "{registry}/")?;
+        }
+        f.write_str(&self.repository)?;
+        if let Some(tag) = &self.tag {
+            write!(f, ":{tag}")?;
+        }
+        if let Some(digest) = &self.digest {
+            write!(f, "@{digest}")?;
+        }
+        Ok(())
+    }
+}
+
+/// `user:password@host/...`: an `@` whose left side has no `/` (a digest's `@` follows a
+/// repository, which has one) and whose right side does.
+fn has_credentials(text: &str) -> bool {
+    text.split_once('@')
+        .is_some_and(|(before, after)| !before.contains('/') && after.contains('/'))
+}
+
+/// `text` with anything before an `@` that looks like credentials replaced by `***`.
+pub(crate) fn redacted(text: &str) -> String {
+    let without_scheme = text.split_once("://").map_or(text, |(_, rest)| rest);
+    if has_credentials(without_scheme)
+        && let Some((_, after)) = without_scheme.split_once('@')
+    {
+        return format!("***@{after}");
+    }
+    if let Some((scheme, rest)) = text.split_once("://")
+        && let Some((_, after)) = rest
+            .split_once('@')
+            .filter(|(before, _)| !before.contains('/'))
+    {
+        return format!("{scheme}://***@{after}");
+    }
+    text.to_string()
+}
+
+/// Whether docker would read this first component as a registry host rather than a path.
+fn is_host_like(component: &str) -> bool {
+    component.contains(['.', ':'])
+        || component == LOCALHOST
+        || component.chars().any(|c| c.is_ascii_uppercase())
+}
+
+/// `name[.name...][:port]` or `[ipv6][:port]`.
+fn is_host(host: &str) -> bool {
+    if let Some(bracketed) = host.strip_prefix('[') {
+        let Some((address, after)) = bracketed.split_once(']') else {
+            return false;
+        };
+        let port_ok = after.is_empty() || after.strip_prefix(':').is_some_and(is_port);
+        return port_ok && address.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    let (name, port) = match host.split_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (host, None),
+    };
+    let is_label = |label: &str| {
+        !label.is_empty()
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    port.is_none_or(is_port) && name.split('.').all(is_label)
+}
+
+/// A TCP port: one to five digits.
+fn is_port(port: &str) -> bool {
+    const MAX_DIGITS: usize = 5;
+    (1..=MAX_DIGITS).contains(&port.len()) && port.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `[a-z0-9]+` runs joined by one `.` or `_`, by `__`, or by any number of `-`.
+fn is_path_component(component: &str) -> bool {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    if !component.starts_with(alnum) || !component.ends_with(alnum) {
+        return false;
+    }
+    let mut separator = String::new();
+    for c in component.chars() {
+        if alnum(c) {
+            let allowed = separator.is_empty()
+                || separator == "."
+                || separator == "_"
+                || separator == "__"
+                || separator.chars().all(|s| s == '-');
+            if !allowed {
+                return false;
+            }
+            separator.clear();
+        } else {
+            separator.push(c);
+        }
+    }
+    true
+}
+
+fn is_tag(tag: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    tag.len() <= MAX_TAG_LENGTH
+        && tag.starts_with(word)
+        && tag.chars().all(|c| word(c) || c == '.' || c == '-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Reference;
+
+    fn parts(text: &str) -> (Option<String>, String, Option<String>, Option<String>) {
+        let r = Reference::parse(text).unwrap_or_else(|error| panic!("{error}"));
+        (r.registry, r.repository, r.tag, r.digest)
+    }
+
+    const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn good_references_parse_into_their_parts() {
+        let s = |text: &str| Some(text.to_string());
+        assert_eq!(
+            parts("localhost/pause:0.1.0"),
+            (s("localhost"), "pause".into(), s("0.1.0"), None)
+        );
+        assert_eq!(
+            parts("127.0.0.1:5000/pause:dev"),
+            (s("127.0.0.1:5000"), "pause".into(), s("dev"), None)
+        );
+        assert_eq!(
+            parts("ghcr.io/o/pause:v1.2.3"),
+            (s("ghcr.io"), "o/pause".into(), s("v1.2.3"), None)
+        );
+        assert_eq!(parts("pause:x"), (None, "pause".into(), s("x"), None));
+        assert_eq!(
+            parts("[::1]:5000/a/b-c__d:t"),
+            (s("[::1]:5000"), "a/b-c__d".into(), s("t"), None)
+        );
+        assert_eq!(
+            parts(&format!("ghcr.io/o/pause:t@{DIGEST}")),
+            (s("ghcr.io"), "o/pause".into(), s("t"), s(DIGEST))
+        );
+        assert_eq!(parts(&format!("ghcr.io/o/pause@{DIGEST}")).2, None);
+    }
+
+    #[test]
+    fn docker_hub_is_one_registry_and_official_images_live_in_library() {
+        for text in [
+            "docker.io/pause:t",
+            "index.docker.io/pause:t",
+            "registry-1.docker.io/library/pause:t",
+        ] {
+            let reference = Reference::parse(text).unwrap();
+            assert_eq!(reference.to_string(), "docker.io/library/pause:t", "{text}");
+            assert_eq!(reference.api_host(), Some("registry-1.docker.io"));
+        }
+        assert_eq!(
+            Reference::parse("docker.io/bob/pause:t")
+                .unwrap()
+                .repository,
+            "bob/pause"
+        );
+        assert_eq!(
+            Reference::parse("ghcr.io/pause:t").unwrap().repository,
+            "pause"
+        );
+    }
+
+    #[test]
+    fn bad_references_are_refused_with_the_reason() {
+        for (bad, reason) in [
+            ("", "malformed repository"),
+            ("Pause:1", "malformed repository"),
+            ("localhost/pause:", "malformed tag"),
+            ("localhost/pause:a/b", "malformed repository"),
+            (":1", "malformed repository"),
+            ("pause:-x", "malformed tag"),
+            ("a//b:1", "malformed repository"),
+            ("ghcr.io/o/pause@sha256:abc", "malformed digest"),
+            ("https://ghcr.io/o/pause:1", "URL scheme"),
+            ("bad_host.io/pause:1", "malformed registry host"),
+            ("ghcr.io:port/pause:1", "malformed registry host"),
+        ] {
+            let error = Reference::parse(bad).expect_err(bad);
+            assert!(error.reason.contains(reason), "{bad}: {error}");
+        }
+        let long = format!("ghcr.io/{}:t", "a".repeat(256));
+        assert!(Reference::parse(&long).unwrap_err().reason.contains("255"));
+        let long_tag = format!("ghcr.io/a:{}", "t".repeat(129));
+        assert!(
+            Reference::parse(&long_tag)
+                .unwrap_err()
+                .reason
+                .contains("malformed tag")
+        );
+    }
+
+    #[test]
+    fn credentials_in_a_reference_are_never_repeated() {
+        for text in [
+            "bob:hunter2@ghcr.io/bob/pause:t",
+            "https://bob:hunter2@ghcr.io/bob/pause:t",
+            "bob:hunter2@ghcr.io/BAD:t",
+        ] {
+            let error = Reference::parse(text).expect_err(text).to_string();
+            assert!(
+                !error.contains("hunter2") && !error.contains("bob:"),
+                "{error}"
+            );
+            assert!(error.contains("***@ghcr.io"), "{error}");
+        }
+    }
+}

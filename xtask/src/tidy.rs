@@ -1,0 +1,563 @@
+//! Checks on what is kept in sync by hand: the Debian packages the suites need, the README's
+//! tables, the versions, and the xtask's layering. They read the repository's files as text, run
+//! in a second with `cargo test -p xtask`, and name the file and the fix when they fail.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::commands::test::packages::PACKAGES;
+use crate::platform::PLATFORMS;
+use crate::project;
+
+/// Every `.rs` file under `dir`, sorted.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in fs::read_dir(&dir).unwrap_or_else(|error| panic!("{}: {error}", dir.display()))
+        {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|extension| extension == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// The string literals that follow each `marker` in `text`, `count` of them each time.
+fn literals_after(text: &str, marker: &str, count: usize) -> Vec<Vec<String>> {
+    text.match_indices(marker)
+        .map(|(at, _)| {
+            let mut rest = &text[at + marker.len()..];
+            let mut found = Vec::new();
+            while found.len() < count {
+                let Some(open) = rest.find('"') else { break };
+                let Some(close) = rest[open + 1..].find('"') else {
+                    break;
+                };
+                found.push(rest[open + 1..open + 1 + close].to_string());
+                rest = &rest[open + close + 2..];
+            }
+            found
+        })
+        .collect()
+}
+
+/// The Debian packages named where a test, a fixture or the bench says what it needs: in
+/// `Need::program("PROGRAM", "PACKAGE")`, `package: "PACKAGE"`, the bench's `("PROGRAM",
+/// "PACKAGE")` table, and `apt-get install PACKAGE...` in messages.
+fn packages_named(path: &Path, text: &str) -> BTreeSet<String> {
+    let mut named = BTreeSet::new();
+    // The package is the call's second argument; the program may be a constant (a full path).
+    for (at, marker) in text.match_indices("Need::program(") {
+        let arguments = &text[at + marker.len()..];
+        let arguments = &arguments[..arguments.find(')').unwrap_or(arguments.len())];
+        named.extend(
+            arguments
+                .split(',')
+                .nth(1)
+                .map(str::trim)
+                .and_then(|package| package.strip_prefix('"')?.strip_suffix('"'))
+                .map(str::to_string),
+        );
+    }
+    for found in literals_after(text, "package: ", 1) {
+        named.extend(found.first().cloned());
+    }
+    if path.ends_with("commands/bench/requirements.rs") {
+        let table = &text[text
+            .find("const PROGRAMS")
+            .expect("the bench's PROGRAMS table")..];
+        let table = &table[..table.find("];").expect("the table ends")];
+        for line in table
+            .lines()
+            .filter(|line| line.trim_start().starts_with("(\""))
+        {
+            named.extend(
+                literals_after(line, "(", 2)
+                    .first()
+                    .and_then(|found| found.get(1).cloned()),
+            );
+        }
+    }
+    for (at, marker) in text.match_indices("apt-get install ") {
+        let words = text[at + marker.len()..]
+            .split(|c: char| !(c.is_ascii_alphanumeric() || "-.+ ".contains(c)))
+            .next()
+            .unwrap_or_default();
+        named.extend(
+            words
+                .split_whitespace()
+                .filter(|word| {
+                    !word.starts_with('-')
+                        && word.chars().all(|c| {
+                            c.is_ascii_lowercase() || c.is_ascii_digit() || "-.+".contains(c)
+                        })
+                })
+                .map(str::to_string),
+        );
+    }
+    named
+}
+
+#[test]
+fn every_package_a_test_needs_is_installed_by_the_test_command() {
+    let root = project::root();
+    let listed: BTreeSet<&str> = PACKAGES.iter().map(|(package, _)| *package).collect();
+    let mut sources = rust_files(&root.join("tests"));
+    sources.push(root.join("xtask/src/commands/bench/requirements.rs"));
+    let mut missing = BTreeMap::new();
+    let mut seen = 0;
+    for path in sources {
+        for package in packages_named(&path, &read(&path)) {
+            seen += 1;
+            if !listed.contains(package.as_str()) {
+                missing.insert(package, project::relative(&path));
+            }
+        }
+    }
+    assert!(
+        seen > 20,
+        "found only {seen} package names: the scan is broken"
+    );
+    assert!(
+        missing.is_empty(),
+        "needed but not in xtask/src/commands/test/packages.rs (so `cargo xtask test` never installs them): {missing:?}"
+    );
+}
+
+/// The scan finds packages in each form they are written in.
+#[test]
+fn the_package_scan_reads_every_form() {
+    let text = r#"Need::program("ctr", "containerd") package: "qemu-user-static"
+        "cannot read it; apt-get install umoci skopeo", format!("apt-get install {}", x)
+        Need::program(DOCKER_CLI, "docker.io"), Need::program("ipcmk", "util-linux")"#;
+    let found = packages_named(Path::new("tests/x.rs"), text);
+    let expected = [
+        "containerd",
+        "docker.io",
+        "qemu-user-static",
+        "skopeo",
+        "umoci",
+        "util-linux",
+    ];
+    assert_eq!(
+        found,
+        expected.iter().map(|name| name.to_string()).collect()
+    );
+}
+
+/// The README's "What is where" table: every path it names exists, under the folder of its row.
+#[test]
+fn the_readme_names_only_paths_that_exist() {
+    let root = project::root();
+    let readme = read(&root.join("README.md"));
+    let section = &readme[readme
+        .find("## What is where")
+        .expect("README has `## What is where`")..];
+    let rows: Vec<&str> = section
+        .lines()
+        .skip_while(|line| !line.starts_with('|'))
+        .take_while(|line| line.starts_with('|'))
+        .skip(2)
+        .collect();
+    assert!(rows.len() > 3, "the table has rows");
+    let mut missing = Vec::new();
+    for row in rows {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let (folders, what) = (cells[1], cells[2]);
+        let folders: Vec<PathBuf> = code_spans(folders)
+            .into_iter()
+            .map(|folder| root.join(folder))
+            .collect();
+        for folder in &folders {
+            if !folder.exists() {
+                missing.push(project::relative(folder).display().to_string());
+            }
+        }
+        for name in code_spans(what)
+            .into_iter()
+            .filter(|name| looks_like_path(name))
+        {
+            let found = root.join(name).exists()
+                || folders.iter().any(|folder| contains_path(folder, name));
+            if !found {
+                missing.push(format!("{name} (under {})", cells[1]));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "README.md's `What is where` names paths that do not exist: {missing:?}"
+    );
+}
+
+/// The text of every `code span` in a Markdown cell.
+fn code_spans(cell: &str) -> Vec<&str> {
+    cell.split('`').skip(1).step_by(2).collect()
+}
+
+/// `signals.rs`, `oci/`, `tests/pods/`: a file or folder name, not a command or a value.
+fn looks_like_path(name: &str) -> bool {
+    const EXTENSIONS: &[&str] = &[
+        ".rs", ".toml", ".c", ".yml", ".yaml", ".md", ".json", ".ld", ".js",
+    ];
+    !name.contains(' ')
+        && (name.ends_with('/') || EXTENSIONS.iter().any(|extension| name.ends_with(extension)))
+}
+
+/// Whether `dir` or a folder below it holds `name` (a file name or a relative path).
+fn contains_path(dir: &Path, name: &str) -> bool {
+    let name = name.trim_end_matches('/');
+    if dir.join(name).exists() {
+        return true;
+    }
+    fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| path.is_dir() && !path.ends_with("target") && !path.ends_with(".git"))
+            .any(|path| contains_path(&path, name))
+    })
+}
+
+/// The README's platform table says what `platform.rs` says, row for row.
+#[test]
+fn the_readme_platform_table_is_the_platform_table() {
+    let readme = read(&project::root().join("README.md"));
+    for platform in PLATFORMS {
+        let row = readme
+            .lines()
+            .find(|line| line.starts_with(&format!("| {} |", platform.name)))
+            .unwrap_or_else(|| {
+                panic!(
+                    "README.md's platform table has no row for {}",
+                    platform.name
+                )
+            });
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let oci = match platform.variant {
+            Some(variant) => format!("{} / {variant}", platform.arch),
+            None => platform.arch.to_string(),
+        };
+        let emulator = if platform.is_native() {
+            "native"
+        } else {
+            platform.qemu
+        };
+        assert_eq!(cells[2], platform.triple, "{row}");
+        assert_eq!(cells[3], oci, "{row}");
+        // The machine that wrote the README was amd64: the others run under their qemu.
+        if std::env::consts::ARCH == "x86_64" {
+            assert_eq!(cells[4], emulator, "{row}");
+        }
+    }
+}
+
+/// The pinned toolchain installs exactly the platform table's targets.
+#[test]
+fn the_toolchain_file_lists_every_platform_target() {
+    let file: toml::Table =
+        toml::from_str(&read(&project::root().join("rust-toolchain.toml"))).expect("valid TOML");
+    let listed: BTreeSet<&str> = file["toolchain"]["targets"]
+        .as_array()
+        .expect("rust-toolchain.toml lists targets")
+        .iter()
+        .map(|target| target.as_str().expect("a target triple"))
+        .collect();
+    let table: BTreeSet<&str> = PLATFORMS.iter().map(|platform| platform.triple).collect();
+    assert_eq!(
+        listed, table,
+        "rust-toolchain.toml's targets must be platform.rs's triples"
+    );
+}
+
+/// pause is a workspace of its own: its version is written twice and must agree.
+#[test]
+fn pause_carries_the_workspace_version() {
+    let root = project::root();
+    let version = |path: &Path, table: &[&str]| -> String {
+        let document: toml::Table = toml::from_str(&read(path)).expect("valid TOML");
+        let mut value = &toml::Value::Table(document);
+        for key in table {
+            value = &value[key];
+        }
+        value.as_str().expect("a version string").to_string()
+    };
+    assert_eq!(
+        version(&root.join("pause/Cargo.toml"), &["package", "version"]),
+        version(
+            &root.join("Cargo.toml"),
+            &["workspace", "package", "version"]
+        ),
+        "pause/Cargo.toml's version must be the workspace's (Cargo.toml [workspace.package])"
+    );
+}
+
+/// The module a file defines under `src`: `oci/layout.rs` is `oci::layout`, `oci/mod.rs` is `oci`.
+fn module_of(src: &Path, file: &Path) -> String {
+    let relative = file
+        .strip_prefix(src)
+        .expect("under src")
+        .with_extension("");
+    let mut parts: Vec<String> = relative
+        .components()
+        .map(|part| part.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if parts
+        .last()
+        .is_some_and(|last| last == "mod" || last == "lib")
+    {
+        parts.pop();
+    }
+    parts.join("::")
+}
+
+/// The layer of a module, as lib.rs defines them: base 0, oci 1, registry 2, commands 3.
+fn layer(module: &str) -> usize {
+    match module.split("::").next().unwrap_or_default() {
+        "oci" => 1,
+        "registry" => 2,
+        "commands" => 3,
+        _ => 0,
+    }
+}
+
+/// Every module `code` (the text of `module`'s file) refers to: through `crate::`, `super::` and
+/// `self::` paths, and through the names of the child modules it declares, in `use` trees and in
+/// expressions; each cut to the longest prefix in `modules`. Test modules at the end of a file
+/// (`#[cfg(test)]` onwards) are left out: they may use what they test.
+fn references(module: &str, code: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
+    let code = &code[..code.find("#[cfg(test)]").unwrap_or(code.len())];
+    let children: Vec<&str> = code
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            let declared = line
+                .strip_prefix("mod ")
+                .or_else(|| line.strip_prefix("pub mod "))
+                .or_else(|| line.strip_prefix("pub(crate) mod "))?;
+            declared.strip_suffix(';')
+        })
+        .collect();
+    let mut paths = Vec::new();
+    let mut expressions = String::new();
+    for statement in code.split_inclusive(';') {
+        let trimmed = statement.trim_start();
+        let trimmed = trimmed.trim_start_matches(|c: char| c == '}' || c.is_whitespace());
+        match trimmed
+            .strip_prefix("use ")
+            .or_else(|| trimmed.strip_prefix("pub(crate) use "))
+        {
+            Some(tree) => paths.extend(expand_use_tree(tree.trim_end_matches(';'))),
+            None => expressions.push_str(statement),
+        }
+    }
+    let is_path_char = |c: char| c.is_alphanumeric() || c == '_' || c == ':';
+    for (at, _) in expressions.match_indices("::") {
+        let start = expressions[..at]
+            .rfind(|c: char| !is_path_char(c))
+            .map_or(0, |before| before + 1);
+        if start < at && !expressions[..start].ends_with("::") {
+            let path: String = expressions[start..]
+                .chars()
+                .take_while(|c| is_path_char(*c))
+                .collect();
+            paths.push(path);
+        }
+    }
+    let mut found = BTreeSet::new();
+    for path in paths {
+        let mut parts: Vec<&str> = path.split("::").filter(|part| !part.is_empty()).collect();
+        let mut base: Vec<&str> = match parts.first() {
+            Some(&"crate") => {
+                parts.remove(0);
+                Vec::new()
+            }
+            Some(&"super") | Some(&"self") => {
+                let mut base: Vec<&str> =
+                    module.split("::").filter(|part| !part.is_empty()).collect();
+                while let Some(&first) = parts
+                    .first()
+                    .filter(|first| **first == "super" || **first == "self")
+                {
+                    if first == "super" {
+                        base.pop();
+                    }
+                    parts.remove(0);
+                }
+                base
+            }
+            Some(first) if children.contains(first) => {
+                module.split("::").filter(|part| !part.is_empty()).collect()
+            }
+            _ => continue,
+        };
+        base.extend(parts);
+        while !base.is_empty() && !modules.contains(&base.join("::")) {
+            base.pop();
+        }
+        let target = base.join("::");
+        if !target.is_empty() && target != module {
+            found.insert(target);
+        }
+    }
+    found
+}
+
+/// `a::{b, c::{d, e}}` as `a::b`, `a::c::d`, `a::c::e`.
+fn expand_use_tree(tree: &str) -> Vec<String> {
+    let tree: String = tree.chars().filter(|c| !c.is_whitespace()).collect();
+    let Some(open) = tree.find('{') else {
+        return vec![tree.split(" as ").next().unwrap_or_default().to_string()];
+    };
+    let prefix = &tree[..open];
+    let inner = &tree[open + 1..tree.rfind('}').unwrap_or(tree.len())];
+    let mut items = Vec::new();
+    let (mut depth, mut start) = (0, 0);
+    for (at, c) in inner.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(&inner[start..at]);
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&inner[start..]);
+    items
+        .into_iter()
+        .filter(|item| !item.is_empty())
+        .flat_map(expand_use_tree)
+        .map(|item| {
+            if item == "self" {
+                prefix.trim_end_matches("::").to_string()
+            } else {
+                format!("{prefix}{item}")
+            }
+        })
+        .collect()
+}
+
+/// The xtask's modules and what each refers to, outside the test-only `tidy` and the binary.
+fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
+    let src = project::root().join("xtask/src");
+    let files: Vec<PathBuf> = rust_files(&src)
+        .into_iter()
+        .filter(|file| {
+            !file.ends_with("tidy.rs") && !file.ends_with("main.rs") && !file.ends_with("flags.rs")
+        })
+        .collect();
+    let modules: BTreeSet<String> = files.iter().map(|file| module_of(&src, file)).collect();
+    files
+        .iter()
+        .map(|file| {
+            let module = module_of(&src, file);
+            let refs = references(&module, &read(file), &modules);
+            (module, refs)
+        })
+        .collect()
+}
+
+#[test]
+fn no_layer_imports_a_layer_above_it() {
+    let mut violations = Vec::new();
+    for (module, refs) in module_graph() {
+        for target in refs {
+            if layer(&target) > layer(&module) {
+                violations.push(format!("{module} -> {target}"));
+            }
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "lower layers use higher ones (base < oci < registry < commands; see lib.rs): {violations:?}"
+    );
+}
+
+#[test]
+fn no_import_circles() {
+    let graph = module_graph();
+    assert!(graph.len() > 20, "the scan found {} modules", graph.len());
+    // Depth-first search; a module seen again while still on the stack closes a circle.
+    fn visit<'a>(
+        module: &'a str,
+        graph: &'a BTreeMap<String, BTreeSet<String>>,
+        stack: &mut Vec<&'a str>,
+        done: &mut BTreeSet<&'a str>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = stack.iter().position(|on| *on == module) {
+            let mut circle: Vec<String> = stack[at..].iter().map(|m| m.to_string()).collect();
+            circle.push(module.to_string());
+            return Some(circle);
+        }
+        if !done.insert(module) {
+            return None;
+        }
+        stack.push(module);
+        for target in graph.get(module).into_iter().flatten() {
+            if let Some(circle) = visit(target, graph, stack, done) {
+                return Some(circle);
+            }
+        }
+        stack.pop();
+        None
+    }
+    let mut done = BTreeSet::new();
+    for module in graph.keys() {
+        if let Some(circle) = visit(module, &graph, &mut Vec::new(), &mut done) {
+            panic!("import circle in xtask/src: {}", circle.join(" -> "));
+        }
+    }
+}
+
+/// The scan sees the circle the layering removed: archive and layout using the image command,
+/// which used them back.
+#[test]
+fn the_circle_check_finds_a_circle() {
+    let modules: BTreeSet<String> = ["oci::archive", "oci::layout", "commands::image"]
+        .map(String::from)
+        .into();
+    let archive = references(
+        "oci::archive",
+        "use crate::commands::image::Image;\nuse super::{layout::{self, Refs}, tarball};",
+        &modules,
+    );
+    assert_eq!(
+        archive,
+        ["commands::image", "oci::layout"].map(String::from).into()
+    );
+    let command = references(
+        "commands::image",
+        "fn f() { crate::oci::archive::write(); }",
+        &modules,
+    );
+    assert_eq!(command, ["oci::archive"].map(String::from).into());
+    // A parent calling a child it declares, and the child using the parent back.
+    let modules: BTreeSet<String> = ["commands::bench", "commands::bench::report"]
+        .map(String::from)
+        .into();
+    let parent = references(
+        "commands::bench",
+        "mod report;\nfn run() { report::render(); }",
+        &modules,
+    );
+    assert_eq!(parent, ["commands::bench::report"].map(String::from).into());
+    let child = references(
+        "commands::bench::report",
+        "use super::{Measurement, ROUNDS};",
+        &modules,
+    );
+    assert_eq!(child, ["commands::bench"].map(String::from).into());
+}
