@@ -67,6 +67,9 @@ const PODMAN_HOST_PATHS: &[&str] = &[
     "/run/netns",
 ];
 
+/// Where the cgroup hierarchies are mounted.
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+
 /// The recipes share one engine of each kind; `leaves_nothing_behind` runs alone, so that what it
 /// finds on the host is its own engine's.
 static SUITE: RwLock<()> = RwLock::new(());
@@ -684,7 +687,7 @@ fn leaves_nothing_behind(kind: Kind) {
     }
     if let Some(parent) = &footprint.cgroup_parent {
         left.extend(
-            xtask::engine::dockerd::cgroups_named(parent)
+            cgroups_anywhere(parent)
                 .into_iter()
                 .map(|cgroup| format!("cgroup {}", cgroup.display())),
         );
@@ -702,6 +705,30 @@ fn leaves_nothing_behind(kind: Kind) {
         kind.name(),
         left.join("\n")
     );
+}
+
+/// Every cgroup called `name`, at any depth of any hierarchy: a cgroup parent given as a relative
+/// path lands under the cgroup of the process that made it, not at the top.
+fn cgroups_anywhere(name: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![PathBuf::from(CGROUP_ROOT)];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            // Not through symlinks: `cpu` and `cpuacct` link to `cpu,cpuacct`.
+            if !entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                continue;
+            }
+            if entry.file_name() == name {
+                found.push(entry.path());
+            } else {
+                pending.push(entry.path());
+            }
+        }
+    }
+    found
 }
 
 /// A process's start time (/proc/PID/stat's 22nd field), which tells a PID's reuse apart.

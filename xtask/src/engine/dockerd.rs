@@ -316,7 +316,9 @@ impl Dockerd {
         flag("--exec-root", &self.path("exec"));
         flag("--host", &self.host());
         flag("--pidfile", &self.path("dockerd.pid"));
-        flag("--cgroup-parent", &self.name);
+        // Absolute: runc puts a relative parent under its own cgroup in each hierarchy, wherever
+        // the caller happened to be (here, a sandbox's memory cgroup), not at the top.
+        flag("--cgroup-parent", &format!("/{}", self.name));
         args
     }
 
