@@ -23,7 +23,7 @@ pub const NEEDS: &[Need] = &[
     Need::program("nsenter", "util-linux"),
 ];
 /// Each service's network namespace is named with this prefix, the process id and a counter.
-pub const NAME_PREFIX: &str = "pause-podman-api-";
+const NAME_PREFIX: &str = "pause-podman-api-";
 /// How long the service may take to answer the docker CLI.
 const STARTUP: Duration = Duration::from_secs(30);
 /// How long the service may take to exit after SIGTERM before it is killed.

@@ -1,11 +1,14 @@
 //! `cargo xtask bench`: pause side by side with what a user would run instead (catatonit, tini, and
-//! a C pause built the Kubernetes way with glibc and with musl), all in one run on this machine.
-//! Prints a table with ratios to ours and writes it as Markdown to `target/bench/results.md`.
+//! a C pause built the Kubernetes way with glibc and with musl), all in one run on this machine;
+//! then what a pod costs with each anchor image in a real Docker Engine. Prints both tables with
+//! ratios to ours and writes them as Markdown to `target/bench/results.md`.
 
 mod c_programs;
 mod machine;
 mod measurement;
 mod peer;
+mod pod_images;
+mod pods;
 mod report;
 mod requirements;
 mod startup;
@@ -73,8 +76,16 @@ pub fn run(sh: &Shell) -> Result<()> {
 
     let table = report::render(&peers, &measurements, &machine, COMMAND);
     println!("{table}");
+
+    // After the timed runs above, which an engine and its anchors would disturb.
+    let images = pod_images::build(&ours.path, &programs, host)?;
+    let machine = machine::describe(sh)?;
+    let pods = pods::measure(sh, &images)?;
+    let pod_table = report::render_pods(&images, &pods, &machine, COMMAND);
+    println!("{pod_table}");
+
     let results = project::target_dir().join("bench/results.md");
-    sh.write_file(&results, &table)?;
+    sh.write_file(&results, format!("{table}\n{pod_table}"))?;
     println!("written to {}", project::relative(&results).display());
     Ok(())
 }

@@ -110,7 +110,7 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
 }
 
 /// `image/image.toml`, checked; an error names the file.
-fn load_definition() -> Result<Definition> {
+pub(crate) fn load_definition() -> Result<Definition> {
     let path = project::root().join(DEFINITION);
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;

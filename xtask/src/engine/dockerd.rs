@@ -34,6 +34,7 @@ use anyhow::{Context, Result, bail};
 use crate::engine::mounts;
 use crate::engine::netns::NetworkNamespace;
 use crate::engine::process::{kill_and_wait, output_within, pids_mentioning, terminate};
+use crate::host;
 
 /// Debian's docker.io: the engine.
 pub const DOCKERD: &str = "/usr/sbin/dockerd";
@@ -43,10 +44,10 @@ pub const DOCKER_CLI: &str = "/usr/bin/docker";
 /// Debian's containerd, which docker.io depends on.
 pub const CONTAINERD: &str = "/usr/bin/containerd";
 /// The package that provides [`DOCKERD`] and [`DOCKER_CLI`] (and pulls in containerd and runc).
-pub const PACKAGE: &str = "docker.io";
+const PACKAGE: &str = "docker.io";
 /// Every private engine's network namespace, cgroup parent and directory are named with this
 /// prefix, the process id and a counter.
-pub const NAME_PREFIX: &str = "pause-dockerd-";
+const NAME_PREFIX: &str = "pause-dockerd-";
 /// Directories dockerd and containerd create on the host whatever they are told, deepest first.
 pub const HOST_DIRS: &[&str] = &[
     "/run/docker/plugins",
@@ -55,7 +56,7 @@ pub const HOST_DIRS: &[&str] = &[
     "/run/containerd",
 ];
 /// Where the cgroup hierarchies are mounted (v1 controllers, plus the cgroup2 `unified` mount).
-pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
 /// How long containerd and dockerd may take to answer on their sockets (about 1 s here).
 const STARTUP: Duration = Duration::from_secs(60);
@@ -85,6 +86,11 @@ pub struct Dockerd {
 impl Dockerd {
     /// Starts containerd and dockerd in a new network namespace and waits until dockerd answers.
     pub fn start() -> Result<Dockerd> {
+        for program in [DOCKERD, DOCKER_CLI] {
+            if host::find_program(program).is_none() {
+                bail!("{program} is missing: apt-get install {PACKAGE}");
+            }
+        }
         let name = format!(
             "{NAME_PREFIX}{}-{}",
             std::process::id(),
@@ -157,7 +163,7 @@ impl Dockerd {
     }
 
     /// `unix://<dir>/docker.sock`.
-    pub fn host(&self) -> String {
+    fn host(&self) -> String {
         format!("unix://{}", self.path("docker.sock").display())
     }
 
@@ -174,19 +180,15 @@ impl Dockerd {
         ]
     }
 
-    /// [`DOCKER_CLI`] for this engine, arguments to follow.
-    pub fn docker(&self) -> Command {
-        let mut command = Command::new(DOCKER_CLI);
-        command.envs(self.client_env());
-        command
-    }
-
-    /// The cgroup (in the hierarchy of `controller`, e.g. `memory`) of a container, by full id.
-    pub fn container_cgroup(&self, controller: &str, container_id: &str) -> PathBuf {
-        Path::new(CGROUP_ROOT)
-            .join(controller)
-            .join(&self.name)
-            .join(container_id)
+    /// What the kernel charges a container's memory cgroup now, in bytes (the container by full
+    /// id): memory.usage_in_bytes under cgroup v1, memory.current under cgroup2.
+    pub(crate) fn memory_usage(&self, container_id: &str) -> Option<u64> {
+        let root = Path::new(CGROUP_ROOT);
+        let v1 = root.join("memory").join(&self.name).join(container_id);
+        let v2 = root.join(&self.name).join(container_id);
+        [v1.join("memory.usage_in_bytes"), v2.join("memory.current")]
+            .iter()
+            .find_map(|file| std::fs::read_to_string(file).ok()?.trim().parse().ok())
     }
 
     /// The PIDs of dockerd and containerd, while they run.
@@ -333,6 +335,13 @@ impl Dockerd {
             .stderr(log)
             .spawn()
             .with_context(|| format!("starting {program}"))
+    }
+
+    /// [`DOCKER_CLI`] for this engine, arguments to follow.
+    fn docker(&self) -> Command {
+        let mut command = Command::new(DOCKER_CLI);
+        command.envs(self.client_env());
+        command
     }
 
     fn remove_all_containers(&self) -> Result<()> {

@@ -18,7 +18,7 @@ pub fn under(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Whether `path` is a mount point.
-pub fn is_mount_point(path: &Path) -> bool {
+pub(crate) fn is_mount_point(path: &Path) -> bool {
     all().iter().any(|point| point == path)
 }
 

@@ -20,7 +20,7 @@ use crate::engine::process::output_within;
 
 /// Where `ip netns` keeps named namespaces. On first use it makes the directory a (shared) bind
 /// mount of itself, so that the namespaces mounted in it propagate to every mount namespace.
-pub const NETNS_DIR: &str = "/run/netns";
+const NETNS_DIR: &str = "/run/netns";
 /// How long `ip` and `umount` may take when cleaning up.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -70,10 +70,6 @@ impl NetworkNamespace {
             bail!("cannot bring up the loopback of the network namespace {name}");
         }
         Ok(namespace)
-    }
-
-    pub fn name(&self) -> &str {
-        &self.name
     }
 
     /// `/run/netns/<name>`: what `nsenter --net=` and `ip netns` take.

@@ -35,7 +35,7 @@ pub fn terminate(child: &mut Child, grace: Duration) -> Option<ExitStatus> {
 }
 
 /// Waits at most `timeout` for `child` to exit. Never panics.
-pub fn wait_within(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+pub(crate) fn wait_within(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
     let deadline = Instant::now() + timeout;
     loop {
         match child.try_wait() {

@@ -6,11 +6,14 @@ use std::time::Duration;
 use super::machine::Machine;
 use super::measurement::{Measurement, ROUNDS, STARTS_PER_ROUND};
 use super::peer::Peer;
+use super::pod_images::PodImage;
+use super::pods::{ANCHORS, PodCosts, SETTLE};
 use super::storm::ORPHANS;
 
 const NANOS_PER_MICRO: u128 = 1_000;
 const MILLIS_PER_SECOND: f64 = 1_000.0;
 const DIGITS_PER_GROUP: usize = 3;
+const BYTES_PER_KIB: u64 = 1_024;
 /// From this ratio on, a decimal adds nothing.
 const WHOLE_RATIO: f64 = 10.0;
 
@@ -106,6 +109,90 @@ pub(crate) fn render(
     );
     for peer in peers {
         text += &format!("- {}: {}.\n", peer.name, peer.note);
+    }
+    text
+}
+
+/// What a pod costs with each anchor image, one row per image, ratios to ours (the first).
+pub(crate) fn render_pods(
+    images: &[PodImage],
+    pods: &PodCosts,
+    machine: &Machine,
+    command: &str,
+) -> String {
+    let ours = &pods.costs[0];
+    let header = [
+        "anchor image",
+        "image size",
+        "memory median",
+        "memory p90",
+        "docker run -d median",
+        "p90",
+        "docker stop median",
+        "p90",
+    ];
+    let mut rows = vec![header.iter().map(|cell| cell.to_string()).collect()];
+    for (index, (image, cost)) in images.iter().zip(&pods.costs).enumerate() {
+        let compare = |text: String, value: f64, base: f64| match index {
+            0 => text,
+            _ => format!("{text} ({})", ratio(value / base)),
+        };
+        let bytes = |value: u64, base: u64| {
+            compare(format!("{} B", thousands(value)), value as f64, base as f64)
+        };
+        let kib = |value: u64, base: u64| {
+            compare(
+                format!("{} KiB", thousands(value / BYTES_PER_KIB)),
+                value as f64,
+                base as f64,
+            )
+        };
+        let time =
+            |value: Duration, base: Duration| compare(millis(value), secs(value), secs(base));
+        rows.push(vec![
+            image.name.to_string(),
+            bytes(cost.image_bytes, ours.image_bytes),
+            kib(cost.memory_median, ours.memory_median),
+            kib(cost.memory_p90, ours.memory_p90),
+            time(cost.run_median, ours.run_median),
+            time(cost.run_p90, ours.run_p90),
+            time(cost.stop_median, ours.stop_median),
+            time(cost.stop_p90, ours.stop_p90),
+        ]);
+    }
+    let mut text = format!(
+        "What a pod costs: {ANCHORS} anchors of each image running at once in Docker Engine {} \
+         (Debian's docker.io; a private dockerd, cgroupfs, overlay2), measured {} on {}, {} cores, \
+         Linux {} (load average {} when it began), with `{command}`. Ratios are to ours (first \
+         row).\n\n",
+        pods.engine, machine.date, machine.cpu, machine.cores, machine.kernel, machine.load
+    );
+    text += &table(&rows);
+    text += &format!(
+        "\n\
+         - image size: `docker image inspect`'s Size after `docker load`: the bytes of the files in \
+         the image's layers as the engine stores them. Each image is FROM scratch, made by the \
+         xtask's own image code: one layer holding the one binary, image/image.toml's config (user \
+         65535:65535).\n\
+         - memory: what the kernel charges each container's memory cgroup (memory.usage_in_bytes \
+         under cgroup v1, memory.current under cgroup2), read once all {total} anchors run and \
+         have rested {settle} s: the anchor process's own pages and the kernel's memory for it \
+         (kernel stack, page tables, its task and namespaces). The binary's file pages are not in \
+         it: they are in the page cache from `docker load` on, charged to the engine, and shared \
+         by every container of the image.\n\
+         - docker run -d: the docker CLI's `docker run --detach` from its start until it returns, \
+         the container created and started (runc has started its process; every anchor was found \
+         running afterwards).\n\
+         - docker stop: `docker stop` with the engine's default grace period, from its start until \
+         it returns with the container exited; every anchor exited 0 on SIGTERM (checked).\n\
+         - Starts and stops go image by image in each of {ANCHORS} rounds, so that load from \
+         elsewhere on the machine falls on all alike; medians and p90 are over the {ANCHORS} \
+         anchors of each image.\n",
+        total = ANCHORS * images.len(),
+        settle = SETTLE.as_secs(),
+    );
+    for image in images {
+        text += &format!("- {}: {}.\n", image.name, image.note);
     }
     text
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 
 use super::storm::ORPHANS;
+use crate::engine::dockerd::{CONTAINERD, DOCKER_CLI, DOCKERD};
 use crate::host;
 
 /// Each program the bench runs, with the Debian package that ships it.
@@ -18,6 +19,13 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("strace", "strace"),
     ("unshare", "util-linux"),
     ("nsenter", "util-linux"),
+    // The per-pod costs: a private Docker Engine in a network namespace of its own.
+    (DOCKERD, "docker.io"),
+    (DOCKER_CLI, "docker.io"),
+    (CONTAINERD, "containerd"),
+    ("containerd-shim-runc-v2", "containerd"),
+    ("runc", "runc"),
+    ("ip", "iproute2"),
 ];
 
 /// PIDs kept free for everything else on the machine while the storm runs.
