@@ -70,7 +70,9 @@ xflags::xflags! {
         cmd lint {}
 
         /// (root) Ours against catatonit, tini and a C pause (glibc, musl): size, memory,
-        /// start-up, orphan reaping; writes target/bench/results.md.
+        /// start-up, orphan reaping; then what a pod costs with each anchor image in a private
+        /// Docker Engine (image size, memory, docker run -d, docker stop); writes
+        /// target/bench/results.md.
         cmd bench {}
 
         /// Print this help.
