@@ -48,7 +48,7 @@ fn pod_namespaces() -> NamespaceOption {
     }
 }
 
-fn sandbox_config(name: &str, logs: &Path) -> PodSandboxConfig {
+fn sandbox_config(name: &str, logs: &Path, cgroup_parent: &str) -> PodSandboxConfig {
     PodSandboxConfig {
         metadata: Some(PodSandboxMetadata {
             name: name.into(),
@@ -59,7 +59,7 @@ fn sandbox_config(name: &str, logs: &Path) -> PodSandboxConfig {
         hostname: name.into(),
         log_directory: logs.display().to_string(),
         linux: Some(LinuxPodSandboxConfig {
-            cgroup_parent: format!("/{}", containerd::CGROUP_PARENT),
+            cgroup_parent: format!("/{cgroup_parent}"),
             security_context: Some(LinuxSandboxSecurityContext {
                 namespace_options: Some(pod_namespaces()),
                 ..Default::default()
@@ -220,8 +220,9 @@ fn cri_pod_with_our_sandbox_image() {
 
     let logs = work.path().join("pod-logs");
     fs::create_dir_all(&logs).expect("creating the pod log dir");
-    let config = sandbox_config("pause-pod", &logs);
+    let config = sandbox_config("pause-pod", &logs, containerd.cgroup_parent());
     let sandbox = run_pod_sandbox(&cri, &config);
+    let network_namespace = containerd.record_sandbox(&sandbox);
     let status = cri
         .call(
             "PodSandboxStatus",
@@ -310,7 +311,11 @@ fn cri_pod_with_our_sandbox_image() {
     // gracefully but kills the sandbox task with SIGKILL at once (`stopSandboxContainer` in
     // containerd's sandbox_stop.go; kubelet stops the app containers gracefully before), so the
     // status containerd reports is 137 whatever the pause image, registry.k8s.io/pause too.
-    let stopped = run_pod_sandbox(&cri, &sandbox_config("stopped-pod", &logs));
+    let stopped = run_pod_sandbox(
+        &cri,
+        &sandbox_config("stopped-pod", &logs, containerd.cgroup_parent()),
+    );
+    let stopped_namespace = containerd.record_sandbox(&stopped);
     pod::assert_runs_pause_as_its_user(&task_pid(&containerd, &stopped));
     cri.call(
         "StopPodSandbox",
@@ -369,9 +374,21 @@ fn cri_pod_with_our_sandbox_image() {
         "containerd shims still running after RemovePodSandbox: {:?}",
         containerd.shims()
     );
-    let namespaces = containerd.new_network_namespaces();
+    for namespace in [&network_namespace, &stopped_namespace] {
+        assert!(
+            !namespace.exists(),
+            "a sandbox's network namespace {} is left",
+            namespace.display()
+        );
+    }
+    let leftovers = containerd.sandbox_leftovers();
     assert!(
-        namespaces.is_empty(),
-        "network namespaces left in /run/netns: {namespaces:?}"
+        leftovers.is_empty(),
+        "the sandbox left on the host: {leftovers:?}"
+    );
+    let in_use = containerd.host_dirs_in_use();
+    assert!(
+        in_use.is_empty(),
+        "host directories this test created still hold something: {in_use:?}"
     );
 }

@@ -231,7 +231,10 @@ fn kube_play_multi_container_pods() {
     let ps = wait_for_log(podman, "share-process-namespace-shell", &["sleep 3601"]);
     pod::assert_pause_is_pid1(&ps);
 
-    // The init container ran to completion, successfully, before the app container started.
+    // The init container ran to completion, successfully, before the app container started: the
+    // app found the file the init container writes after a 2 s sleep. (Its recorded FinishedAt is
+    // no witness: podman 4.3 stamps it when its cleanup process handles the exit, which the
+    // comment in init-container.yaml shows can come later than the app's start.)
     let app_log = wait_for_log(podman, "init-container-app", &["prepared by init"]);
     assert!(
         !app_log.contains("config missing"),
@@ -240,18 +243,6 @@ fn kube_play_multi_container_pods() {
     assert_eq!(
         podman.inspect("init-container-prepare", "{{.State.ExitCode}}"),
         "0"
-    );
-    let finished: i64 = podman
-        .inspect("init-container-prepare", "{{.State.FinishedAt.UnixNano}}")
-        .parse()
-        .expect("a time");
-    let started: i64 = podman
-        .inspect("init-container-app", "{{.State.StartedAt.UnixNano}}")
-        .parse()
-        .expect("a time");
-    assert!(
-        finished <= started,
-        "the app started ({started}) before its init container finished ({finished})"
     );
 
     for pod in pods {

@@ -60,6 +60,32 @@ fn crun_runs_a_bare_pod_anchored_by_pause() {
     bare_pod(Runtime::crun);
 }
 
+/// binfmt_misc entries that a killed run of the suite left (named for a pid that is gone) are
+/// removed by the next guard; the ones of a live run stay.
+#[test]
+fn binfmt_entries_a_killed_run_left_are_removed() {
+    if !ready(
+        "runtimes::binfmt_entries_a_killed_run_left_are_removed",
+        &binfmt::needs(),
+    ) {
+        return;
+    }
+    let first = Binfmt::foreign();
+    let abandoned = binfmt::register_as_a_killed_run();
+    assert!(
+        abandoned.exists(),
+        "{} was not registered",
+        abandoned.display()
+    );
+    let second = Binfmt::foreign();
+    assert!(
+        !abandoned.exists(),
+        "{} survived the next guard",
+        abandoned.display()
+    );
+    drop((first, second));
+}
+
 #[test]
 fn every_foreign_platform_anchors_a_runc_pod() {
     let needs = [

@@ -1,18 +1,24 @@
-//! A private containerd with its CRI plugin, as a kubelet node runs it: root, state, socket and
-//! CNI config under a temp dir, `sandbox_image` = our image in a test registry (plain HTTP through
-//! `certs.d/<host>/hosts.toml`), a CNI bridge for pod IPs. Dropping it kills every task it still
-//! runs, stops it, unmounts its snapshots and deletes what it wrote on the host.
+//! A private containerd with its CRI plugin, as a kubelet node runs it: root, state, socket,
+//! runc's state and CNI config under a temp dir, `sandbox_image` = our image in a test registry
+//! (plain HTTP through `certs.d/<host>/hosts.toml`), a CNI bridge for pod IPs, pods under a
+//! cgroup parent named for this instance. Dropping it kills every task it still runs, stops it,
+//! unmounts its snapshots and removes what it wrote on the host and can prove is its own: the
+//! network namespaces, shim sockets and CNI results of the sandboxes it ran.
 
+use std::cell::RefCell;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use serde_json::Value;
 use tempfile::TempDir;
+use xtask::oci::blob::sha256;
 
-use crate::deadline::{output_within, run_within};
-use crate::leftovers::HostPaths;
-use crate::process::{signal, wait_exit, wait_for};
+use crate::deadline::{output_for_cleanup, output_within, run_within};
+use crate::leftovers::HostDirs;
+use crate::process::{terminate, wait_for};
 use crate::registry::Registry;
 use crate::{Need, skip};
 
@@ -29,8 +35,10 @@ pub const CNI_BIN_DIR: &str = "/usr/lib/cni";
 const CNI_PLUGINS: &[&str] = &["bridge", "host-local", "loopback"];
 /// The containerd namespace the CRI plugin keeps its containers, tasks and images in.
 pub const NAMESPACE: &str = "k8s.io";
-/// The cgroup parent the test's pods run under, removed afterwards.
-pub const CGROUP_PARENT: &str = "pause-tests";
+/// The name of the CNI network: CNI's result cache names its files after it.
+const NETWORK_NAME: &str = "pause-tests";
+/// The loopback network the CRI plugin attaches every sandbox to besides the configured one.
+const CRI_LOOPBACK_NETWORK: &str = "cni-loopback";
 /// The pod network: a private bridge and subnet for this test only.
 const SUBNET: &str = "10.123.0.0/24";
 /// How long containerd may take to serve its socket.
@@ -39,17 +47,27 @@ const STARTUP: Duration = Duration::from_secs(30);
 const SHUTDOWN: Duration = Duration::from_secs(10);
 /// How long one `ctr` command may take.
 const CTR_TIMEOUT: Duration = Duration::from_secs(30);
-/// What containerd writes on the host whatever its configuration says: shim sockets and runc
-/// state under /run/containerd, network namespaces, CNI's result cache.
-const HOST_PATHS: &[&str] = &["/run/containerd", "/run/netns", "/var/lib/cni"];
+/// Where containerd 1.6 puts shim sockets, whatever its state dir: `<dir>/<sha256 of the
+/// containerd address, namespace and shim id>`.
+const SHIM_SOCKET_DIR: &str = "/run/containerd/s";
+/// Where the CRI plugin pins sandbox network namespaces.
+const NETNS_DIR: &str = "/run/netns";
+/// Where CNI caches each attachment's result, as `<network>-<container id>-<interface>`.
+const CNI_RESULTS_DIR: &str = "/var/lib/cni/results";
+
+/// Makes instance names unique among the containerds this process runs at once.
+static INSTANCES: AtomicUsize = AtomicUsize::new(0);
 
 pub struct Containerd {
     child: Child,
     bridge: String,
-    /// The network namespaces that existed before: the ones the CRI plugin adds are ours.
-    namespaces_before: Vec<String>,
+    cgroup_parent: String,
+    /// The sandboxes this containerd ran (recorded by [`Containerd::record_sandbox`]), with their
+    /// network namespaces: what it may remove on the host.
+    sandboxes: RefCell<Vec<(String, PathBuf)>>,
     dir: TempDir,
-    _host: HostPaths,
+    /// Dropped last: removes the host directories it created once they are empty again.
+    host: HostDirs,
 }
 
 /// Whether the CNI plugins are installed; reports `test` as skipped otherwise.
@@ -73,7 +91,16 @@ pub fn cni_ready(test: &str) -> bool {
 impl Containerd {
     /// Starts containerd with `sandbox_image` (in `registry`) as the pods' sandbox image.
     pub fn start(registry: &Registry, sandbox_image: &str) -> Containerd {
-        let host = HostPaths::watch(HOST_PATHS, &[CGROUP_PARENT]);
+        let instance = format!(
+            "{}-{}",
+            std::process::id(),
+            INSTANCES.fetch_add(1, Ordering::Relaxed)
+        );
+        let cgroup_parent = format!("pause-tests-containerd-{instance}");
+        let host = HostDirs::create(
+            &[SHIM_SOCKET_DIR, NETNS_DIR, CNI_RESULTS_DIR],
+            &[&cgroup_parent],
+        );
         let dir = tempfile::Builder::new()
             .prefix("pause-containerd-")
             .tempdir()
@@ -91,16 +118,82 @@ impl Containerd {
             .stderr(log)
             .spawn()
             .expect("starting containerd");
-        let namespaces_before = network_namespaces();
         let mut containerd = Containerd {
             child,
             bridge,
-            namespaces_before,
+            cgroup_parent,
+            sandboxes: RefCell::default(),
             dir,
-            _host: host,
+            host,
         };
         containerd.wait_ready();
         containerd
+    }
+
+    /// The cgroup parent the test's pods must run under (`/` and this, in the sandbox config), so
+    /// that their cgroups are this instance's to remove.
+    pub fn cgroup_parent(&self) -> &str {
+        &self.cgroup_parent
+    }
+
+    /// Notes a sandbox the test started, with the network namespace containerd made for it: the
+    /// host paths that are then provably this test's. Returns that namespace's path.
+    pub fn record_sandbox(&self, sandbox: &str) -> PathBuf {
+        let info: Value = serde_json::from_str(&self.ctr(&["containers", "info", sandbox]))
+            .expect("ctr containers info prints JSON");
+        let namespace = info["Spec"]["linux"]["namespaces"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|namespace| namespace["type"] == "network")
+            .and_then(|namespace| namespace["path"].as_str())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| panic!("sandbox {sandbox} has no network namespace path: {info}"));
+        let socket = self.shim_socket(sandbox);
+        assert!(
+            socket.exists(),
+            "no shim socket at {} for sandbox {sandbox}: containerd names them differently now, \
+             and the fixture could not clean them up",
+            socket.display()
+        );
+        self.sandboxes
+            .borrow_mut()
+            .push((sandbox.to_string(), namespace.clone()));
+        namespace
+    }
+
+    /// The host entries of the recorded sandboxes that still exist: their network namespaces,
+    /// shim sockets and CNI results. Empty once containerd cleaned up after them.
+    pub fn sandbox_leftovers(&self) -> Vec<PathBuf> {
+        self.sandboxes
+            .borrow()
+            .iter()
+            .flat_map(|(sandbox, namespace)| {
+                let result = |network: &str, interface: &str| {
+                    Path::new(CNI_RESULTS_DIR).join(format!("{network}-{sandbox}-{interface}"))
+                };
+                [
+                    namespace.clone(),
+                    self.shim_socket(sandbox),
+                    result(NETWORK_NAME, "eth0"),
+                    result(CRI_LOOPBACK_NETWORK, "lo"),
+                ]
+            })
+            .filter(|path| path.exists())
+            .collect()
+    }
+
+    /// The host directories this instance created that still hold something.
+    pub fn host_dirs_in_use(&self) -> Vec<PathBuf> {
+        self.host.still_used()
+    }
+
+    /// The socket of the shim that serves `sandbox` (the CRI plugin groups a pod's containers in
+    /// its sandbox's shim), named as containerd 1.6 names it.
+    fn shim_socket(&self, sandbox: &str) -> PathBuf {
+        let key = format!("{}/{NAMESPACE}/{sandbox}", self.socket().display());
+        let digest = sha256(key.as_bytes());
+        Path::new(SHIM_SOCKET_DIR).join(digest.trim_start_matches("sha256:"))
     }
 
     /// The CRI (and containerd) gRPC socket.
@@ -147,14 +240,6 @@ impl Containerd {
             .collect()
     }
 
-    /// The network namespaces in /run/netns that appeared since containerd started.
-    pub fn new_network_namespaces(&self) -> Vec<String> {
-        network_namespaces()
-            .into_iter()
-            .filter(|name| !self.namespaces_before.contains(name))
-            .collect()
-    }
-
     fn wait_ready(&mut self) {
         let ready = wait_for(STARTUP, || {
             if let Some(status) = self.child.try_wait().expect("polling containerd") {
@@ -172,19 +257,21 @@ impl Containerd {
     }
 
     /// Kills and deletes every task and container the CRI plugin still has, so that their shims exit.
+    /// For `Drop`: never panics; a `ctr` that fails or hangs is given up on.
     fn remove_tasks(&self) {
-        let quiet = |args: &[&str]| output_within(&mut self.ctr_command(args), CTR_TIMEOUT);
-        let tasks =
-            String::from_utf8_lossy(&quiet(&["tasks", "list", "--quiet"]).stdout).into_owned();
-        for task in tasks.split_whitespace() {
+        let quiet = |args: &[&str]| output_for_cleanup(&mut self.ctr_command(args), CTR_TIMEOUT);
+        let listed = |args: &[&str]| {
+            quiet(args).map_or_else(String::new, |out| {
+                String::from_utf8_lossy(&out.stdout).into_owned()
+            })
+        };
+        for task in listed(&["tasks", "list", "--quiet"]).split_whitespace() {
             quiet(&["tasks", "kill", "--signal", "SIGKILL", task]);
         }
-        let containers =
-            String::from_utf8_lossy(&quiet(&["containers", "list", "--quiet"]).stdout).into_owned();
-        for container in containers.split_whitespace() {
+        for container in listed(&["containers", "list", "--quiet"]).split_whitespace() {
             // The CRI plugin may delete an exited task itself first: "not found" is done too.
             let _ = wait_for(SHUTDOWN, || {
-                let deleted = quiet(&["tasks", "delete", "--force", container]);
+                let deleted = quiet(&["tasks", "delete", "--force", container])?;
                 let gone = String::from_utf8_lossy(&deleted.stderr).contains("not found");
                 (deleted.status.success() || gone).then_some(())
             });
@@ -196,11 +283,7 @@ impl Containerd {
 impl Drop for Containerd {
     fn drop(&mut self) {
         self.remove_tasks();
-        signal(self.child.id(), "TERM");
-        if wait_exit(&mut self.child, SHUTDOWN).is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        terminate(&mut self.child, SHUTDOWN);
         for shim in self.shims() {
             eprintln!("killing containerd shim {shim} left behind");
             let _ = Command::new("kill")
@@ -208,11 +291,16 @@ impl Drop for Containerd {
                 .status();
         }
         unmount_under(self.dir.path());
-        // A sandbox that was never stopped through the CRI keeps its network namespace pinned.
-        for namespace in self.new_network_namespaces() {
-            let path = Path::new(NETNS_DIR).join(namespace);
-            let _ = Command::new("umount").arg(&path).status();
-            let _ = fs::remove_file(&path);
+        // A sandbox that was never stopped through the CRI keeps its network namespace pinned, its
+        // shim socket and its CNI result.
+        for leftover in self.sandbox_leftovers() {
+            let _ = Command::new("umount")
+                .arg(&leftover)
+                .stderr(Stdio::null())
+                .status();
+            if let Err(error) = fs::remove_file(&leftover) {
+                eprintln!("cannot remove {}: {error}", leftover.display());
+            }
         }
         let _ = Command::new("ip")
             .args(["link", "delete", &self.bridge])
@@ -221,23 +309,10 @@ impl Drop for Containerd {
     }
 }
 
-/// Where CNI-managed network namespaces are pinned.
-const NETNS_DIR: &str = "/run/netns";
-
-fn network_namespaces() -> Vec<String> {
-    fs::read_dir(NETNS_DIR)
-        .map(|entries| {
-            entries
-                .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Unmounts whatever is still mounted under `dir` (snapshots, the sandboxes' /dev/shm), deepest
 /// first, so that the temp dir can be deleted.
 fn unmount_under(dir: &Path) {
-    let mountinfo = fs::read_to_string("/proc/self/mountinfo").expect("reading mountinfo");
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let mut mounts: Vec<&str> = mountinfo
         .lines()
         .filter_map(|line| line.split(' ').nth(4))
@@ -266,6 +341,10 @@ state = "{state}"
   restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    runtime_type = "io.containerd.runc.v2"
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+    Root = "{runc_root}"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "{CNI_BIN_DIR}"
     conf_dir = "{cni_conf}"
@@ -278,6 +357,7 @@ state = "{state}"
         opt = path("opt"),
         cni_conf = path("cni-conf"),
         certs = path("certs.d"),
+        runc_root = path("runc"),
     );
     fs::write(dir.join("config.toml"), config).expect("writing the containerd config");
     let hosts = dir.join("certs.d").join(registry.host());
@@ -292,7 +372,7 @@ state = "{state}"
     let network = format!(
         r#"{{
   "cniVersion": "0.4.0",
-  "name": "pause-tests",
+  "name": "{NETWORK_NAME}",
   "plugins": [
     {{
       "type": "bridge",

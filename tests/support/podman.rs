@@ -11,7 +11,7 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 use crate::Need;
-use crate::deadline::run_within;
+use crate::deadline::{output_for_cleanup, run_within};
 use crate::leftovers::{BLOB_INFO_CACHE, HostPaths};
 use crate::registry::Registry;
 
@@ -161,9 +161,7 @@ impl Drop for Podman {
     fn drop(&mut self) {
         // Removes every pod, container (whatever joined what), image and volume a test, failed
         // or not, left behind, and unmounts the storage.
-        // xtask's output_within never panics: a panic in Drop while a failed test unwinds would
-        // abort the test binary and leave everything behind.
-        let reset = xtask::engine::process::output_within(
+        let reset = output_for_cleanup(
             &mut self.command(&["system", "reset", "--force"]),
             COMMAND_TIMEOUT,
         );

@@ -5,10 +5,6 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-/// SIGTERM, a grace period, then SIGKILL; never panics, so fixtures can stop their children from
-/// `Drop`. The xtask's daemons use the same one.
-pub use xtask::engine::process::terminate;
-
 /// How often polling loops look again.
 pub const POLL: Duration = Duration::from_millis(20);
 
@@ -57,6 +53,28 @@ pub fn wait_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
 /// Sends `signal` (a name such as `TERM`) to `pid` with kill(1).
 pub fn signal(pid: u32, signal: &str) {
     run(&["kill", "-s", signal, &pid.to_string()]);
+}
+
+/// Ends `child` for good, for cleanup in `Drop`: SIGTERM, up to `grace` to exit, then SIGKILL, and
+/// always reaped. Never panics, so a fixture whose daemon already died (or never started) still
+/// gets to show its log instead of aborting the test binary mid-unwind.
+pub fn terminate(child: &mut Child, grace: Duration) {
+    if !matches!(child.try_wait(), Ok(None)) {
+        return;
+    }
+    let _ = Command::new("kill")
+        .args(["-s", "TERM", &child.id().to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let exited = wait_for(grace, || match child.try_wait() {
+        Ok(None) => None,
+        Ok(Some(_)) | Err(_) => Some(()),
+    });
+    if exited.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 }
 
 /// Runs `command` (stdio closed) for at most `timeout`, killing it then; for cleanup in `Drop`,

@@ -15,7 +15,7 @@ use tempfile::TempDir;
 use crate::Need;
 use crate::bundle::Bundle;
 use crate::deadline::{output_within, run_within};
-use crate::leftovers::HostPaths;
+use crate::leftovers::HostDirs;
 use crate::process::{status_within, wait_exit, wait_for};
 
 /// How long a runtime command (`run -d`, `state`, `kill`, `delete`) may take.
@@ -25,8 +25,6 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// cgroup manager. So crun starts containers from a private mount namespace in which that mount is
 /// gone; the host keeps it. `list`, `state`, `kill` and `delete` work without this.
 const CRUN_HIDING_UNIFIED: &str = "umount /sys/fs/cgroup/unified 2>/dev/null; exec crun \"$@\"";
-/// Where runtimes keep state when not given `--root`: must not appear.
-const DEFAULT_STATE_DIRS: &[&str] = &["/run/runc", "/run/crun"];
 
 /// Makes names unique among runtimes alive in this process at once (tests run in parallel).
 static INSTANCES: AtomicUsize = AtomicUsize::new(0);
@@ -42,7 +40,8 @@ pub struct Runtime {
     prefix: String,
     /// Every container started, by id, with the log of the runtime that started it.
     containers: RefCell<Vec<(String, PathBuf)>>,
-    _host: HostPaths,
+    /// Removes the cgroups named with `prefix`.
+    _host: HostDirs,
 }
 
 impl Runtime {
@@ -81,7 +80,7 @@ impl Runtime {
             program,
             launcher,
             state: tempfile::tempdir().expect("creating the runtime's state dir"),
-            _host: HostPaths::watch(DEFAULT_STATE_DIRS, &[&prefix]),
+            _host: HostDirs::create(&[], &[&prefix]),
             prefix,
             containers: RefCell::default(),
         }

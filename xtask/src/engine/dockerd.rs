@@ -48,12 +48,12 @@ const PACKAGE: &str = "docker.io";
 /// Every private engine's network namespace, cgroup parent and directory are named with this
 /// prefix, the process id and a counter.
 const NAME_PREFIX: &str = "pause-dockerd-";
-/// Directories dockerd and containerd create on the host whatever they are told, deepest first.
+/// Directories dockerd and containerd create on the host whatever they are told, parents first.
 pub const HOST_DIRS: &[&str] = &[
-    "/run/docker/plugins",
     "/run/docker",
-    "/run/containerd/s",
+    "/run/docker/plugins",
     "/run/containerd",
+    "/run/containerd/s",
 ];
 /// Where the cgroup hierarchies are mounted (v1 controllers, plus the cgroup2 `unified` mount).
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
@@ -78,7 +78,7 @@ pub struct Dockerd {
     netns: Option<NetworkNamespace>,
     containerd: Option<Child>,
     dockerd: Option<Child>,
-    /// The [`HOST_DIRS`] that did not exist before this engine started.
+    /// The [`HOST_DIRS`] this engine created before it started, parents first.
     made_host_dirs: Vec<&'static str>,
     stopped: bool,
 }
@@ -96,11 +96,6 @@ impl Dockerd {
             std::process::id(),
             STARTED.fetch_add(1, Ordering::Relaxed)
         );
-        let made_host_dirs = HOST_DIRS
-            .iter()
-            .copied()
-            .filter(|dir| !Path::new(dir).exists())
-            .collect();
         let dir = std::env::temp_dir().join(&name);
         // create_dir, not create_dir_all: a directory that exists already is not ours to use.
         std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -110,10 +105,17 @@ impl Dockerd {
             netns: None,
             containerd: None,
             dockerd: None,
-            made_host_dirs,
+            made_host_dirs: Vec::new(),
             stopped: false,
         };
         // From here on, an error drops `engine`, which undoes whatever was done.
+        // Made here, before the daemons make them: create_dir fails if anyone else made one
+        // first, so only the ones this engine made are recorded, and removed at the end.
+        engine.made_host_dirs = HOST_DIRS
+            .iter()
+            .copied()
+            .filter(|dir| std::fs::create_dir(dir).is_ok())
+            .collect();
         engine.write_configs()?;
         engine.netns = Some(NetworkNamespace::create(&engine.name)?);
 
@@ -249,8 +251,8 @@ impl Dockerd {
         {
             problems.push(format!("{error:#}"));
         }
-        // Another engine may still use them: only empty ones go, and never one that was there.
-        for dir in &self.made_host_dirs {
+        // Another engine may use them by now: only empty ones go, children first.
+        for dir in self.made_host_dirs.iter().rev() {
             let _ = std::fs::remove_dir(dir);
         }
         if let Err(error) = std::fs::remove_dir_all(&self.dir)

@@ -24,9 +24,9 @@ const NETNS_DIR: &str = "/run/netns";
 /// How long `ip` and `umount` may take when cleaning up.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// This process's namespaces that exist now, and whether /run/netns did not exist before the
-/// first of them: `ip netns add` made it (and its bind mount) for us, and it goes again once the
-/// last of ours is deleted, if nobody else's is in it.
+/// This process's namespaces that exist now, and whether we made /run/netns for the first of them
+/// (`ip netns add` then makes it a bind mount): it goes again once the last of ours is deleted, if
+/// nobody else's is in it.
 static OURS: Mutex<Ours> = Mutex::new(Ours {
     live: 0,
     made_netns_dir: false,
@@ -49,7 +49,9 @@ impl NetworkNamespace {
         {
             let mut ours = OURS.lock().unwrap_or_else(PoisonError::into_inner);
             if ours.live == 0 {
-                ours.made_netns_dir = !Path::new(NETNS_DIR).exists();
+                // Made here rather than by `ip netns add`: create_dir fails if anyone else made
+                // it first, so it is recorded as ours only when it is.
+                ours.made_netns_dir = std::fs::create_dir(NETNS_DIR).is_ok();
             }
             cmd!(sh, "ip netns add {name}")
                 .quiet()
