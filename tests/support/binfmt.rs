@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::deadline::run_within;
-use crate::process::status_within;
+use crate::process::output_for_cleanup;
 use crate::{Need, PLATFORMS};
 
 /// Where binfmt_misc is mounted.
@@ -150,8 +150,8 @@ fn unregister_all(table: &mut Table) {
         }
     }
     if std::mem::take(&mut table.mounted) {
-        let unmounted = status_within(Command::new("umount").arg(MOUNT_POINT), MOUNT_TIMEOUT);
-        if !unmounted.is_some_and(|status| status.success()) {
+        let unmounted = output_for_cleanup(Command::new("umount").arg(MOUNT_POINT), MOUNT_TIMEOUT);
+        if !unmounted.is_some_and(|out| out.status.success()) {
             eprintln!("cannot unmount {MOUNT_POINT}");
         }
     }

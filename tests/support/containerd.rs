@@ -14,18 +14,24 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tempfile::TempDir;
+use xtask::engine::mounts;
+use xtask::engine::process::pids_mentioning;
 use xtask::oci::blob::sha256;
 
-use crate::deadline::{output_for_cleanup, output_within, run_within};
+use crate::deadline::{output_within, run_within};
 use crate::leftovers::HostDirs;
-use crate::process::{terminate, wait_for};
+use crate::process::{output_for_cleanup, spawn_logged, terminate, wait_for};
 use crate::registry::Registry;
 use crate::{Need, skip};
+
+/// The shim containerd starts for each pod: `ctr` and the tests' event watcher name the same
+/// socket, so shims are told apart by their program.
+const SHIM: &str = "containerd-shim-runc-v2";
 
 pub const NEEDS: &[Need] = &[
     Need::program("containerd", "containerd"),
     Need::program("ctr", "containerd"),
-    Need::program("containerd-shim-runc-v2", "containerd"),
+    Need::program(SHIM, "containerd"),
     Need::program("runc", "runc"),
     Need::program("ip", "iproute2"),
 ];
@@ -108,16 +114,13 @@ impl Containerd {
         // Interface names are at most 15 bytes; the pid keeps concurrent runs apart.
         let bridge = format!("pause{}", std::process::id() % 1_000_000);
         write_config(dir.path(), registry, sandbox_image, &bridge);
-        let log = fs::File::create(dir.path().join("containerd.log"))
-            .expect("creating the containerd log");
-        let child = Command::new("containerd")
-            .arg("--config")
-            .arg(dir.path().join("config.toml"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("sharing the log file"))
-            .stderr(log)
-            .spawn()
-            .expect("starting containerd");
+        let child = spawn_logged(
+            Command::new("containerd")
+                .arg("--config")
+                .arg(dir.path().join("config.toml")),
+            &dir.path().join("containerd.log"),
+        )
+        .expect("starting containerd");
         let mut containerd = Containerd {
             child,
             bridge,
@@ -224,18 +227,10 @@ impl Containerd {
 
     /// The shim processes serving this containerd: they outlive it unless their tasks are gone.
     pub fn shims(&self) -> Vec<u32> {
-        let socket = self.socket().display().to_string();
-        fs::read_dir("/proc")
-            .expect("reading /proc")
-            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        pids_mentioning(&self.socket().display().to_string())
+            .into_iter()
             .filter(|pid| {
-                let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-                let args: Vec<&[u8]> = cmdline.split(|&byte| byte == 0).collect();
-                args.first()
-                    .is_some_and(|program| program.ends_with(b"containerd-shim-runc-v2"))
-                    && args
-                        .windows(2)
-                        .any(|pair| pair[0] == b"-address" && pair[1] == socket.as_bytes())
+                fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe.ends_with(SHIM))
             })
             .collect()
     }
@@ -312,15 +307,8 @@ impl Drop for Containerd {
 /// Unmounts whatever is still mounted under `dir` (snapshots, the sandboxes' /dev/shm), deepest
 /// first, so that the temp dir can be deleted.
 fn unmount_under(dir: &Path) {
-    let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mut mounts: Vec<&str> = mountinfo
-        .lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .filter(|point| Path::new(point).starts_with(dir))
-        .collect();
-    mounts.sort_by_key(|point| std::cmp::Reverse(point.len()));
-    for point in mounts {
-        let _ = Command::new("umount").args(["--lazy", point]).status();
+    for point in mounts::under(dir) {
+        let _ = Command::new("umount").arg("--lazy").arg(&point).status();
     }
 }
 

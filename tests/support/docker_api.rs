@@ -5,7 +5,7 @@
 //! the exec monitors podman keeps for minutes, and deletes the namespace.
 
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use xtask::engine::netns::NetworkNamespace;
 use crate::Need;
 use crate::deadline::output_within;
 use crate::podman::{self, Podman};
-use crate::process::{terminate, wait_for};
+use crate::process::{spawn_logged, terminate, wait_for};
 
 pub const NEEDS: &[Need] = &[
     Need::program(DOCKER_CLI, "docker.io"),
@@ -53,15 +53,11 @@ impl DockerApi {
         let netns = NetworkNamespace::create(&name).expect("creating the service's netns");
         let podman = Podman::offline().in_network_namespace(&netns.path());
         let host = format!("unix://{}", podman.dir().join("docker.sock").display());
-        let log = std::fs::File::create(podman.dir().join("service.log"))
-            .expect("creating the service log");
-        let service = podman
-            .command(&["system", "service", "--time=0", &host])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("sharing the log file"))
-            .stderr(log)
-            .spawn()
-            .expect("starting podman system service");
+        let service = spawn_logged(
+            &mut podman.command(&["system", "service", "--time=0", &host]),
+            &podman.dir().join("service.log"),
+        )
+        .expect("starting podman system service");
         let mut api = DockerApi {
             service,
             host,

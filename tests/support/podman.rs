@@ -11,8 +11,9 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 use crate::Need;
-use crate::deadline::{output_for_cleanup, run_within};
+use crate::deadline::run_within;
 use crate::leftovers::{BLOB_INFO_CACHE, HostPaths};
+use crate::process::output_for_cleanup;
 use crate::registry::Registry;
 
 pub const NEEDS: &[Need] = &[

@@ -5,6 +5,11 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+// Stopping daemons and running commands from `Drop`, where nothing may panic (a second panic
+// while a failed test unwinds aborts the binary and loses the fixture's log): the xtask's own,
+// shared with its private Docker Engine. `output_for_cleanup` gives None instead of panicking.
+pub use xtask::engine::process::{output_within as output_for_cleanup, spawn_logged, terminate};
+
 /// How often polling loops look again.
 pub const POLL: Duration = Duration::from_millis(20);
 
@@ -53,43 +58,4 @@ pub fn wait_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
 /// Sends `signal` (a name such as `TERM`) to `pid` with kill(1).
 pub fn signal(pid: u32, signal: &str) {
     run(&["kill", "-s", signal, &pid.to_string()]);
-}
-
-/// Ends `child` for good, for cleanup in `Drop`: SIGTERM, up to `grace` to exit, then SIGKILL, and
-/// always reaped. Never panics, so a fixture whose daemon already died (or never started) still
-/// gets to show its log instead of aborting the test binary mid-unwind.
-pub fn terminate(child: &mut Child, grace: Duration) {
-    if !matches!(child.try_wait(), Ok(None)) {
-        return;
-    }
-    let _ = Command::new("kill")
-        .args(["-s", "TERM", &child.id().to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    let exited = wait_for(grace, || match child.try_wait() {
-        Ok(None) => None,
-        Ok(Some(_)) | Err(_) => Some(()),
-    });
-    if exited.is_none() {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-}
-
-/// Runs `command` (stdio closed) for at most `timeout`, killing it then; for cleanup in `Drop`,
-/// which must not panic: gives the exit status, or None if it could not start or timed out.
-pub fn status_within(command: &mut Command, timeout: Duration) -> Option<ExitStatus> {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let status = wait_exit(&mut child, timeout);
-    if status.is_none() {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    status
 }

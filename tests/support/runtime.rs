@@ -3,9 +3,9 @@
 //! (also when the test fails) and the cgroup parent and any host state dir it made removed.
 
 use std::cell::RefCell;
-use std::fs::{self, File};
+use std::fs;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ use crate::Need;
 use crate::bundle::Bundle;
 use crate::deadline::{output_within, run_within};
 use crate::leftovers::HostDirs;
-use crate::process::{status_within, wait_exit, wait_for};
+use crate::process::{output_for_cleanup, spawn_logged, wait_exit, wait_for};
 
 /// How long a runtime command (`run -d`, `state`, `kill`, `delete`) may take.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -115,12 +115,7 @@ impl Runtime {
     }
 
     fn logged(&self, id: &str, bundle: &Bundle, flags: &[&str]) -> Child {
-        let log = File::create(bundle.log_path()).expect("creating a log");
-        self.start(id, bundle, flags)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("sharing the log"))
-            .stderr(log)
-            .spawn()
+        spawn_logged(&mut self.start(id, bundle, flags), &bundle.log_path())
             .unwrap_or_else(|error| panic!("cannot start {}: {error}", self.program))
     }
 
@@ -214,7 +209,7 @@ impl Drop for Runtime {
     fn drop(&mut self) {
         for (id, _) in self.containers.borrow().iter().rev() {
             // A container that ended and was deleted by its foreground `run` is simply absent.
-            let deleted = status_within(
+            let deleted = output_for_cleanup(
                 self.command().args(["delete", "--force", id]),
                 COMMAND_TIMEOUT,
             );

@@ -25,7 +25,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -33,7 +33,9 @@ use anyhow::{Context, Result, bail};
 
 use crate::engine::mounts;
 use crate::engine::netns::NetworkNamespace;
-use crate::engine::process::{kill_and_wait, output_within, pids_mentioning, terminate};
+use crate::engine::process::{
+    kill_and_wait, output_within, pids_mentioning, spawn_logged, terminate,
+};
 use crate::host;
 
 /// Debian's docker.io: the engine.
@@ -328,15 +330,11 @@ impl Dockerd {
 
     /// Starts `program` in the engine's network namespace, its output in [`log_path`].
     fn spawn(&self, program: &str, args: &[OsString]) -> Result<Child> {
-        let log = std::fs::File::create(log_path(&self.dir, program))?;
-        self.netns()
-            .command(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("starting {program}"))
+        spawn_logged(
+            self.netns().command(program).args(args),
+            &log_path(&self.dir, program),
+        )
+        .with_context(|| format!("starting {program}"))
     }
 
     /// [`DOCKER_CLI`] for this engine, arguments to follow.

@@ -3,6 +3,7 @@
 //! panic would abort the whole test binary and leave everything behind.
 
 use std::io::Read;
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -49,12 +50,30 @@ pub(crate) fn wait_within(child: &mut Child, timeout: Duration) -> Option<ExitSt
 /// Runs `command` (stdin closed, output captured) and kills it if it takes longer than `timeout`.
 /// None if it could not start or timed out. Never panics.
 pub fn output_within(command: &mut Command, timeout: Duration) -> Option<Output> {
+    capture_within(command, Stdio::null(), timeout).ok()
+}
+
+/// Why [`capture_within`] has no output to give.
+pub enum Unfinished {
+    /// The command could not be started.
+    Start(std::io::Error),
+    /// It was killed at the deadline, having printed this.
+    Timeout { stdout: Vec<u8>, stderr: Vec<u8> },
+}
+
+/// Runs `command` with `stdin`, capturing its output, and kills it if it takes longer than
+/// `timeout`. Never panics: callers that must fail loudly do so with what it printed.
+pub fn capture_within(
+    command: &mut Command,
+    stdin: Stdio,
+    timeout: Duration,
+) -> Result<Output, Unfinished> {
     let mut child = command
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .ok()?;
+        .map_err(Unfinished::Start)?;
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
     let status = wait_within(&mut child, timeout);
@@ -62,11 +81,27 @@ pub fn output_within(command: &mut Command, timeout: Duration) -> Option<Output>
         let _ = child.kill();
         let _ = child.wait();
     }
-    Some(Output {
-        status: status?,
-        stdout: stdout.recv_timeout(DRAIN_TIMEOUT).unwrap_or_default(),
-        stderr: stderr.recv_timeout(DRAIN_TIMEOUT).unwrap_or_default(),
-    })
+    let stdout = stdout.recv_timeout(DRAIN_TIMEOUT).unwrap_or_default();
+    let stderr = stderr.recv_timeout(DRAIN_TIMEOUT).unwrap_or_default();
+    match status {
+        Some(status) => Ok(Output {
+            status,
+            stdout,
+            stderr,
+        }),
+        None => Err(Unfinished::Timeout { stdout, stderr }),
+    }
+}
+
+/// Starts `command` as a daemon: stdin closed, stdout and stderr appended to the file `log`, which
+/// is what a failing test shows.
+pub fn spawn_logged(command: &mut Command, log: &Path) -> std::io::Result<Child> {
+    let log = std::fs::File::create(log)?;
+    command
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
 }
 
 /// Reads `pipe` to its end on a thread of its own, while the command runs: a command that fills a
@@ -119,7 +154,7 @@ pub fn kill_and_wait(pids: &[u32]) {
     let deadline = Instant::now() + KILL_TIMEOUT;
     while pids
         .iter()
-        .any(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
+        .any(|pid| Path::new(&format!("/proc/{pid}")).exists())
         && Instant::now() < deadline
     {
         std::thread::sleep(POLL);
