@@ -8,10 +8,11 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::sleep;
 use std::time::Duration;
 
+use pause_tests::deadline::output_within;
 use pause_tests::elf::{ET_EXEC, Elf, PF_W, PF_X, PT_DYNAMIC, PT_GNU_STACK, PT_INTERP};
-use pause_tests::pause::{Pause, START_TIMEOUT};
+use pause_tests::pause::{EXIT_TIMEOUT, Pause, START_TIMEOUT, traced_as_pid1};
 use pause_tests::process::{self, wait_for};
-use pause_tests::{Need, PLATFORMS, Platform, binary, launcher, ready};
+use pause_tests::{Need, PLATFORMS, Platform, binary, launcher, ready, skip};
 use xtask::build::MAX_BINARY_BYTES;
 
 /// The prerequisites for running one platform's binary at all.
@@ -81,6 +82,15 @@ const SETTLE: Duration = Duration::from_millis(100);
 
 /// What starting pause as PID 1 of a fresh PID namespace needs.
 const AS_PID1: &[Need] = &[Need::Root, Need::program("unshare", "util-linux")];
+/// What running pause as PID 1 under strace, with faults injected into its syscalls, needs.
+const TRACED_AS_PID1: &[Need] = &[
+    Need::Root,
+    Need::program("unshare", "util-linux"),
+    Need::program("strace", "strace"),
+];
+/// pause's line, and its exit status (`EXIT_NO_SIGNAL_WAIT`), when rt_sigtimedwait fails for good.
+const CANNOT_WAIT: &str = "pause: rt_sigtimedwait failed: cannot wait for signals\n";
+const EXIT_NO_SIGNAL_WAIT: i32 = 2;
 
 /// Runs `check` for every platform this host can run, each with its own launcher.
 fn each_platform(test: &str, check: impl Fn(&Platform, Vec<String>)) {
@@ -89,6 +99,23 @@ fn each_platform(test: &str, check: impl Fn(&Platform, Vec<String>)) {
             check(platform, launcher(platform));
         }
     }
+}
+
+/// This machine's own platform, for a test that runs only natively, if `needs` are met; otherwise
+/// reports the skip and gives None.
+fn native(test: &str, needs: &[Need]) -> Option<&'static Platform> {
+    let Some(platform) = Platform::host() else {
+        skip(
+            test,
+            &format!(
+                "no pause platform runs natively on {}",
+                std::env::consts::ARCH
+            ),
+            "run the suite on one of the platforms in xtask/src/platform.rs",
+        );
+        return None;
+    };
+    ready(test, needs).then_some(platform)
 }
 
 fn assert_clean_exit(platform: &Platform, status: ExitStatus, stderr: &str, message: &str) {
@@ -129,6 +156,63 @@ fn as_pid1_survives_every_other_signal_then_exits_zero_on_sigterm() {
             platform.name
         );
     });
+}
+
+/// A seccomp profile recorded from pause.c (which never calls rt_sigtimedwait) makes every call
+/// fail with EPERM: pause must say so once and exit with its own status, not retry forever at
+/// 100% CPU. strace plays the profile: the one native platform is enough, the loop is the same
+/// code everywhere.
+#[test]
+fn as_pid1_exits_with_its_status_when_rt_sigtimedwait_is_refused() {
+    let Some(platform) = native("behaviour::sigwait_refused", TRACED_AS_PID1) else {
+        return;
+    };
+    let options = [
+        "-o",
+        "/dev/null",
+        "-e",
+        "trace=rt_sigtimedwait",
+        "-e",
+        "inject=rt_sigtimedwait:error=EPERM",
+    ];
+    let traced = traced_as_pid1(&options, &launcher(platform));
+    let out = output_within(Command::new(&traced[0]).args(&traced[1..]), EXIT_TIMEOUT);
+    assert_eq!(
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).as_ref()
+        ),
+        (Some(EXIT_NO_SIGNAL_WAIT), CANNOT_WAIT),
+        "{}: exit status and stderr",
+        platform.name
+    );
+}
+
+/// An interrupted wait (EINTR, as after a stop and continue under a debugger) is retried: pause
+/// goes back to waiting and still ends with 0 on SIGTERM.
+#[test]
+fn as_pid1_retries_an_interrupted_rt_sigtimedwait() {
+    let Some(platform) = native("behaviour::sigwait_interrupted", TRACED_AS_PID1) else {
+        return;
+    };
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let log = scratch.path().join("strace.log");
+    let options = [
+        "-o",
+        log.to_str().expect("temp paths are UTF-8"),
+        "-e",
+        "trace=rt_sigtimedwait",
+        "-e",
+        "inject=rt_sigtimedwait:error=EINTR:when=1",
+    ];
+    let (status, stderr) = Pause::start_traced_as_pid1(&options, &launcher(platform)).stop("TERM");
+    assert_clean_exit(platform, status, &stderr, TERMINATED);
+    let calls = std::fs::read_to_string(&log).expect("reading strace's log");
+    assert!(
+        calls.contains("EINTR") && calls.contains("(INJECTED)"),
+        "{}: strace injected no EINTR: {calls}",
+        platform.name
+    );
 }
 
 #[test]
