@@ -235,6 +235,45 @@ fn not_pid1_warns_and_still_serves() {
     });
 }
 
+/// Zombies pause inherits when it starts (exec'd by a process that had children) come with no
+/// SIGCHLD still to arrive: pause must reap them before it first waits. perl, PID 1 of a fresh
+/// namespace, forks a child that exits at once, waits until it is a zombie (without reaping it:
+/// perl, unlike a shell, leaves SIGCHLD alone, so the kernel discards the signal) and execs pause.
+#[test]
+fn as_pid1_reaps_the_zombies_it_starts_with() {
+    let needs = [AS_PID1, &[Need::program("perl", "perl-base")]].concat();
+    if !ready("behaviour::inherited_zombie", &needs) {
+        return;
+    }
+    // /proc is the host's, where the child goes by its host PID: /proc/thread-self names it.
+    let script = r#"use POSIX ();
+my $child = fork // die "fork: $!";
+POSIX::_exit(0) if $child == 0;
+sub field { open my $file, '<', $_[0] or return ''; (split ' ', <$file>)[$_[1]] // '' }
+my $zombie = field('/proc/thread-self/children', 0);
+1 until field("/proc/$zombie/stat", 2) eq 'Z';
+exec { $ARGV[0] } @ARGV or die "exec $ARGV[0]: $!";"#;
+    each_platform("behaviour::inherited_zombie", |platform, argv| {
+        let with_zombie: Vec<String> = ["perl", "-e", script]
+            .into_iter()
+            .map(String::from)
+            .chain(argv)
+            .collect();
+        let pause = Pause::start_as_pid1(&with_zombie);
+        let reaped = wait_for(SETTLE, || {
+            pause.namespace_members().is_empty().then_some(())
+        });
+        assert!(
+            reaped.is_some(),
+            "{}: left in pause's namespace (pid, state): {:?}",
+            platform.name,
+            pause.namespace_members()
+        );
+        let (status, stderr) = pause.stop("TERM");
+        assert_clean_exit(platform, status, &stderr, TERMINATED);
+    });
+}
+
 /// An orphan storm: a process inside pause's namespace starts [`ORPHANS`] children, each blocked
 /// opening a FIFO, and exits, so the kernel hands all of them to pause. Once pause holds every one,
 /// the FIFO is opened and closed: they all exit at once, and their SIGCHLDs coalesce.

@@ -16,6 +16,11 @@ pub fn wait_forever() -> ! {
     if unsafe { kernel_sigprocmask(How::BLOCK, Some(&all)) }.is_err() {
         end(output::CANNOT_BLOCK_SIGNALS, EXIT_NO_SIGNAL_MASK);
     }
+    // Zombies that exist already (pause was exec'd by a process that had children) sent their
+    // SIGCHLD before pause was there to take it. Reap them after the mask is set, not before: a
+    // child that exits after this reap then leaves a SIGCHLD pending for the loop, where before
+    // the mask the kernel would have discarded it (SIGCHLD's default action is to ignore it).
+    children::reap_all();
     loop {
         // SAFETY: as above; every signal in `all` is blocked, as sigwait requires.
         match unsafe { kernel_sigwait(&all) } {
