@@ -3,6 +3,15 @@
 //! No handlers: a blocked signal stays pending until `rt_sigtimedwait` takes it, so nothing runs
 //! asynchronously. Blocking also matters for PID 1, where the kernel drops signals that would take
 //! their default action; pending blocked signals are never dropped.
+//!
+//! Why every signal other than INT, TERM and CHLD is ignored, even when pause is not PID 1: pause.c
+//! handles only those three, so outside PID 1 (a `hostPID: true` pod, `docker run --init`, a
+//! shell) SIGHUP, SIGQUIT, SIGUSR1 and the like kill it, and SIGTSTP, SIGTTIN and SIGTTOU stop it.
+//! An anchor that dies takes its whole pod down, and one that stops no longer reaps; in a
+//! `hostPID` pod a `pkill -HUP` or a terminal hangup on the host reaches it. So a stray signal
+//! costs nothing here: SIGINT and SIGTERM (Ctrl-C, `docker stop`, the kubelet) still end pause
+//! with 0, and SIGKILL, which no process can block, always ends it. As PID 1 the kernel already
+//! drops default-action signals, so there pause.c and pause behave alike.
 
 use rustix::io::Errno;
 
@@ -27,7 +36,7 @@ pub fn wait_forever() -> ! {
             Ok(Signal::INT) => end(output::GOT_SIGINT, EXIT_OK),
             Ok(Signal::TERM) => end(output::GOT_SIGTERM, EXIT_OK),
             Ok(Signal::CHILD) => children::reap_all(),
-            // Every other signal is consumed and ignored.
+            // Consumed and ignored: see the module's documentation for why.
             Ok(_) => {}
             // EINTR: a stop and continue, or a debugger attaching, interrupted the wait. EAGAIN is
             // "no signal in time", which a wait with no timeout should never see; if it does,

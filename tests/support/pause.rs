@@ -74,10 +74,15 @@ impl Pause {
         self.pid
     }
 
+    /// pause's one-letter state (`S`, `T`, `Z`, ...), or None once it is gone.
+    pub fn state(&self) -> Option<char> {
+        state(self.pid)
+    }
+
     /// Whether pause is alive and blocked waiting for signals (not stopped, not a zombie).
     pub fn is_waiting(&self) -> bool {
         let wchan = fs::read_to_string(format!("/proc/{}/wchan", self.pid)).unwrap_or_default();
-        wchan.starts_with(SIGWAIT_WCHAN) && state(self.pid) == Some('S')
+        wchan.starts_with(SIGWAIT_WCHAN) && self.state() == Some('S')
     }
 
     /// Sends `signal` (a name such as `HUP`) to pause.
