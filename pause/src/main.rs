@@ -5,6 +5,7 @@
 
 #![no_std]
 #![no_main]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod args;
 mod children;
