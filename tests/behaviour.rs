@@ -2,7 +2,7 @@
 //! signals, orphan reaping, and the shape of its ELF file.
 
 use std::ffi::CString;
-use std::fs::OpenOptions;
+use std::fs::{self, OpenOptions};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::sleep;
@@ -77,6 +77,9 @@ const IGNORED_SIGNALS: &[&str] = &[
 const ORPHANS: usize = 2_000;
 /// How long reaping the whole storm may take (qemu included).
 const STORM_TIMEOUT: Duration = Duration::from_secs(120);
+/// The kernel function a task sleeps in while it opens a FIFO that nobody has opened for writing,
+/// as /proc/PID/wchan names it.
+const FIFO_OPEN_WCHAN: &str = "wait_for_partner";
 /// How long after a signal pause is watched for a wrong reaction (exiting, stopping).
 const SETTLE: Duration = Duration::from_millis(100);
 
@@ -235,7 +238,7 @@ fn as_pid1_retries_an_interrupted_rt_sigtimedwait() {
     ];
     let (status, stderr) = Pause::start_traced_as_pid1(&options, &launcher(platform)).stop("TERM");
     assert_clean_exit(platform, status, &stderr, TERMINATED);
-    let calls = std::fs::read_to_string(&log).expect("reading strace's log");
+    let calls = fs::read_to_string(&log).expect("reading strace's log");
     assert!(
         calls.contains("EINTR") && calls.contains("(INJECTED)"),
         "{}: strace injected no EINTR: {calls}",
@@ -330,15 +333,27 @@ fn as_pid1_reaps_an_orphan_storm_leaving_no_zombie() {
         process::run(&[
             "nsenter", "--target", &pid, "--pid", "--", "sh", "-c", &spawner, "sh", &fifo_arg,
         ]);
-        let adopted = wait_for(STORM_TIMEOUT, || {
-            let children = pause.children().len();
-            (children == ORPHANS).then_some(children)
+        // Adopted is not enough: an orphan that opens the FIFO only after the writer has come and
+        // gone would block for good (under load, some do).
+        let blocked_orphans = || {
+            let children = pause.children();
+            let blocked = children
+                .iter()
+                .filter(|child| {
+                    fs::read_to_string(format!("/proc/{child}/wchan"))
+                        .is_ok_and(|wchan| wchan == FIFO_OPEN_WCHAN)
+                })
+                .count();
+            (children.len(), blocked)
+        };
+        let ready = wait_for(STORM_TIMEOUT, || {
+            (blocked_orphans() == (ORPHANS, ORPHANS)).then_some(())
         });
+        let (adopted, blocked) = blocked_orphans();
         assert!(
-            adopted.is_some(),
-            "{}: pause adopted {} of {ORPHANS} orphans",
-            platform.name,
-            pause.children().len()
+            ready.is_some(),
+            "{}: {blocked} of {ORPHANS} orphans blocked opening the FIFO, {adopted} adopted",
+            platform.name
         );
 
         // Opening for writing and closing again gives every blocked reader end-of-file at once.
