@@ -2,16 +2,19 @@
 //! signals, orphan reaping, and the shape of its ELF file.
 
 use std::ffi::CString;
-use std::fs::OpenOptions;
+use std::fs::{self, OpenOptions};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::sleep;
 use std::time::Duration;
 
+use pause_tests::deadline::output_within;
 use pause_tests::elf::{ET_EXEC, Elf, PF_W, PF_X, PT_DYNAMIC, PT_GNU_STACK, PT_INTERP};
-use pause_tests::pause::{INTERRUPTED, Pause, START_TIMEOUT, TERMINATED};
+use pause_tests::pause::{
+    EXIT_TIMEOUT, INTERRUPTED, Pause, START_TIMEOUT, TERMINATED, traced_as_pid1,
+};
 use pause_tests::process::{self, wait_for};
-use pause_tests::{Need, PLATFORMS, Platform, binary, launcher, ready};
+use pause_tests::{Need, PLATFORMS, Platform, binary, launcher, ready, skip};
 use xtask::commands::build::MAX_BINARY_BYTES;
 
 /// The prerequisites for running one platform's binary at all.
@@ -62,9 +65,9 @@ fn version_flags_print_one_line_and_exit_zero() {
 /// pause.c's warning when it is not PID 1.
 const NOT_INIT_WARNING: &str = "Warning: pause should be the first process";
 /// The signals pause must consume and survive: every one whose default action would end or stop
-/// an ordinary process, plus a few that are ignored by default, sent to it as PID 1. The real-time
-/// signals go by number (34 is glibc's SIGRTMIN, 64 the last one): procps' kill mistranslates the
-/// name RTMAX.
+/// an ordinary process, plus a few that are ignored by default, sent to it as PID 1 and as an
+/// ordinary process. The real-time signals go by number (34 is glibc's SIGRTMIN, 64 the last one):
+/// procps' kill mistranslates the name RTMAX.
 const IGNORED_SIGNALS: &[&str] = &[
     "HUP", "QUIT", "USR1", "USR2", "PIPE", "ALRM", "WINCH", "CONT", "TSTP", "TTIN", "TTOU", "URG",
     "IO", "PROF", "VTALRM", "XCPU", "XFSZ", "SYS", "TRAP", "34", "64",
@@ -73,11 +76,23 @@ const IGNORED_SIGNALS: &[&str] = &[
 const ORPHANS: usize = 2_000;
 /// How long reaping the whole storm may take (qemu included).
 const STORM_TIMEOUT: Duration = Duration::from_secs(120);
+/// The kernel function a task sleeps in while it opens a FIFO that nobody has opened for writing,
+/// as /proc/PID/wchan names it.
+const FIFO_OPEN_WCHAN: &str = "wait_for_partner";
 /// How long after a signal pause is watched for a wrong reaction (exiting, stopping).
 const SETTLE: Duration = Duration::from_millis(100);
 
 /// What starting pause as PID 1 of a fresh PID namespace needs.
 const AS_PID1: &[Need] = &[Need::Root, Need::program("unshare", "util-linux")];
+/// What running pause as PID 1 under strace, with faults injected into its syscalls, needs.
+const TRACED_AS_PID1: &[Need] = &[
+    Need::Root,
+    Need::program("unshare", "util-linux"),
+    Need::program("strace", "strace"),
+];
+/// pause's line, and its exit status (`EXIT_NO_SIGNAL_WAIT`), when rt_sigtimedwait fails for good.
+const CANNOT_WAIT: &str = "pause: rt_sigtimedwait failed: cannot wait for signals\n";
+const EXIT_NO_SIGNAL_WAIT: i32 = 2;
 
 /// Runs `check` for every platform this host can run, each with its own launcher.
 fn each_platform(test: &str, check: impl Fn(&Platform, Vec<String>)) {
@@ -86,6 +101,23 @@ fn each_platform(test: &str, check: impl Fn(&Platform, Vec<String>)) {
             check(platform, launcher(platform));
         }
     }
+}
+
+/// This machine's own platform, for a test that runs only natively, if `needs` are met; otherwise
+/// reports the skip and gives None.
+fn native(test: &str, needs: &[Need]) -> Option<&'static Platform> {
+    let Some(platform) = Platform::host() else {
+        skip(
+            test,
+            &format!(
+                "no pause platform runs natively on {}",
+                std::env::consts::ARCH
+            ),
+            "run the suite on one of the platforms in xtask/src/platform.rs",
+        );
+        return None;
+    };
+    ready(test, needs).then_some(platform)
 }
 
 fn assert_clean_exit(platform: &Platform, status: ExitStatus, stderr: &str, message: &str) {
@@ -102,6 +134,9 @@ fn assert_clean_exit(platform: &Platform, status: ExitStatus, stderr: &str, mess
     );
 }
 
+/// As PID 1 the kernel itself drops the signals that would take their default action, so surviving
+/// them says little about pause; the SIGTERM at the end says more: natively, without the signal
+/// mask, the kernel drops that one too, and pause never exits.
 #[test]
 fn as_pid1_survives_every_other_signal_then_exits_zero_on_sigterm() {
     if !ready("behaviour::survives_signals", AS_PID1) {
@@ -128,6 +163,88 @@ fn as_pid1_survives_every_other_signal_then_exits_zero_on_sigterm() {
     });
 }
 
+/// Not PID 1 (a `hostPID` pod, `docker run --init`, a shell), the kernel applies every default
+/// action, so here only the signal mask keeps pause alive and running: each signal must leave it
+/// blocked in its wait, neither dead nor stopped. Natively a build without the mask dies of the
+/// first SIGHUP. Under qemu-user it would not: qemu waits for the guest with the host's
+/// rt_sigtimedwait, which takes any signal of the set, blocked by the guest or not; there the
+/// test checks the rest (the wait, the SIGTERM).
+#[test]
+fn not_pid1_survives_every_other_signal_then_exits_zero_on_sigterm() {
+    each_platform("behaviour::not_pid1_survives_signals", |platform, argv| {
+        let pause = Pause::start(&argv);
+        for signal in IGNORED_SIGNALS {
+            pause.signal(signal);
+            sleep(SETTLE);
+            assert!(
+                wait_for(START_TIMEOUT, || pause.is_waiting().then_some(())).is_some(),
+                "{}: pause is no longer waiting after SIG{signal} (state {:?})",
+                platform.name,
+                pause.state()
+            );
+        }
+        let (status, stderr) = pause.stop("TERM");
+        assert_clean_exit(platform, status, &stderr, TERMINATED);
+    });
+}
+
+/// A seccomp profile recorded from pause.c (which never calls rt_sigtimedwait) makes every call
+/// fail with EPERM: pause must say so once and exit with its own status, not retry forever at
+/// 100% CPU. strace plays the profile: the one native platform is enough, the loop is the same
+/// code everywhere.
+#[test]
+fn as_pid1_exits_with_its_status_when_rt_sigtimedwait_is_refused() {
+    let Some(platform) = native("behaviour::sigwait_refused", TRACED_AS_PID1) else {
+        return;
+    };
+    let options = [
+        "-o",
+        "/dev/null",
+        "-e",
+        "trace=rt_sigtimedwait",
+        "-e",
+        "inject=rt_sigtimedwait:error=EPERM",
+    ];
+    let traced = traced_as_pid1(&options, &launcher(platform));
+    let out = output_within(Command::new(&traced[0]).args(&traced[1..]), EXIT_TIMEOUT);
+    assert_eq!(
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).as_ref()
+        ),
+        (Some(EXIT_NO_SIGNAL_WAIT), CANNOT_WAIT),
+        "{}: exit status and stderr",
+        platform.name
+    );
+}
+
+/// An interrupted wait (EINTR, as after a stop and continue under a debugger) is retried: pause
+/// goes back to waiting and still ends with 0 on SIGTERM.
+#[test]
+fn as_pid1_retries_an_interrupted_rt_sigtimedwait() {
+    let Some(platform) = native("behaviour::sigwait_interrupted", TRACED_AS_PID1) else {
+        return;
+    };
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let log = scratch.path().join("strace.log");
+    let options = [
+        "-o",
+        log.to_str().expect("temp paths are UTF-8"),
+        "-e",
+        "trace=rt_sigtimedwait",
+        "-e",
+        "inject=rt_sigtimedwait:error=EINTR:when=1",
+    ];
+    let (status, stderr) = Pause::start_traced_as_pid1(&options, &launcher(platform)).stop("TERM");
+    assert_clean_exit(platform, status, &stderr, TERMINATED);
+    let calls = fs::read_to_string(&log).expect("reading strace's log");
+    assert!(
+        calls.contains("EINTR") && calls.contains("(INJECTED)"),
+        "{}: strace injected no EINTR: {calls}",
+        platform.name
+    );
+}
+
 #[test]
 fn as_pid1_sigint_exits_zero_with_message() {
     if !ready("behaviour::sigint", AS_PID1) {
@@ -145,6 +262,45 @@ fn not_pid1_warns_and_still_serves() {
         let (status, stderr) = Pause::start(&argv).stop("TERM");
         assert_clean_exit(platform, status, &stderr, NOT_INIT_WARNING);
         assert!(stderr.contains(TERMINATED), "{}: {stderr}", platform.name);
+    });
+}
+
+/// Zombies pause inherits when it starts (exec'd by a process that had children) come with no
+/// SIGCHLD still to arrive: pause must reap them before it first waits. perl, PID 1 of a fresh
+/// namespace, forks a child that exits at once, waits until it is a zombie (without reaping it:
+/// perl, unlike a shell, leaves SIGCHLD alone, so the kernel discards the signal) and execs pause.
+#[test]
+fn as_pid1_reaps_the_zombies_it_starts_with() {
+    let needs = [AS_PID1, &[Need::program("perl", "perl-base")]].concat();
+    if !ready("behaviour::inherited_zombie", &needs) {
+        return;
+    }
+    // /proc is the host's, where the child goes by its host PID: /proc/thread-self names it.
+    let script = r#"use POSIX ();
+my $child = fork // die "fork: $!";
+POSIX::_exit(0) if $child == 0;
+sub field { open my $file, '<', $_[0] or return ''; (split ' ', <$file>)[$_[1]] // '' }
+my $zombie = field('/proc/thread-self/children', 0);
+1 until field("/proc/$zombie/stat", 2) eq 'Z';
+exec { $ARGV[0] } @ARGV or die "exec $ARGV[0]: $!";"#;
+    each_platform("behaviour::inherited_zombie", |platform, argv| {
+        let with_zombie: Vec<String> = ["perl", "-e", script]
+            .into_iter()
+            .map(String::from)
+            .chain(argv)
+            .collect();
+        let pause = Pause::start_as_pid1(&with_zombie);
+        let reaped = wait_for(SETTLE, || {
+            pause.namespace_members().is_empty().then_some(())
+        });
+        assert!(
+            reaped.is_some(),
+            "{}: left in pause's namespace (pid, state): {:?}",
+            platform.name,
+            pause.namespace_members()
+        );
+        let (status, stderr) = pause.stop("TERM");
+        assert_clean_exit(platform, status, &stderr, TERMINATED);
     });
 }
 
@@ -176,15 +332,27 @@ fn as_pid1_reaps_an_orphan_storm_leaving_no_zombie() {
         process::run(&[
             "nsenter", "--target", &pid, "--pid", "--", "sh", "-c", &spawner, "sh", &fifo_arg,
         ]);
-        let adopted = wait_for(STORM_TIMEOUT, || {
-            let children = pause.children().len();
-            (children == ORPHANS).then_some(children)
+        // Adopted is not enough: an orphan that opens the FIFO only after the writer has come and
+        // gone would block for good (under load, some do).
+        let blocked_orphans = || {
+            let children = pause.children();
+            let blocked = children
+                .iter()
+                .filter(|child| {
+                    fs::read_to_string(format!("/proc/{child}/wchan"))
+                        .is_ok_and(|wchan| wchan == FIFO_OPEN_WCHAN)
+                })
+                .count();
+            (children.len(), blocked)
+        };
+        let ready = wait_for(STORM_TIMEOUT, || {
+            (blocked_orphans() == (ORPHANS, ORPHANS)).then_some(())
         });
+        let (adopted, blocked) = blocked_orphans();
         assert!(
-            adopted.is_some(),
-            "{}: pause adopted {} of {ORPHANS} orphans",
-            platform.name,
-            pause.children().len()
+            ready.is_some(),
+            "{}: {blocked} of {ORPHANS} orphans blocked opening the FIFO, {adopted} adopted",
+            platform.name
         );
 
         // Opening for writing and closing again gives every blocked reader end-of-file at once.

@@ -17,6 +17,7 @@ pub const NOT_INIT: &[u8] = b"Warning: pause should be the first process\n";
 pub const GOT_SIGINT: &[u8] = b"Shutting down, got signal: Interrupt\n";
 pub const GOT_SIGTERM: &[u8] = b"Shutting down, got signal: Terminated\n";
 pub const CANNOT_BLOCK_SIGNALS: &[u8] = b"pause: rt_sigprocmask failed: cannot block signals\n";
+pub const CANNOT_WAIT: &[u8] = b"pause: rt_sigtimedwait failed: cannot wait for signals\n";
 
 pub fn to_stderr(line: &[u8]) {
     // SAFETY: fd 2 is never closed by this process, so borrowing it for one call is sound.

@@ -1,5 +1,6 @@
-//! A running pause: as PID 1 of a fresh PID namespace (`unshare --pid --fork`), or as an ordinary
-//! process. It is stopped with SIGKILL on drop, so a failing test leaves nothing behind.
+//! A running pause: as PID 1 of a fresh PID namespace (`unshare --pid --fork`), also under strace,
+//! or as an ordinary process. It is stopped with SIGKILL on drop, so a failing test leaves nothing
+//! behind.
 
 use std::fs;
 use std::io::Read;
@@ -15,12 +16,15 @@ pub const EXIT_TIMEOUT: Duration = Duration::from_secs(20);
 /// pause.c's words on SIGTERM and SIGINT, which ours repeats.
 pub const TERMINATED: &str = "Shutting down, got signal: Terminated";
 pub const INTERRUPTED: &str = "Shutting down, got signal: Interrupt";
+/// unshare's options that make the command after them PID 1 of a new PID namespace, which ends
+/// (everything in it killed) when unshare dies.
+const PID1_OF_NEW_NAMESPACE: &[&str] = &["--pid", "--fork", "--kill-child", "--"];
 /// The kernel function a task sleeps in while blocked in rt_sigtimedwait, as /proc/PID/wchan
 /// names it: it is the same for native and qemu-emulated pause.
 const SIGWAIT_WCHAN: &str = "do_sigtimedwait";
 
 pub struct Pause {
-    /// `unshare` for PID 1, or pause (or its qemu) itself.
+    /// `unshare` for PID 1 (the outer one under strace), or pause (or its qemu) itself.
     outer: Child,
     /// The host PID of pause (or of the qemu running it).
     pid: u32,
@@ -29,10 +33,17 @@ pub struct Pause {
 impl Pause {
     /// Starts `argv` as PID 1 of a new PID namespace and waits until it blocks in its wait.
     pub fn start_as_pid1(argv: &[String]) -> Pause {
-        let outer = spawn("unshare", &["--pid", "--fork", "--kill-child", "--"], argv);
-        let unshare = outer.id();
-        let pid = wait_for(START_TIMEOUT, || children_of(unshare).first().copied())
-            .unwrap_or_else(|| panic!("unshare ({unshare}) started no process"));
+        let mut outer = spawn("unshare", PID1_OF_NEW_NAMESPACE, argv);
+        let pid = descendant(&mut outer, 1);
+        Pause::waiting(outer, pid)
+    }
+
+    /// Starts [`traced_as_pid1`]'s command line and waits until pause blocks in its wait.
+    pub fn start_traced_as_pid1(strace_options: &[&str], argv: &[String]) -> Pause {
+        let traced = traced_as_pid1(strace_options, argv);
+        let mut outer = spawn(&traced[0], &[], &traced[1..]);
+        // unshare, then strace, then the inner unshare, then pause.
+        let pid = descendant(&mut outer, 3);
         Pause::waiting(outer, pid)
     }
 
@@ -50,9 +61,13 @@ impl Pause {
     }
 
     fn waiting(outer: Child, pid: u32) -> Pause {
-        let pause = Pause { outer, pid };
+        let mut pause = Pause { outer, pid };
+        let waiting = wait_for(START_TIMEOUT, || {
+            assert_running(&mut pause.outer);
+            pause.is_waiting().then_some(())
+        });
         assert!(
-            wait_for(START_TIMEOUT, || pause.is_waiting().then_some(())).is_some(),
+            waiting.is_some(),
             "pause (pid {pid}) did not block in rt_sigtimedwait within {START_TIMEOUT:?}"
         );
         pause
@@ -60,6 +75,11 @@ impl Pause {
 
     pub fn pid(&self) -> u32 {
         self.pid
+    }
+
+    /// pause's one-letter state (`S`, `T`, `Z`, ...), or None once it is gone.
+    pub fn state(&self) -> Option<char> {
+        state(self.pid)
     }
 
     /// Whether pause is alive and blocked waiting for signals (not stopped, not a zombie).
@@ -118,6 +138,23 @@ impl Drop for Pause {
     }
 }
 
+/// The command line that runs `argv` as PID 1 of a new PID namespace under `strace -f` with
+/// `strace_options` (what to inject, where to log). strace is PID 1 of a namespace of its own, so
+/// that killing the outermost process (an unshare) ends strace, pause and everything between:
+/// killing strace alone would let pause run on, untraced.
+pub fn traced_as_pid1(strace_options: &[&str], argv: &[String]) -> Vec<String> {
+    ["unshare"]
+        .iter()
+        .chain(PID1_OF_NEW_NAMESPACE)
+        .chain(&["strace", "-f", "-qq"])
+        .chain(strace_options)
+        .chain(&["unshare"])
+        .chain(PID1_OF_NEW_NAMESPACE)
+        .map(|arg| arg.to_string())
+        .chain(argv.iter().cloned())
+        .collect()
+}
+
 fn spawn(program: &str, options: &[&str], argv: &[String]) -> Child {
     Command::new(program)
         .args(options)
@@ -134,6 +171,28 @@ fn spawn(program: &str, options: &[&str], argv: &[String]) -> Child {
 pub fn is_waiting(pid: u32) -> bool {
     let wchan = fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
     wchan.starts_with(SIGWAIT_WCHAN) && state(pid) == Some('S')
+}
+
+/// The process `depth` generations below `outer` (its first child's first child...), once it exists.
+fn descendant(outer: &mut Child, depth: usize) -> u32 {
+    (0..depth).fold(outer.id(), |parent, _| {
+        wait_for(START_TIMEOUT, || {
+            assert_running(outer);
+            children_of(parent).first().copied()
+        })
+        .unwrap_or_else(|| panic!("{parent} started no process within {START_TIMEOUT:?}"))
+    })
+}
+
+/// Fails at once, with what pause said, if `outer` has exited: pause gave up before it blocked.
+fn assert_running(outer: &mut Child) {
+    if let Some(status) = outer.try_wait().expect("waiting on a child") {
+        let mut stderr = String::new();
+        if let Some(mut pipe) = outer.stderr.take() {
+            let _ = pipe.read_to_string(&mut stderr);
+        }
+        panic!("pause exited ({status}) before it blocked in its wait; stderr: {stderr:?}");
+    }
 }
 
 /// The children of a process, from its main thread's `children` list.
