@@ -19,7 +19,10 @@ pub(crate) const PACKAGES: &[(&str, &str)] = &[
         "util-linux",
         "unshare and nsenter: pause as PID 1 of a fresh PID namespace",
     ),
-    ("strace", "the benchmark's syscall counts"),
+    (
+        "strace",
+        "the benchmark's syscall counts; injects rt_sigtimedwait failures into pause",
+    ),
     ("catatonit", "a peer in the benchmark"),
     (
         "gcc",
