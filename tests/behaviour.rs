@@ -16,6 +16,7 @@ use pause_tests::pause::{
 use pause_tests::process::{self, wait_for};
 use pause_tests::{Need, PLATFORMS, Platform, binary, launcher, ready, skip};
 use xtask::commands::build::MAX_BINARY_BYTES;
+use xtask::procfs;
 
 /// The prerequisites for running one platform's binary at all.
 fn runnable(test: &str, platform: &Platform) -> bool {
@@ -338,10 +339,7 @@ fn as_pid1_reaps_an_orphan_storm_leaving_no_zombie() {
             let children = pause.children();
             let blocked = children
                 .iter()
-                .filter(|child| {
-                    fs::read_to_string(format!("/proc/{child}/wchan"))
-                        .is_ok_and(|wchan| wchan == FIFO_OPEN_WCHAN)
-                })
+                .filter(|child| procfs::wchan(**child) == FIFO_OPEN_WCHAN)
                 .count();
             (children.len(), blocked)
         };

@@ -18,8 +18,11 @@ use pause_tests::pause::{INTERRUPTED, TERMINATED, children_of, is_waiting, state
 use pause_tests::process::{run, wait_for};
 use pause_tests::{Need, Platform, binary, pod, ready};
 use xtask::engine::process::pids_mentioning;
+use xtask::procfs;
 
 /// The page the web containers serve.
+/// How podman names the network namespaces it pins for containers in /run/netns.
+const PODMAN_NETNS_PREFIX: &str = "netns-";
 const PAGE: &str = "hello from the docker way";
 /// The page the compose file's web service serves.
 const COMPOSE_PAGE: &str = "hello from compose";
@@ -275,14 +278,10 @@ fn ipc_shared_with_the_anchor(engine: &Engine) {
     let writer_pid = engine.pid(writer);
     // Once it runs sleep, it has written the file.
     let wrote = wait_for(SETTLE, || {
-        (fs::read_to_string(format!("/proc/{writer_pid}/comm"))
-            .ok()?
-            .trim()
-            == "sleep")
-            .then_some(())
+        (procfs::comm(writer_pid)? == "sleep").then_some(())
     });
     assert!(wrote.is_some(), "the writer did not get to its sleep");
-    let namespace = |pid: u32| fs::read_link(format!("/proc/{pid}/ns/ipc")).expect("an IPC ns");
+    let namespace = |pid: u32| procfs::namespace(pid, "ipc").expect("an IPC namespace");
     assert_eq!(
         namespace(writer_pid),
         namespace(engine.pid(anchor)),
@@ -544,11 +543,10 @@ fn orphan_fate(engine: &Engine, name: &str, anchor_image_and_command: &[&str]) -
     engine.docker(&[
         "run", "--detach", "--name", &app_name, &joined, app, "/bin/sh", "-c", &orphaning,
     ]);
-    let comm = |pid: u32| fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
     let orphan = wait_for(SETTLE, || {
         children_of(anchor_pid)
             .into_iter()
-            .find(|&child| comm(child).trim() == "sleep")
+            .find(|&child| procfs::comm(child).is_some_and(|name| name == "sleep"))
     })
     .unwrap_or_else(|| panic!("{name}: no orphan was reparented to the anchor ({anchor_pid})"));
     let gone = wait_for(Duration::from_secs(ORPHAN_SECONDS) + REAP_GRACE, || {
@@ -611,11 +609,11 @@ fn leaves_nothing_behind(kind: Kind) {
         "-c",
         &web,
     ]);
-    let containers: Vec<(u32, String)> = ["leftovers-anchor", "leftovers-web"]
+    let containers: Vec<(u32, u64)> = ["leftovers-anchor", "leftovers-web"]
         .iter()
         .map(|name| {
             let pid = engine.pid(name);
-            (pid, start_time(pid).expect("a running container"))
+            (pid, procfs::start_time(pid).expect("a running container"))
         })
         .collect();
 
@@ -626,7 +624,18 @@ fn leaves_nothing_behind(kind: Kind) {
     );
     // Namespaces aside: the engine's own, and podman names its containers' too. After the stop,
     // none may be left.
-    let mut changed = network_before.added_in(&HostNetwork::now());
+    let engine_netns = footprint
+        .netns
+        .file_name()
+        .expect("a network namespace path")
+        .to_string_lossy()
+        .into_owned();
+    // podman also pins each container's namespace under a name of its own making.
+    let namespaces: &[&str] = match kind {
+        Kind::DockerEngine => &[&engine_netns],
+        Kind::PodmanApi => &[&engine_netns, PODMAN_NETNS_PREFIX],
+    };
+    let mut changed = network_before.added_in(&HostNetwork::now(), namespaces);
     changed.retain(|change| !change.starts_with(host_network::NAMESPACE));
     assert!(
         changed.is_empty(),
@@ -665,13 +674,13 @@ fn leaves_nothing_behind(kind: Kind) {
         footprint
             .daemon_pids
             .iter()
-            .filter(|pid| Path::new(&format!("/proc/{pid}")).exists())
+            .filter(|&&pid| procfs::exists(pid))
             .map(|pid| format!("daemon {pid}: {}", command_line(*pid))),
     );
     left.extend(
         containers
             .iter()
-            .filter(|(pid, started)| start_time(*pid).as_ref() == Some(started))
+            .filter(|(pid, started)| procfs::start_time(*pid) == Some(*started))
             .map(|(pid, _)| format!("container process {pid}: {}", command_line(*pid))),
     );
     if footprint.netns.exists() {
@@ -692,7 +701,7 @@ fn leaves_nothing_behind(kind: Kind) {
                 .map(|cgroup| format!("cgroup {}", cgroup.display())),
         );
     }
-    left.extend(network_before.added_in(&HostNetwork::now()));
+    left.extend(network_before.added_in(&HostNetwork::now(), namespaces));
     left.extend(
         absent
             .iter()
@@ -731,19 +740,6 @@ fn cgroups_anywhere(name: &str) -> Vec<PathBuf> {
     found
 }
 
-/// A process's start time (/proc/PID/stat's 22nd field), which tells a PID's reuse apart.
-fn start_time(pid: u32) -> Option<String> {
-    const START_TIME_AFTER_COMM: usize = 19;
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name in parentheses may hold spaces: count from its closing parenthesis.
-    stat[stat.rfind(')')? + 1..]
-        .split_whitespace()
-        .nth(START_TIME_AFTER_COMM)
-        .map(str::to_string)
-}
-
 fn command_line(pid: u32) -> String {
-    fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|cmdline| String::from_utf8_lossy(&cmdline).replace('\0', " "))
-        .unwrap_or_default()
+    procfs::args(pid).unwrap_or_default().join(" ")
 }

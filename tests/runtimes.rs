@@ -19,6 +19,7 @@ use pause_tests::pod::{
 use pause_tests::process::wait_for;
 use pause_tests::runtime::Runtime;
 use pause_tests::{Need, PLATFORMS, Platform, ready};
+use xtask::procfs;
 
 /// The app containers are busybox.
 const BUSYBOX: Need = Need::program("busybox", "busybox-static");
@@ -180,16 +181,13 @@ fn orphans_are_reaped(runtime: &Runtime, dir: &tempfile::TempDir, anchor_pid: u3
     orphans.join(anchor_pid).args(&["sh", "-c", &make]);
     runtime.run_detached("orphans", &mut orphans);
 
-    let pod = pid_namespace(anchor_pid).expect("the anchor's PID namespace");
-    let sleeping =
-        |pid: &u32| status(*pid).is_some_and(|status| field(&status, "Name:") == "sleep");
+    let pod = procfs::namespace(anchor_pid, "pid").expect("the anchor's PID namespace");
+    let sleeping = |pid: &u32| procfs::comm(*pid).is_some_and(|name| name == "sleep");
     let adopted = wait_for(REAP_TIMEOUT, || {
         let orphans: Vec<u32> = processes_in(&pod)
             .into_iter()
             .filter(sleeping)
-            .filter(|pid| {
-                status(*pid).is_some_and(|status| field(&status, "PPid:") == anchor_pid.to_string())
-            })
+            .filter(|&pid| procfs::status_field(pid, "PPid") == Some(anchor_pid.to_string()))
             .collect();
         (orphans.len() == ORPHANS).then_some(orphans)
     });
@@ -202,12 +200,12 @@ fn orphans_are_reaped(runtime: &Runtime, dir: &tempfile::TempDir, anchor_pid: u3
     let reaped = wait_for(REAP_TIMEOUT, || {
         adopted
             .iter()
-            .all(|pid| status(*pid).is_none())
+            .all(|&pid| !procfs::exists(pid))
             .then_some(())
     });
     let zombies: Vec<u32> = processes_in(&pod)
         .into_iter()
-        .filter(|pid| status(*pid).is_some_and(|status| field(&status, "State:").starts_with('Z')))
+        .filter(|&pid| procfs::state(pid) == Some('Z'))
         .collect();
     assert!(
         reaped.is_some() && zombies.is_empty(),
@@ -218,12 +216,11 @@ fn orphans_are_reaped(runtime: &Runtime, dir: &tempfile::TempDir, anchor_pid: u3
 
 /// The anchor runs as kubelet asks: no capabilities at all, read-only rootfs.
 fn assert_locked_down(pid: u32) {
-    let status = status(pid).expect("the anchor's status");
-    for set in ["CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:"] {
+    for set in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
+        let capabilities = procfs::status_field(pid, set).expect("the anchor's status");
         assert!(
-            field(&status, set).chars().all(|digit| digit == '0'),
-            "the anchor keeps capabilities: {set} {}",
-            field(&status, set)
+            capabilities.chars().all(|digit| digit == '0'),
+            "the anchor keeps capabilities: {set} {capabilities}"
         );
     }
     let mounts = fs::read_to_string(format!("/proc/{pid}/mountinfo")).expect("the anchor's mounts");
@@ -253,31 +250,15 @@ fn assert_ends_with_exit_0(mut run: Child, bundle: &Bundle, what: &str) {
     );
 }
 
-fn pid_namespace(pid: u32) -> Option<std::path::PathBuf> {
-    fs::read_link(format!("/proc/{pid}/ns/pid")).ok()
-}
-
 /// The host pids of the processes in PID namespace `namespace`.
 fn processes_in(namespace: &std::path::Path) -> Vec<u32> {
-    fs::read_dir("/proc")
-        .expect("reading /proc")
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
-        .filter(|pid| pid_namespace(*pid).as_deref() == Some(namespace))
+    procfs::pids()
+        .into_iter()
+        .filter(|&pid| procfs::namespace(pid, "pid").as_deref() == Some(namespace))
         .collect()
-}
-
-fn status(pid: u32) -> Option<String> {
-    fs::read_to_string(format!("/proc/{pid}/status")).ok()
-}
-
-fn field<'a>(status: &'a str, name: &str) -> &'a str {
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(name))
-        .map_or("", str::trim)
 }
 
 /// Whether host process `pid` still runs (a zombie has ended).
 fn is_alive(pid: u32) -> bool {
-    status(pid).is_some_and(|status| !field(&status, "State:").starts_with('Z'))
+    procfs::state(pid).is_some_and(|state| state != 'Z')
 }

@@ -171,7 +171,7 @@ fn remove_abandoned() {
         else {
             continue;
         };
-        if !Path::new("/proc").join(pid.to_string()).exists() {
+        if !xtask::procfs::exists(pid) {
             eprintln!("removing binfmt_misc entry {name}, left by a run that was killed");
             let _ = fs::write(entry.path(), UNREGISTER);
         }

@@ -17,6 +17,7 @@ use tempfile::TempDir;
 use xtask::engine::mounts;
 use xtask::engine::process::pids_mentioning;
 use xtask::oci::blob::sha256;
+use xtask::procfs;
 
 use crate::deadline::{output_within, run_within};
 use crate::leftovers::HostDirs;
@@ -229,9 +230,7 @@ impl Containerd {
     pub fn shims(&self) -> Vec<u32> {
         pids_mentioning(&self.socket().display().to_string())
             .into_iter()
-            .filter(|pid| {
-                fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe.ends_with(SHIM))
-            })
+            .filter(|pid| procfs::exe(*pid).is_some_and(|exe| exe.ends_with(SHIM)))
             .collect()
     }
 

@@ -1,7 +1,8 @@
 //! The host's network state that a container engine changes when it runs in the host's network
 //! namespace: firewall rules (iptables and ip6tables, without their counters), bridges, named
 //! network namespaces, IP forwarding. Taken before and after, the difference is what an engine
-//! left behind.
+//! left behind, counting only what carries an engine's names: other tests and other runs on the
+//! machine add bridges and namespaces of their own meanwhile, and those are not this engine's.
 
 use std::collections::BTreeSet;
 
@@ -15,6 +16,9 @@ pub const NEEDS: &[Need] = &[
 ];
 /// How [`HostNetwork::added_in`] begins a network namespace's line.
 pub const NAMESPACE: &str = "network namespace ";
+/// What Docker Engine and podman name what they add to a network: docker's and netavark's
+/// chains, CNI's, their default bridges (`docker0`, `br-<id>`, `podman0`, `cni-podman0`).
+const ENGINE_MARKS: &[&str] = &["DOCKER", "NETAVARK", "CNI-", "docker", "br-", "podman"];
 /// Where the kernel says whether it forwards IPv4 between interfaces (dockerd turns it on).
 const IP_FORWARD: &str = "/proc/sys/net/ipv4/ip_forward";
 
@@ -42,19 +46,30 @@ impl HostNetwork {
         }
     }
 
-    /// What is in `later` and was not in `self`, one line each.
-    pub fn added_in(&self, later: &HostNetwork) -> Vec<String> {
+    /// What an engine added between `self` and `later`, one line each: rules and bridges that
+    /// carry an engine's names, network namespaces whose name starts with one of `namespaces`.
+    pub fn added_in(&self, later: &HostNetwork, namespaces: &[&str]) -> Vec<String> {
         let mut added: Vec<String> = Vec::new();
-        let mut new = |kind: &str, before: &BTreeSet<String>, after: &BTreeSet<String>| {
+        let mut new = |kind: &str,
+                       before: &BTreeSet<String>,
+                       after: &BTreeSet<String>,
+                       ours: &dyn Fn(&str) -> bool| {
             added.extend(
                 after
                     .difference(before)
+                    .filter(|item| ours(item))
                     .map(|item| format!("{kind} {item}")),
             );
         };
-        new("firewall rule", &self.rules, &later.rules);
-        new("bridge", &self.bridges, &later.bridges);
-        new(NAMESPACE.trim_end(), &self.namespaces, &later.namespaces);
+        let engines = |item: &str| ENGINE_MARKS.iter().any(|mark| item.contains(mark));
+        new("firewall rule", &self.rules, &later.rules, &engines);
+        new("bridge", &self.bridges, &later.bridges, &engines);
+        new(
+            NAMESPACE.trim_end(),
+            &self.namespaces,
+            &later.namespaces,
+            &|name: &str| namespaces.iter().any(|prefix| name.starts_with(prefix)),
+        );
         if self.ip_forward != later.ip_forward {
             added.push(format!(
                 "{IP_FORWARD} {} instead of {}",

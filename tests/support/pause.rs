@@ -2,10 +2,11 @@
 //! or as an ordinary process. It is stopped with SIGKILL on drop, so a failing test leaves nothing
 //! behind.
 
-use std::fs;
 use std::io::Read;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
+
+use xtask::procfs;
 
 use crate::process::{self, wait_exit, wait_for};
 
@@ -99,16 +100,13 @@ impl Pause {
 
     /// The other processes of pause's PID namespace, as (pid, state) pairs.
     pub fn namespace_members(&self) -> Vec<(u32, char)> {
-        let Ok(namespace) = fs::read_link(format!("/proc/{}/ns/pid", self.pid)) else {
+        let Some(namespace) = procfs::namespace(self.pid, "pid") else {
             return Vec::new();
         };
-        fs::read_dir("/proc")
-            .expect("reading /proc")
-            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        procfs::pids()
+            .into_iter()
             .filter(|&pid| pid != self.pid)
-            .filter(|pid| {
-                fs::read_link(format!("/proc/{pid}/ns/pid")).ok().as_ref() == Some(&namespace)
-            })
+            .filter(|&pid| procfs::namespace(pid, "pid").as_ref() == Some(&namespace))
             .filter_map(|pid| Some((pid, state(pid)?)))
             .collect()
     }
@@ -169,8 +167,7 @@ fn spawn(program: &str, options: &[&str], argv: &[String]) -> Child {
 /// Whether host process `pid` (a pause) is alive and blocked waiting for signals (not stopped, not
 /// a zombie): from then on it answers SIGTERM and SIGINT.
 pub fn is_waiting(pid: u32) -> bool {
-    let wchan = fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
-    wchan.starts_with(SIGWAIT_WCHAN) && state(pid) == Some('S')
+    procfs::wchan(pid).starts_with(SIGWAIT_WCHAN) && state(pid) == Some('S')
 }
 
 /// The process `depth` generations below `outer` (its first child's first child...), once it exists.
@@ -195,18 +192,9 @@ fn assert_running(outer: &mut Child) {
     }
 }
 
-/// The children of a process, from its main thread's `children` list.
+/// The children of a process, zombies included; none once it is gone.
 pub fn children_of(pid: u32) -> Vec<u32> {
-    fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|child| child.parse().ok())
-        .collect()
+    procfs::children(pid).unwrap_or_default()
 }
 
-/// The one-letter state of a process (`S`, `R`, `Z`, `T`, ...), if it exists.
-pub fn state(pid: u32) -> Option<char> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name in parentheses may hold spaces: the state follows its closing parenthesis.
-    stat[stat.rfind(')')? + 1..].trim_start().chars().next()
-}
+pub use xtask::procfs::state;

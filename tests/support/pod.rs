@@ -1,10 +1,9 @@
 //! What a pod anchored by pause looks like, seen from one of its containers (`ps -o pid,args`)
 //! and from the host (/proc of the anchor process). The runtime suites share these checks.
 
-use std::fs;
-
 use crate::Platform;
 use crate::app_image::WEB_PORT;
+use xtask::procfs;
 
 /// The uid and gid our image runs pause as, the same as registry.k8s.io/pause.
 pub const PAUSE_ID: &str = "65535";
@@ -61,7 +60,7 @@ pub fn assert_emulated_pause_is_pid1(ps: &str, platform: &Platform) {
 /// Asserts that host process `pid` is the qemu of `platform`: the anchor is that platform's
 /// image, run through binfmt_misc.
 pub fn assert_runs_under_emulator(pid: &str, platform: &Platform) {
-    let exe = fs::read_link(format!("/proc/{pid}/exe")).expect("reading the anchor's executable");
+    let exe = procfs::exe(pid.parse().expect("a pid")).expect("reading the anchor's executable");
     assert!(
         exe.ends_with(platform.qemu),
         "{}: the anchor runs {} instead of the platform's image under {}",
@@ -73,21 +72,16 @@ pub fn assert_runs_under_emulator(pid: &str, platform: &Platform) {
 
 /// Asserts that host process `pid` is `/pause`.
 pub fn assert_runs_pause(pid: &str) {
-    let cmdline =
-        fs::read(format!("/proc/{pid}/cmdline")).expect("reading the anchor's command line");
-    assert_eq!(cmdline, b"/pause\0", "the anchor process {pid}");
+    let args =
+        procfs::args(pid.parse().expect("a pid")).expect("reading the anchor's command line");
+    assert_eq!(args, ["/pause"], "the anchor process {pid}");
 }
 
 /// Asserts that host process `pid` is `/pause` running as the image's 65535:65535.
 pub fn assert_runs_pause_as_its_user(pid: &str) {
     assert_runs_pause(pid);
-    let status =
-        fs::read_to_string(format!("/proc/{pid}/status")).expect("reading the anchor's status");
-    for field in ["Uid:", "Gid:"] {
-        let ids = status
-            .lines()
-            .find_map(|line| line.strip_prefix(field))
-            .expect("a credentials line");
+    for field in ["Uid", "Gid"] {
+        let ids = procfs::status_field(pid, field).expect("reading the anchor's status");
         assert!(
             ids.split_whitespace().all(|id| id == PAUSE_ID),
             "the anchor runs as {field} {ids}"

@@ -3,19 +3,16 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use crate::procfs;
+
 /// Any of the execute bits.
 const EXECUTABLE: u32 = 0o111;
 
 /// Whether this process runs with root's privileges: its effective uid is 0.
 pub fn is_root() -> bool {
     // `Uid:` lists the real, effective, saved and filesystem uids; privilege follows the effective one.
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("Uid:"))
-            .and_then(|ids| ids.split_whitespace().nth(1))
-            == Some("0")
-    })
+    procfs::status_field("self", "Uid")
+        .is_some_and(|ids| ids.split_whitespace().nth(1) == Some("0"))
 }
 
 /// The executable file `name` in the first directory of PATH that has one, as a shell finds it:

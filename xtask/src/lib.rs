@@ -7,7 +7,8 @@
 //! circles and the data model never depends on how it is shipped. `tidy.rs` checks the rule.
 //!
 //! 1. The base: [`project`] (where things are), [`platform`] (the one platform table),
-//!    [`host`] (facts about this machine: root, programs on PATH) and [`engine`] (a private
+//!    [`host`] (facts about this machine: root, programs on PATH), [`procfs`] (processes as
+//!    /proc shows them) and [`engine`] (a private
 //!    Docker Engine in a network namespace of its own, and the process, mount and namespace
 //!    plumbing it takes: the bench and the docker suite start the same one).
 //! 2. [`oci`]: the image as data — digests and descriptors, config, manifest, index, layer, tar,
@@ -25,6 +26,7 @@ pub mod engine;
 pub mod host;
 pub mod oci;
 pub mod platform;
+pub mod procfs;
 pub mod project;
 pub mod registry;
 

@@ -8,6 +8,8 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::procfs;
+
 /// How often a wait looks at the child again.
 const POLL: Duration = Duration::from_millis(20);
 /// How long the output of a command that has exited may take to arrive.
@@ -122,20 +124,11 @@ fn drain(pipe: Option<impl Read + Send + 'static>) -> mpsc::Receiver<Vec<u8>> {
 /// The PIDs of every process whose command line contains `needle`, e.g. a daemon's private
 /// directory: how the shims a daemon started are found once they have left its process tree.
 pub fn pids_mentioning(needle: &str) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
     let own = std::process::id();
-    entries
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+    procfs::pids()
+        .into_iter()
         .filter(|&pid| pid != own)
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
-                String::from_utf8_lossy(&cmdline)
-                    .replace('\0', " ")
-                    .contains(needle)
-            })
-        })
+        .filter(|&pid| procfs::args(pid).is_some_and(|args| args.join(" ").contains(needle)))
         .collect()
 }
 
@@ -152,11 +145,7 @@ pub fn kill_and_wait(pids: &[u32]) {
         KILL_TIMEOUT,
     );
     let deadline = Instant::now() + KILL_TIMEOUT;
-    while pids
-        .iter()
-        .any(|pid| Path::new(&format!("/proc/{pid}")).exists())
-        && Instant::now() < deadline
-    {
+    while pids.iter().any(|&pid| procfs::exists(pid)) && Instant::now() < deadline {
         std::thread::sleep(POLL);
     }
 }

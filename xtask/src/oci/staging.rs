@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::procfs;
+
 /// A scratch path for replacing `destination`; removed (whatever it then holds) when dropped.
 pub(crate) struct Staging {
     pub(crate) path: PathBuf,
@@ -51,7 +53,7 @@ fn remove_abandoned(dir: &Path, prefix: &str) -> Result<()> {
         else {
             continue;
         };
-        if !Path::new("/proc").join(pid.to_string()).exists() {
+        if !procfs::exists(pid) {
             remove(&entry.path()).with_context(|| {
                 format!(
                     "removing {}, left by a build that was stopped",

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::procfs;
+
 pub(crate) const ORPHANS: u64 = 10_000;
 /// Long enough for every peer to come to rest before the storm (tini's own wait times out at 1 s).
 const SETTLE: Duration = Duration::from_millis(300);
@@ -61,9 +63,8 @@ pub(crate) fn drain_time(orphan_storm: &Path, command: &[PathBuf]) -> Result<Dur
 }
 
 /// The pids of a process's children, zombies included, as listed by the kernel.
-fn children(pid: u32) -> Result<String> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .with_context(|| format!("process {pid} (the peer under test) is gone"))
+fn children(pid: u32) -> Result<Vec<u32>> {
+    procfs::children(pid).with_context(|| format!("process {pid} (the peer under test) is gone"))
 }
 
 /// `unshare --pid --fork --kill-child PEER`: killing unshare kills the peer, which takes the whole
@@ -88,8 +89,8 @@ impl Namespace {
         let unshare = self.0.id();
         let start = Instant::now();
         loop {
-            if let Some(pid) = children(unshare)?.split_whitespace().next() {
-                return Ok(pid.parse()?);
+            if let Some(&pid) = children(unshare)?.first() {
+                return Ok(pid);
             }
             if start.elapsed() > GIVE_UP {
                 bail!("unshare started no process");

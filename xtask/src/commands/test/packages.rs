@@ -50,6 +50,10 @@ pub(crate) const PACKAGES: &[(&str, &str)] = &[
         "mount and umount: binfmt_misc for the foreign platforms",
     ),
     ("tar", "packs the app containers' busybox rootfs"),
+    (
+        "perl-base",
+        "execs pause from a process that left a zombie (the behaviour suite)",
+    ),
     ("crun", "the second pod runtime"),
     ("busybox-static", "the app containers of the test pods"),
     (
