@@ -22,6 +22,7 @@ use serde_json::Value;
 use xshell::Shell;
 use xtask::oci::blob::sha256;
 use xtask::oci::descriptor::OciPlatform;
+use xtask::registry::credentials::Credentials;
 use xtask::registry::push::{PushOptions, PushedImage, push};
 
 /// Faults the flaky proxy injects: fewer than the pusher's attempts per call, so retries win.
@@ -185,7 +186,7 @@ fn push_with_htpasswd_over_tls_and_the_credential_errors() {
     let options = registry.push_options();
 
     let wrong = PushOptions {
-        login: Some((USER.to_string(), "wrong".to_string())),
+        login: Some(Credentials::new(USER, "wrong")),
         ..options.clone()
     };
     one_line_error(
@@ -199,7 +200,7 @@ fn push_with_htpasswd_over_tls_and_the_credential_errors() {
     };
     one_line_error(
         push_to(&registry, &anonymous, "anonymous"),
-        "refused the credentials",
+        "needs credentials",
         "docker login",
     );
     let untrusted = PushOptions {

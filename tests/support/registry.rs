@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 use xshell::Shell;
+use xtask::registry::credentials::Credentials;
 use xtask::registry::push::PushOptions;
 
 use crate::Need;
@@ -249,7 +250,7 @@ impl Registry {
             layout: crate::image::layout(),
             login: self
                 .credentials()
-                .map(|(user, password)| (user.to_string(), password.to_string())),
+                .map(|(user, password)| Credentials::new(user, password)),
             auth_files: Vec::new(),
             insecure: false,
             ca_file: self.ca_file(),

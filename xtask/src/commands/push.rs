@@ -6,6 +6,7 @@ use std::io::Read;
 use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
+use crate::registry::credentials::Credentials;
 use crate::registry::push::{self, PushOptions};
 
 /// Who logs in, as the command line says it.
@@ -18,7 +19,7 @@ pub struct Login {
 /// Pushes `options.layout` to `reference`, logging in as `login` says.
 pub fn run(sh: &Shell, mut options: PushOptions, login: &Login, reference: &str) -> Result<()> {
     options.login = match (&login.username, login.password_stdin) {
-        (Some(username), true) => Some((username.clone(), password_from_stdin()?)),
+        (Some(username), true) => Some(Credentials::new(username, password_from_stdin()?)),
         (None, false) => None,
         (Some(_), false) => {
             bail!("--username needs --password-stdin, with the password piped to standard input")
