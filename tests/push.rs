@@ -418,8 +418,9 @@ fn xtask_says(xtask: &Path, args: &[&str], stdin: Stdio) -> (bool, String, Strin
 }
 
 /// `cargo xtask push` as a user types it, the password piped in and the registry's CA in a file:
-/// a line per blob and manifest, the pushed reference with the layout's digest; and the mistakes a
-/// user makes on the command line, each refused with one `error:` line naming the fix.
+/// a line per blob and manifest, the pushed reference with the layout's digest, the node settings
+/// that pin it; and the mistakes a user makes on the command line, each refused with one `error:`
+/// line naming the fix.
 #[test]
 fn the_command_line_pushes_and_refuses_mistakes() {
     let test = "push::the_command_line_pushes_and_refuses_mistakes";
@@ -464,9 +465,17 @@ fn the_command_line_pushes_and_refuses_mistakes() {
         PLATFORMS.len(),
         "a line per platform manifest:\n{stdout}"
     );
-    assert_eq!(
-        lines.last().copied(),
-        Some(format!("pushed {reference}@{}", local.index_digest).as_str())
+    let pushed_line = format!("pushed {reference}@{}", local.index_digest);
+    assert!(
+        lines.contains(&pushed_line.as_str()),
+        "no `{pushed_line}` line:\n{stdout}"
+    );
+    // Then what to paste into each runtime's configuration, pinned by digest.
+    assert_prints_node_settings(
+        "cli",
+        &stdout,
+        &registry.reference(REPOSITORY),
+        &local.index_digest,
     );
     assert_holds_local_image(&registry, registry.host(), "cli", &local);
 
@@ -576,4 +585,28 @@ fn credential_helpers_are_asked_as_docker_asks_them() {
         "the servers the helper was asked about"
     );
     assert_holds_local_image(&registry, registry.host(), "creds-store", &local);
+}
+
+/// The pinned lines a push prints for the nodes' runtimes, each naming `name@digest`.
+fn assert_prints_node_settings(case: &str, stdout: &str, name: &str, digest: &str) {
+    let pinned = format!("\"{name}@{digest}\"");
+    for (section, key) in [
+        ("[plugins.\"io.containerd.grpc.v1.cri\"]", "sandbox_image"),
+        (
+            "[plugins.'io.containerd.cri.v1.images'.pinned_images]",
+            "sandbox",
+        ),
+        ("[crio.image]", "pause_image"),
+        ("[engine]", "infra_image"),
+    ] {
+        assert!(
+            stdout.lines().any(|line| line.trim() == section),
+            "{case}: no `{section}` line:\n{stdout}"
+        );
+        let setting = format!("{key} = {pinned}");
+        assert!(
+            stdout.lines().any(|line| line.trim() == setting),
+            "{case}: no `{setting}` line:\n{stdout}"
+        );
+    }
 }
