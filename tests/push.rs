@@ -1,28 +1,38 @@
-//! `cargo xtask push` against the real reference registry (Debian's `docker-registry`): plain, and
-//! with htpasswd authentication over TLS from a throwaway CA. The registry ends up with the
-//! layout's exact digests and all six platforms; a second push sends no blob; bad credentials,
-//! references and addresses fail with one line naming the fix and leave no tag; dropped
-//! connections and 503 answers are retried to success.
+//! `cargo xtask push` against the real reference registry (Debian's `docker-registry`): plain, with
+//! htpasswd authentication over TLS from a throwaway CA, and in token mode behind a token server
+//! that signs real JWTs. The registry ends up with the layout's exact digests and all six
+//! platforms; a second push sends no blob; bad credentials, references and addresses fail with one
+//! line naming the fix and leave no tag; dropped connections and 503 answers, from the registry or
+//! its token server, are retried to success; expired tokens are renewed. Docker Hub's names reach
+//! one registry (in a private network where they resolve to loopback) with the credentials users
+//! have for it. Nothing a push prints holds a password, an `auth` or a token.
 
 use std::fmt::{Debug, Display};
 use std::fs;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use pause_tests::deadline::output_within_reading;
 use pause_tests::flaky_proxy::{Fault, FlakyProxy};
 use pause_tests::image::layout as project_layout;
 use pause_tests::layout::Layout;
+use pause_tests::pki::Pki;
+use pause_tests::private_network::{self, PrivateNetwork};
 use pause_tests::process::{output, run};
 use pause_tests::registry::{self, NEEDS_AUTH, NEEDS_SKOPEO, NEEDS_TLS, REPOSITORY, Registry};
+use pause_tests::token_server::{self, Fault as TokenFault, TokenServer};
 use pause_tests::{Need, PLATFORMS, ready, xtask_cli};
 use serde_json::Value;
 use xshell::Shell;
 use xtask::oci::blob::sha256;
 use xtask::oci::descriptor::OciPlatform;
+use xtask::registry::client::{ConnectOptions, Registry as RegistryClient};
+use xtask::registry::credentials::Credentials;
 use xtask::registry::push::{PushOptions, PushedImage, push};
+use xtask::registry::session::{Access, Session};
 
 /// Faults the flaky proxy injects: fewer than the pusher's attempts per call, so retries win.
 const FAULTS: usize = 3;
@@ -185,7 +195,7 @@ fn push_with_htpasswd_over_tls_and_the_credential_errors() {
     let options = registry.push_options();
 
     let wrong = PushOptions {
-        login: Some((USER.to_string(), "wrong".to_string())),
+        login: Some(Credentials::new(USER, "wrong")),
         ..options.clone()
     };
     one_line_error(
@@ -199,7 +209,7 @@ fn push_with_htpasswd_over_tls_and_the_credential_errors() {
     };
     one_line_error(
         push_to(&registry, &anonymous, "anonymous"),
-        "refused the credentials",
+        "needs credentials",
         "docker login",
     );
     let untrusted = PushOptions {
@@ -417,8 +427,9 @@ fn xtask_says(xtask: &Path, args: &[&str], stdin: Stdio) -> (bool, String, Strin
 }
 
 /// `cargo xtask push` as a user types it, the password piped in and the registry's CA in a file:
-/// a line per blob and manifest, the pushed reference with the layout's digest; and the mistakes a
-/// user makes on the command line, each refused with one `error:` line naming the fix.
+/// a line per blob and manifest, the pushed reference with the layout's digest, the node settings
+/// that pin it; and the mistakes a user makes on the command line, each refused with one `error:`
+/// line naming the fix.
 #[test]
 fn the_command_line_pushes_and_refuses_mistakes() {
     let test = "push::the_command_line_pushes_and_refuses_mistakes";
@@ -463,9 +474,17 @@ fn the_command_line_pushes_and_refuses_mistakes() {
         PLATFORMS.len(),
         "a line per platform manifest:\n{stdout}"
     );
-    assert_eq!(
-        lines.last().copied(),
-        Some(format!("pushed {reference}@{}", local.index_digest).as_str())
+    let pushed_line = format!("pushed {reference}@{}", local.index_digest);
+    assert!(
+        lines.contains(&pushed_line.as_str()),
+        "no `{pushed_line}` line:\n{stdout}"
+    );
+    // Then what to paste into each runtime's configuration, pinned by digest.
+    assert_prints_node_settings(
+        "cli",
+        &stdout,
+        &registry.reference(REPOSITORY),
+        &local.index_digest,
     );
     assert_holds_local_image(&registry, registry.host(), "cli", &local);
 
@@ -575,4 +594,763 @@ fn credential_helpers_are_asked_as_docker_asks_them() {
         "the servers the helper was asked about"
     );
     assert_holds_local_image(&registry, registry.host(), "creds-store", &local);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The registries people use: token authentication, Docker Hub's names, stored credentials, and
+// never a secret in what a push prints. Each runs the xtask binary as a user does.
+// ---------------------------------------------------------------------------------------------
+
+/// What one run of the xtask binary printed.
+struct Said {
+    success: bool,
+    stdout: String,
+    stderr: String,
+}
+
+impl Said {
+    fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    /// Asserts the run failed with exactly one `error:` line, which it returns.
+    fn one_error_line(&self, case: &str) -> String {
+        assert!(!self.success, "{case}: the push succeeded:\n{}", self.all());
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert!(
+            lines.len() == 1 && lines[0].starts_with("error: "),
+            "{case}: not one `error:` line:\n{}",
+            self.stderr
+        );
+        lines[0].to_string()
+    }
+}
+
+/// Runs `xtask push ARGS` (inside `network` if given) with `password` piped to stdin and the
+/// machine's stored credentials out of reach: HOME and DOCKER_CONFIG point into `dir` unless
+/// `env` sets them, and REGISTRY_AUTH_FILE and XDG_RUNTIME_DIR are unset.
+fn xtask_push(
+    xtask: &Path,
+    dir: &Path,
+    network: Option<&PrivateNetwork>,
+    args: &[&str],
+    password: Option<&str>,
+    env: &[(&str, String)],
+) -> Said {
+    let mut command = match network {
+        Some(network) => network.command(&xtask.display().to_string()),
+        None => Command::new(xtask),
+    };
+    command
+        .arg("push")
+        .args(args)
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env("HOME", dir)
+        .env("DOCKER_CONFIG", dir.join("no-docker-config"));
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let stdin = match password {
+        Some(password) => {
+            let file = dir.join("password-stdin");
+            fs::write(&file, format!("{password}\n")).expect("writing the password");
+            Stdio::from(fs::File::open(&file).expect("opening the password"))
+        }
+        None => Stdio::null(),
+    };
+    let out = output_within_reading(&mut command, stdin, COMMAND_LINE_TIMEOUT);
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    Said {
+        success: out.status.success(),
+        stdout: text(&out.stdout),
+        stderr: text(&out.stderr),
+    }
+}
+
+/// The secrets of a login: the password and the base64 `user:password` of a Basic header or a
+/// docker config's `auth`.
+fn login_secrets(user: &str, password: &str) -> Vec<String> {
+    use base64::Engine;
+    vec![
+        password.to_string(),
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")),
+    ]
+}
+
+/// Asserts that nothing `case` printed holds any of `secrets`, nor any of `tokens` (whole, or
+/// their signature: what makes a JWT usable).
+fn assert_no_secret(case: &str, said: &Said, secrets: &[String], tokens: &[String]) {
+    let printed = said.all();
+    let signatures = tokens
+        .iter()
+        .filter_map(|token| token.rsplit('.').next().map(str::to_string));
+    for secret in secrets
+        .iter()
+        .cloned()
+        .chain(tokens.iter().cloned())
+        .chain(signatures)
+    {
+        assert!(
+            !printed.contains(&secret),
+            "{case}: the push printed a secret:\n{printed}"
+        );
+    }
+}
+
+/// The pinned lines a push prints for the nodes' runtimes, each naming `name@digest`.
+fn assert_prints_node_settings(case: &str, stdout: &str, name: &str, digest: &str) {
+    let pinned = format!("\"{name}@{digest}\"");
+    for (section, key) in [
+        ("[plugins.\"io.containerd.grpc.v1.cri\"]", "sandbox_image"),
+        (
+            "[plugins.'io.containerd.cri.v1.images'.pinned_images]",
+            "sandbox",
+        ),
+        ("[crio.image]", "pause_image"),
+        ("[engine]", "infra_image"),
+    ] {
+        assert!(
+            stdout.lines().any(|line| line.trim() == section),
+            "{case}: no `{section}` line:\n{stdout}"
+        );
+        let setting = format!("{key} = {pinned}");
+        assert!(
+            stdout.lines().any(|line| line.trim() == setting),
+            "{case}: no `{setting}` line:\n{stdout}"
+        );
+    }
+}
+
+/// The registry's log lines about requests it refused for want of any token, but for the `/v2/`
+/// probe, which is how a client learns where tokens come from.
+fn requests_without_token(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter(|line| line.contains("authorization token required"))
+        .filter(|line| !line.contains("http.request.uri=/v2/ "))
+        .collect()
+}
+
+/// A registry in token mode over TLS, its token server (TLS, same CA) granting USER.
+struct TokenRegistry {
+    registry: Registry,
+    tokens: TokenServer,
+    pki: Arc<Pki>,
+}
+
+fn token_registry() -> TokenRegistry {
+    let pki = Arc::new(Pki::create());
+    let tokens = TokenServer::start(&pki, true, USER, PASSWORD);
+    let registry = Registry::start(registry::Options {
+        tls: true,
+        pki: Some(pki.clone()),
+        token_realm: Some(tokens.realm()),
+        ..registry::Options::default()
+    });
+    TokenRegistry {
+        registry,
+        tokens,
+        pki,
+    }
+}
+
+/// The reference registry in token mode: the push logs in at the token server with Basic
+/// credentials and sends every request after the `/v2/` probe with a Bearer token; a token server
+/// that answers 503 once, drops a connection once, issues 1-second tokens, or a token the registry
+/// already takes for expired, still ends in a complete push.
+#[test]
+fn token_auth_pushes_with_a_bearer_token_through_token_server_trouble() {
+    let test = "push::token_auth_pushes_with_a_bearer_token_through_token_server_trouble";
+    if !ready(test, &needs(&[NEEDS_TLS])) {
+        return;
+    }
+    let local = local_image();
+    let setup = token_registry();
+    let (registry, tokens) = (&setup.registry, &setup.tokens);
+    let xtask = xtask_cli::project();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let ca = setup.pki.ca_file().display().to_string();
+
+    type Trouble<'a> = (&'a str, &'a dyn Fn(&TokenServer));
+    let cases: [Trouble; 5] = [
+        ("token", &|_| {}),
+        ("token-503", &|tokens| {
+            tokens.fail_next(&[TokenFault::Unavailable])
+        }),
+        ("token-dropped", &|tokens| {
+            tokens.fail_next(&[TokenFault::Drop])
+        }),
+        ("token-1s", &|tokens| {
+            tokens.set_lifetime(Duration::from_secs(1))
+        }),
+        ("token-dead", &|tokens| {
+            tokens.set_lifetime(Duration::from_secs(300));
+            tokens.issue_dead(1);
+        }),
+    ];
+    for (tag, trouble) in cases {
+        trouble(tokens);
+        let issued_before = tokens.tokens().len();
+        let reference = registry.reference(&format!("{REPOSITORY}:{tag}"));
+        let said = xtask_push(
+            &xtask,
+            dir.path(),
+            None,
+            &[
+                &reference,
+                "--username",
+                USER,
+                "--password-stdin",
+                "--ca-file",
+                &ca,
+            ],
+            Some(PASSWORD),
+            &[],
+        );
+        assert!(
+            said.success,
+            "{tag}: the push failed:\n{}\ntoken server:\n{}",
+            said.all(),
+            tokens.log()
+        );
+        assert_eq!(
+            tokens.faults_left(),
+            0,
+            "{tag}: a planned fault did not happen"
+        );
+        eprintln!("{tag}: the push said on stderr:\n{}", said.stderr);
+        assert_eq!(
+            registry.stored_tag(REPOSITORY, tag).as_deref(),
+            Some(local.index_digest.as_str()),
+            "{tag}: the registry's tag"
+        );
+        let issued = tokens.tokens().len() - issued_before;
+        match tag {
+            "token-1s" => assert!(
+                issued > 2,
+                "{tag}: 1-second tokens, yet only {issued} were fetched:\n{}",
+                tokens.log()
+            ),
+            "token-dead" => assert!(
+                registry.log().contains("invalid_token")
+                    || registry.log().contains("invalid token"),
+                "{tag}: the registry never refused the dead token:\n{}",
+                registry.log()
+            ),
+            _ => {}
+        }
+        assert_no_secret(tag, &said, &login_secrets(USER, PASSWORD), &tokens.tokens());
+    }
+
+    let log = registry.log();
+    let refused = requests_without_token(&log);
+    assert!(
+        refused.is_empty(),
+        "requests other than the /v2/ probe came without a token:\n{}",
+        refused.join("\n")
+    );
+    let authorized = log
+        .lines()
+        .filter(|line| line.contains("msg=\"authorized request\""))
+        .filter(|line| line.contains(&format!("vars.name={REPOSITORY}")));
+    assert!(
+        authorized.count() >= local.blobs,
+        "the registry authorized fewer requests than there are blobs:\n{log}"
+    );
+    for request in tokens
+        .requests()
+        .iter()
+        .filter(|request| request.status == Some(200))
+    {
+        assert_eq!(
+            request.user.as_deref(),
+            Some(USER),
+            "a token was fetched without the user's credentials: {request}"
+        );
+        assert_eq!(
+            request.service.as_deref(),
+            Some(token_server::SERVICE),
+            "{request}"
+        );
+        assert_eq!(
+            request.scopes,
+            [format!("repository:{REPOSITORY}:pull,push")],
+            "{request}"
+        );
+    }
+    eprintln!("token server log:\n{}", tokens.log());
+    let lines = |marker: &str, most: usize| {
+        log.lines()
+            .filter(|line| line.contains(marker))
+            .take(most)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    eprintln!(
+        "registry log, every refused request (the probes, the dead token) and the first authorized:\n{}\n{}",
+        lines("error authorizing context", usize::MAX),
+        lines("msg=\"authorized request\"", 4)
+    );
+}
+
+/// A wrong password is refused by the token server: one line naming the registry, the token
+/// server that refused, and `docker login`; no tag, and no secret (the password, its base64, a
+/// token) in anything printed.
+#[test]
+fn a_wrong_password_at_the_token_server_is_one_line_and_no_tag() {
+    let test = "push::a_wrong_password_at_the_token_server_is_one_line_and_no_tag";
+    if !ready(test, &needs(&[NEEDS_TLS])) {
+        return;
+    }
+    const WRONG: &str = "wrong horse battery staple";
+    let setup = token_registry();
+    let (registry, tokens) = (&setup.registry, &setup.tokens);
+    let xtask = xtask_cli::project();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let ca = setup.pki.ca_file().display().to_string();
+    let reference = registry.reference(&format!("{REPOSITORY}:wrong"));
+    let said = xtask_push(
+        &xtask,
+        dir.path(),
+        None,
+        &[
+            &reference,
+            "--username",
+            USER,
+            "--password-stdin",
+            "--ca-file",
+            &ca,
+        ],
+        Some(WRONG),
+        &[],
+    );
+    let line = said.one_error_line("wrong password");
+    // The registry, and the token server as the one that refused.
+    let token_server = format!("token server {}", tokens.host());
+    for named in [registry.host(), &token_server, "docker login", "401"] {
+        assert!(
+            line.contains(named),
+            "the error does not name `{named}`: {line}"
+        );
+    }
+    assert_eq!(
+        registry.stored_tag(REPOSITORY, "wrong"),
+        None,
+        "a tag was left"
+    );
+    assert_eq!(registry.blob_uploads(REPOSITORY), 0, "blobs were uploaded");
+    let secrets = [login_secrets(USER, WRONG), login_secrets(USER, PASSWORD)].concat();
+    assert_no_secret("wrong password", &said, &secrets, &tokens.tokens());
+    eprintln!("refused: {line}\ntoken server log:\n{}", tokens.log());
+}
+
+/// A registry that speaks HTTPS but names a plain-HTTP token realm: the password would cross the
+/// network readable, so the push refuses before it sends anything there; the fake realm's log
+/// shows no request at all.
+#[test]
+fn a_plain_http_realm_for_an_https_registry_is_refused_before_any_password() {
+    let test = "push::a_plain_http_realm_for_an_https_registry_is_refused_before_any_password";
+    if !ready(test, &needs(&[NEEDS_TLS])) {
+        return;
+    }
+    let pki = Arc::new(Pki::create());
+    let realm = TokenServer::start(&pki, false, USER, PASSWORD);
+    let registry = Registry::start(registry::Options {
+        tls: true,
+        pki: Some(pki.clone()),
+        token_realm: Some(realm.realm()),
+        ..registry::Options::default()
+    });
+    let xtask = xtask_cli::project();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let ca = pki.ca_file().display().to_string();
+    let reference = registry.reference(&format!("{REPOSITORY}:http-realm"));
+    let said = xtask_push(
+        &xtask,
+        dir.path(),
+        None,
+        &[
+            &reference,
+            "--username",
+            USER,
+            "--password-stdin",
+            "--ca-file",
+            &ca,
+        ],
+        Some(PASSWORD),
+        &[],
+    );
+    let line = said.one_error_line("plain-HTTP realm");
+    for named in [realm.realm().as_str(), "plain HTTP", "https://"] {
+        assert!(
+            line.contains(named),
+            "the error does not name `{named}`: {line}"
+        );
+    }
+    assert!(
+        realm.requests().is_empty(),
+        "the plain-HTTP realm was asked:\n{}",
+        realm.log()
+    );
+    assert_eq!(registry.stored_tag(REPOSITORY, "http-realm"), None);
+    assert_no_secret(
+        "plain-HTTP realm",
+        &said,
+        &login_secrets(USER, PASSWORD),
+        &[],
+    );
+    eprintln!("refused: {line}");
+}
+
+/// Docker's config.json as users have it: the registry's entry malformed (its `auth` where the
+/// entry's object should be) is refused naming the file and the key, never the value; another
+/// registry's malformed entry does not stop a push to this one.
+#[test]
+fn stored_credentials_are_read_entry_by_entry_and_never_quoted() {
+    let test = "push::stored_credentials_are_read_entry_by_entry_and_never_quoted";
+    if !ready(test, &needs(&[NEEDS_AUTH, NEEDS_TLS])) {
+        return;
+    }
+    let local = local_image();
+    let registry = Registry::start_secure(USER, PASSWORD);
+    let xtask = xtask_cli::project();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let ca = registry
+        .ca_file()
+        .expect("a TLS registry")
+        .display()
+        .to_string();
+    let secrets = login_secrets(USER, PASSWORD);
+    let auth = &secrets[1];
+    let host = registry.host();
+    let cases = [
+        (
+            "own-malformed",
+            format!(r#"{{"auths":{{"{host}":"{auth}"}}}}"#),
+            false,
+        ),
+        (
+            "own-bad-base64",
+            format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}!!"}}}}}}"#),
+            false,
+        ),
+        (
+            "other-malformed",
+            format!(
+                r#"{{"auths":{{"ghcr.io":"{auth}","https://{host}":{{"auth":"{auth}"}},"quay.io":{{"auth":42}}}}}}"#
+            ),
+            true,
+        ),
+    ];
+    for (tag, json, pushes) in cases {
+        let config_dir = dir.path().join(tag);
+        fs::create_dir_all(&config_dir).expect("creating the config dir");
+        fs::write(config_dir.join("config.json"), json).expect("writing config.json");
+        let reference = registry.reference(&format!("{REPOSITORY}:{tag}"));
+        let said = xtask_push(
+            &xtask,
+            dir.path(),
+            None,
+            &[&reference, "--ca-file", &ca],
+            None,
+            &[("DOCKER_CONFIG", config_dir.display().to_string())],
+        );
+        if pushes {
+            assert!(said.success, "{tag}: the push failed:\n{}", said.all());
+            assert_eq!(
+                registry.stored_tag(REPOSITORY, tag).as_deref(),
+                Some(local.index_digest.as_str())
+            );
+        } else {
+            let line = said.one_error_line(tag);
+            let file = config_dir.join("config.json").display().to_string();
+            assert!(
+                line.contains(&file),
+                "{tag}: the error does not name the file: {line}"
+            );
+            assert!(
+                line.contains(host),
+                "{tag}: the error does not name the entry: {line}"
+            );
+            assert_eq!(
+                registry.stored_tag(REPOSITORY, tag),
+                None,
+                "{tag}: a tag was left"
+            );
+            eprintln!("refused ({tag}): {line}");
+        }
+        assert_no_secret(tag, &said, &secrets, &[]);
+    }
+}
+
+/// Docker Hub's user.
+const HUB_USER: &str = "bob";
+const HUB_PASSWORD: &str = "hub password 1234";
+/// The names users and tools give Docker Hub, resolved to a registry on loopback.
+const HUB_NAMES: &[&str] = &["docker.io", "index.docker.io", "registry-1.docker.io"];
+/// The key `docker login` writes Docker Hub's credentials under, and asks helpers about.
+const HUB_KEY: &str = "https://index.docker.io/v1/";
+
+/// Pushes to `docker.io/...` land at Docker Hub's API host with the credentials users have for
+/// it, however they gave them: `--username` with the password on stdin, docker's config.json as
+/// `docker login` writes it, a credential helper asked with docker's key; `docker.io/pause` is
+/// `library/pause`. Docker Hub is a registry with htpasswd over TLS (a throwaway CA for its names)
+/// on port 443 of a private network where its names resolve to 127.0.0.1; the xtask binary runs
+/// inside that network.
+#[test]
+fn docker_hub_names_reach_one_registry_with_the_credentials_users_have() {
+    let test = "push::docker_hub_names_reach_one_registry_with_the_credentials_users_have";
+    let extra = [&[NEEDS_AUTH, NEEDS_TLS][..], private_network::NEEDS].concat();
+    if !ready(test, &needs(&extra)) {
+        return;
+    }
+    let local = local_image();
+    let network = Arc::new(PrivateNetwork::start(HUB_NAMES));
+    let registry = Registry::start(registry::Options {
+        credentials: Some((HUB_USER.to_string(), HUB_PASSWORD.to_string())),
+        tls: true,
+        tls_names: HUB_NAMES.iter().map(|name| name.to_string()).collect(),
+        network: Some(network.clone()),
+        ..registry::Options::default()
+    });
+    let xtask = xtask_cli::project();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let ca = registry
+        .ca_file()
+        .expect("a TLS registry")
+        .display()
+        .to_string();
+    let secrets = login_secrets(HUB_USER, HUB_PASSWORD);
+
+    // (b) docker login's config.json; (c) a credential helper that knows docker's key alone.
+    let config_dir = dir.path().join("docker-login");
+    fs::create_dir_all(&config_dir).expect("creating the config dir");
+    fs::write(
+        config_dir.join("config.json"),
+        format!(r#"{{"auths":{{"{HUB_KEY}":{{"auth":"{}"}}}}}}"#, secrets[1]),
+    )
+    .expect("writing config.json");
+    let helper_dir = dir.path().join("helper");
+    fs::create_dir_all(&helper_dir).expect("creating the helper dir");
+    let path = install_hub_credential_helper(&helper_dir);
+    fs::write(
+        helper_dir.join("config.json"),
+        r#"{"credsStore":"pausehub"}"#,
+    )
+    .expect("writing config.json");
+
+    let by_flag = ["--username", HUB_USER, "--password-stdin"];
+    let cases = [
+        HubLogin {
+            tag: "flag",
+            repository: "bob/pause",
+            args: &by_flag,
+            password: Some(HUB_PASSWORD),
+            env: vec![],
+        },
+        HubLogin {
+            tag: "config",
+            repository: "bob/pause",
+            args: &[],
+            password: None,
+            env: vec![("DOCKER_CONFIG", config_dir.display().to_string())],
+        },
+        HubLogin {
+            tag: "helper",
+            repository: "bob/pause",
+            args: &[],
+            password: None,
+            env: vec![
+                ("DOCKER_CONFIG", helper_dir.display().to_string()),
+                ("PATH", path.clone()),
+            ],
+        },
+        HubLogin {
+            tag: "library",
+            repository: "library/pause",
+            args: &by_flag,
+            password: Some(HUB_PASSWORD),
+            env: vec![],
+        },
+    ];
+    let mut outputs = Vec::new();
+    for HubLogin {
+        tag,
+        repository,
+        args,
+        password,
+        env,
+    } in cases
+    {
+        // What the user types: `docker.io/pause` for the official image's name.
+        let typed = match tag {
+            "library" => format!("docker.io/pause:t-{tag}"),
+            _ => format!("docker.io/bob/pause:t-{tag}"),
+        };
+        let argv = [&[typed.as_str()][..], args, &["--ca-file", &ca]].concat();
+        let said = xtask_push(&xtask, dir.path(), Some(&network), &argv, password, &env);
+        assert!(
+            said.success,
+            "{typed} ({tag}): the push failed:\n{}",
+            said.all()
+        );
+        assert_eq!(
+            registry
+                .stored_tag(repository, &format!("t-{tag}"))
+                .as_deref(),
+            Some(local.index_digest.as_str()),
+            "{typed} did not land as {repository}:t-{tag}"
+        );
+        // htpasswd knows one user: a request it authorized carried bob's password.
+        let manifest_put = format!("http.request.uri=/v2/{repository}/manifests/t-{tag} ");
+        assert!(
+            registry
+                .log()
+                .lines()
+                .any(|line| line.contains(&manifest_put)
+                    && line.contains("msg=\"authorized request\"")
+                    && line.contains("http.request.method=PUT")),
+            "{typed}: the registry authorized no manifest PUT:\n{}",
+            registry.log()
+        );
+        assert_no_secret(tag, &said, &secrets, &[]);
+        outputs.push((tag, repository, said));
+    }
+    let asked = fs::read_to_string(helper_dir.join("asked")).expect("the helper was asked");
+    assert_eq!(
+        asked.lines().collect::<Vec<_>>(),
+        [HUB_KEY],
+        "what the helper was asked"
+    );
+    for (tag, repository, said) in &outputs {
+        let name = format!("docker.io/{repository}");
+        assert!(
+            said.stdout
+                .lines()
+                .any(|line| line == format!("pushed {name}:t-{tag}@{}", local.index_digest)),
+            "{tag}: no `pushed {name}:t-{tag}@...` line:\n{}",
+            said.stdout
+        );
+        assert_prints_node_settings(tag, &said.stdout, &name, &local.index_digest);
+    }
+    // Everything started inside dies with the network.
+    let witness = network.witness();
+    drop(registry);
+    drop(network);
+    assert_eq!(
+        witness.processes(),
+        Vec::<u32>::new(),
+        "processes left in the private network"
+    );
+}
+
+/// One way a user gives Docker Hub credentials, and where the push must land.
+struct HubLogin<'a> {
+    tag: &'a str,
+    repository: &'a str,
+    args: &'a [&'a str],
+    password: Option<&'a str>,
+    env: Vec<(&'a str, String)>,
+}
+
+/// A credential helper speaking docker's protocol that holds Docker Hub's credentials under
+/// docker's key alone and notes every server it is asked about in `dir/asked`; returns the PATH
+/// that finds it first.
+fn install_hub_credential_helper(dir: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let helper = dir.join("docker-credential-pausehub");
+    let script = format!(
+        "#!/bin/sh\nread server\necho \"$server\" >> '{asked}'\n\
+         [ \"$1\" = get ] && [ \"$server\" = '{HUB_KEY}' ] || {{ echo 'credentials not found in native keychain'; exit 1; }}\n\
+         printf '{{\"ServerURL\":\"%s\",\"Username\":\"{HUB_USER}\",\"Secret\":\"{HUB_PASSWORD}\"}}' \"$server\"\n",
+        asked = dir.join("asked").display()
+    );
+    fs::write(&helper, script).expect("writing the helper");
+    fs::set_permissions(&helper, fs::Permissions::from_mode(0o755)).expect("making it executable");
+    let path = std::env::var("PATH").unwrap_or_default();
+    format!("{}:{path}", dir.display())
+}
+
+/// The session calls that signing and verification build on, against the registry in token mode
+/// with a pull-only token: a tag's index and each manifest by digest come back byte for byte with
+/// their media types, a config blob checked against its digest, absent things as absent, and the
+/// referrers API as unsupported (docker-registry 2.8 answers 404).
+#[test]
+fn a_pull_session_reads_back_what_the_push_wrote() {
+    let test = "push::a_pull_session_reads_back_what_the_push_wrote";
+    if !ready(test, &needs(&[NEEDS_TLS])) {
+        return;
+    }
+    const MISSING: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    let layout = Layout::open(&project_layout());
+    let setup = token_registry();
+    let registry = &setup.registry;
+    let options = PushOptions {
+        layout: project_layout(),
+        login: Some(Credentials::new(USER, PASSWORD)),
+        auth_files: Vec::new(),
+        insecure: false,
+        ca_file: Some(setup.pki.ca_file()),
+    };
+    push_to(registry, &options, "read-back").expect("pushing the image");
+
+    let connect = ConnectOptions {
+        insecure: false,
+        ca_file: Some(setup.pki.ca_file()),
+    };
+    let client = RegistryClient::connect(
+        registry.host(),
+        &connect,
+        Some(Credentials::new(USER, PASSWORD)),
+    )
+    .expect("connecting");
+    let mut session = Session::open(&client, REPOSITORY, Access::Pull).expect("a pull session");
+    let (descriptor, index) = layout.image();
+    let tagged = session
+        .get_manifest("read-back")
+        .expect("reading the tag")
+        .expect("the tag exists");
+    assert_eq!(tagged.digest, layout.index_digest());
+    assert_eq!(tagged.media_type, descriptor["mediaType"].as_str().unwrap());
+    assert_eq!(tagged.data, layout.fetch(descriptor));
+    for entry in index["manifests"]
+        .as_array()
+        .expect("an index lists manifests")
+    {
+        let digest = entry["digest"].as_str().expect("a digest");
+        let manifest = session
+            .get_manifest(digest)
+            .expect("reading a manifest")
+            .expect("the manifest exists");
+        assert_eq!(manifest.data, layout.fetch(entry), "{digest}");
+        assert_eq!(manifest.media_type, entry["mediaType"].as_str().unwrap());
+        let config: serde_json::Value = serde_json::from_slice(&manifest.data).unwrap();
+        let config_digest = config["config"]["digest"]
+            .as_str()
+            .expect("a config digest");
+        assert!(session.blob_exists(config_digest).expect("checking a blob"));
+        assert_eq!(
+            session.get_blob(config_digest).expect("reading a blob"),
+            layout.blob(config_digest)
+        );
+    }
+    assert_eq!(session.get_manifest("no-such-tag").expect("asking"), None);
+    assert_eq!(session.get_manifest(MISSING).expect("asking"), None);
+    assert!(!session.blob_exists(MISSING).expect("asking"));
+    assert_eq!(
+        session.referrers(&layout.index_digest()).expect("asking"),
+        None,
+        "docker-registry 2.8 has no referrers API"
+    );
+    let scopes: Vec<String> = setup
+        .tokens
+        .requests()
+        .iter()
+        .flat_map(|request| request.scopes.clone())
+        .collect();
+    assert_eq!(
+        scopes.last().map(String::as_str),
+        Some(format!("repository:{REPOSITORY}:pull").as_str()),
+        "the reading session asked for more than pull"
+    );
 }

@@ -1,6 +1,7 @@
 //! A real OCI registry for the suites: Debian's `docker-registry` (the reference distribution
 //! registry) on a free loopback port, its storage, config, credentials and certificates under a
-//! temp dir, stopped and removed on drop.
+//! temp dir, stopped and removed on drop. It authenticates with htpasswd, or with tokens from a
+//! token server ([`crate::token_server`]); it may run inside a [`PrivateNetwork`] on port 443.
 //!
 //! ```no_run
 //! use pause_tests::registry::Registry;
@@ -10,18 +11,23 @@
 
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tempfile::TempDir;
 use xshell::Shell;
+use xtask::registry::credentials::Credentials;
 use xtask::registry::push::PushOptions;
 
 use crate::Need;
 use crate::leftovers::{BLOB_INFO_CACHE, HostPaths};
+use crate::pki::{Pki, Usage};
+use crate::private_network::PrivateNetwork;
 use crate::process::{run, wait_exit, wait_for};
+use crate::token_server;
 
 /// The programs a registry fixture runs; pass them to [`crate::ready`] with what else a test needs.
 pub const NEEDS: &[Need] = &[Need::program("docker-registry", "docker-registry")];
@@ -40,16 +46,26 @@ const STARTUP: Duration = Duration::from_secs(20);
 const SHUTDOWN: Duration = Duration::from_secs(5);
 /// How many times a start is tried when another process takes the chosen port first.
 const PORT_ATTEMPTS: usize = 3;
-/// Validity of the throwaway certificates: they only live as long as one test.
-const CERT_DAYS: &str = "2";
+/// The HTTPS port: a registry in a private network listens there, as public registries do.
+const HTTPS_PORT: u16 = 443;
 
 /// How a registry is started.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Options {
     /// htpasswd (bcrypt) credentials `(user, password)` that every request needs.
     pub credentials: Option<(String, String)>,
     /// HTTPS with a certificate for 127.0.0.1 from a throwaway CA ([`Registry::ca_file`]).
     pub tls: bool,
+    /// The CA of the TLS certificate, shared with other servers of the test; by default one of
+    /// the registry's own.
+    pub pki: Option<Arc<Pki>>,
+    /// DNS names the TLS certificate is also valid for.
+    pub tls_names: Vec<String>,
+    /// Token authentication: clients get their tokens at this realm, from a
+    /// [`token_server::TokenServer`] whose signing CA is `pki`'s.
+    pub token_realm: Option<String>,
+    /// Runs inside this network, on 127.0.0.1:443, instead of a free port of the host's loopback.
+    pub network: Option<Arc<PrivateNetwork>>,
 }
 
 /// A running registry; dropping it stops the process and deletes its files.
@@ -57,6 +73,8 @@ pub struct Registry {
     child: Child,
     host: String,
     options: Options,
+    /// The CA of a TLS registry.
+    pki: Option<Arc<Pki>>,
     dir: TempDir,
     /// skopeo and podman, talking to a registry as root, write their blob-info cache on the host.
     _blob_info_cache: HostPaths,
@@ -73,6 +91,7 @@ impl Registry {
         Registry::start(Options {
             credentials: Some((user.to_string(), password.to_string())),
             tls: true,
+            ..Options::default()
         })
     }
 
@@ -85,19 +104,35 @@ impl Registry {
             let entry = run(&["htpasswd", "-Bbn", user, password]);
             fs::write(dir.path().join("htpasswd"), entry).expect("writing htpasswd");
         }
-        if options.tls {
-            make_certificates(dir.path());
-        }
+        let pki = options.tls.then(|| {
+            let pki = options
+                .pki
+                .clone()
+                .unwrap_or_else(|| Arc::new(Pki::create()));
+            let names: Vec<&str> = options.tls_names.iter().map(String::as_str).collect();
+            let issued = pki.issue("registry", Usage::Server, &names);
+            for (from, to) in [(&issued.cert, "server.crt"), (&issued.key, "server.key")] {
+                fs::copy(from, dir.path().join(to)).expect("copying the registry's certificate");
+            }
+            pki
+        });
         for _ in 0..PORT_ATTEMPTS {
-            let port = free_port();
+            let port = match options.network {
+                Some(_) => HTTPS_PORT,
+                None => free_port(),
+            };
             let config = dir.path().join("config.yml");
             fs::write(&config, config_yaml(dir.path(), port, &options))
                 .expect("writing the registry config");
             let log = fs::File::create(dir.path().join("registry.log"))
                 .expect("creating the registry log");
-            let child = Command::new("docker-registry")
-                .arg("serve")
-                .arg(&config)
+            let config = config.display().to_string();
+            let argv = match &options.network {
+                Some(network) => network.inside(&["docker-registry", "serve", &config]),
+                None => vec!["docker-registry".to_string(), "serve".to_string(), config],
+            };
+            let child = Command::new(&argv[0])
+                .args(&argv[1..])
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().expect("sharing the log file"))
                 .stderr(log)
@@ -107,6 +142,7 @@ impl Registry {
                 child,
                 host: format!("127.0.0.1:{port}"),
                 options: options.clone(),
+                pki: pki.clone(),
                 dir,
                 _blob_info_cache: HostPaths::watch(BLOB_INFO_CACHE, &[]),
             };
@@ -133,12 +169,16 @@ impl Registry {
 
     /// The CA certificate (PEM) that signed a TLS registry's certificate.
     pub fn ca_file(&self) -> Option<PathBuf> {
-        self.options.tls.then(|| self.cert_dir().join("ca.crt"))
+        self.pki.as_ref().map(|pki| pki.ca_file())
     }
 
-    /// A directory holding `ca.crt`, for `skopeo --cert-dir` and containers' `certs.d`.
+    /// A directory holding the CA's `ca.crt` alone, for `skopeo --cert-dir` and containers'
+    /// `certs.d` (empty for a registry without TLS).
     pub fn cert_dir(&self) -> PathBuf {
-        self.dir.path().join("certs")
+        match &self.pki {
+            Some(pki) => pki.cert_dir(),
+            None => self.dir.path().join("certs"),
+        }
     }
 
     pub fn credentials(&self) -> Option<(&str, &str)> {
@@ -151,6 +191,20 @@ impl Registry {
     /// Everything the registry logged so far, access log included.
     pub fn log(&self) -> String {
         fs::read_to_string(self.dir.path().join("registry.log")).expect("reading the registry log")
+    }
+
+    /// The digest `repository:tag` points at, read from the registry's storage (as a registry in a
+    /// private network cannot be asked from outside it); None when there is no such tag.
+    pub fn stored_tag(&self, repository: &str, tag: &str) -> Option<String> {
+        let link = self
+            .dir
+            .path()
+            .join("storage/docker/registry/v2/repositories")
+            .join(repository)
+            .join("_manifests/tags")
+            .join(tag)
+            .join("current/link");
+        fs::read_to_string(link).ok()
     }
 
     /// How many blob uploads the registry started for `repository` so far: each upload begins with
@@ -196,7 +250,7 @@ impl Registry {
             layout: crate::image::layout(),
             login: self
                 .credentials()
-                .map(|(user, password)| (user.to_string(), password.to_string())),
+                .map(|(user, password)| Credentials::new(user, password)),
             auth_files: Vec::new(),
             insecure: false,
             ca_file: self.ca_file(),
@@ -216,8 +270,9 @@ impl Registry {
     }
 
     fn wait_ready(&mut self) -> bool {
-        let host = self.host.clone();
+        let address: SocketAddr = self.host.parse().expect("an IP address and port");
         let tls = self.options.tls;
+        let network = self.options.network.clone();
         let ready = wait_for(STARTUP, || {
             if self
                 .child
@@ -227,7 +282,13 @@ impl Registry {
             {
                 return Some(false);
             }
-            answers_v2(&host, tls).then_some(true)
+            let connection = match &network {
+                Some(network) => network.connect(address),
+                None => TcpStream::connect(address),
+            };
+            connection
+                .is_ok_and(|stream| answers_v2(stream, &self.host, tls))
+                .then_some(true)
         });
         match ready {
             Some(true) => true,
@@ -282,13 +343,10 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Whether something at `host` accepts connections and, over plain HTTP, answers `GET /v2/` the way
-/// a registry does (200, or 401 with authentication). Over TLS, accepting is enough: the registry
+/// Whether the server that accepted `stream`, over plain HTTP, answers `GET /v2/` the way a
+/// registry does (200, or 401 with authentication). Over TLS, accepting is enough: the registry
 /// only listens once its certificate loaded.
-fn answers_v2(host: &str, tls: bool) -> bool {
-    let Ok(mut stream) = TcpStream::connect(host) else {
-        return false;
-    };
+fn answers_v2(mut stream: TcpStream, host: &str, tls: bool) -> bool {
     if tls {
         return true;
     }
@@ -308,11 +366,10 @@ fn config_yaml(dir: &Path, port: u16, options: &Options) -> String {
         storage = dir.join("storage").display(),
     );
     if options.tls {
-        let pki = dir.join("pki");
         yaml += &format!(
             "  tls:\n    certificate: {}\n    key: {}\n",
-            pki.join("server.crt").display(),
-            pki.join("server.key").display()
+            dir.join("server.crt").display(),
+            dir.join("server.key").display()
         );
     }
     if options.credentials.is_some() {
@@ -320,85 +377,19 @@ fn config_yaml(dir: &Path, port: u16, options: &Options) -> String {
             "auth:\n  htpasswd:\n    realm: pause-tests\n    path: {}\n",
             dir.join("htpasswd").display()
         );
+    } else if let Some(realm) = &options.token_realm {
+        // The token server's signing certificate chains to this CA.
+        let bundle = options
+            .pki
+            .as_ref()
+            .expect("token authentication needs the token server's CA as `pki`")
+            .ca_file();
+        yaml += &format!(
+            "auth:\n  token:\n    realm: {realm}\n    service: {}\n    issuer: {}\n    rootcertbundle: {}\n",
+            token_server::SERVICE,
+            token_server::ISSUER,
+            bundle.display()
+        );
     }
     yaml
-}
-
-/// A throwaway CA and a server certificate for 127.0.0.1 signed by it, in `dir/pki`; the CA
-/// certificate alone is copied to `dir/certs`, since skopeo and containers read every `*.key` in a
-/// cert dir as a client key.
-fn make_certificates(dir: &Path) {
-    let pki = dir.join("pki");
-    let certs = dir.join("certs");
-    for made in [&pki, &certs] {
-        fs::create_dir_all(made).expect("creating a certificates dir");
-    }
-    let path = |name: &str| pki.join(name).display().to_string();
-    let ec_key = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    let (ca_key, ca_crt) = (path("ca.key"), path("ca.crt"));
-    let mut ca = vec!["openssl", "req", "-x509"];
-    ca.extend(ec_key);
-    ca.extend([
-        "-keyout",
-        &ca_key,
-        "-out",
-        &ca_crt,
-        "-days",
-        CERT_DAYS,
-        "-subj",
-        "/CN=pause-tests throwaway CA",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-    ]);
-    run(&ca);
-    let (server_key, server_csr, server_crt, extensions) = (
-        path("server.key"),
-        path("server.csr"),
-        path("server.crt"),
-        path("server.ext"),
-    );
-    let mut csr = vec!["openssl", "req"];
-    csr.extend(ec_key);
-    csr.extend([
-        "-keyout",
-        &server_key,
-        "-out",
-        &server_csr,
-        "-subj",
-        "/CN=127.0.0.1",
-    ]);
-    run(&csr);
-    fs::write(
-        &extensions,
-        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n\
-         keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
-    )
-    .expect("writing the certificate extensions");
-    run(&[
-        "openssl",
-        "x509",
-        "-req",
-        "-in",
-        &server_csr,
-        "-CA",
-        &ca_crt,
-        "-CAkey",
-        &ca_key,
-        "-CAcreateserial",
-        "-out",
-        &server_crt,
-        "-days",
-        CERT_DAYS,
-        "-extfile",
-        &extensions,
-    ]);
-    fs::copy(&ca_crt, certs.join("ca.crt")).expect("copying the CA certificate");
 }

@@ -38,9 +38,11 @@ xflags::xflags! {
         }
 
         /// Push an OCI layout with its exact digests: the blobs the registry lacks, each
-        /// manifest, the index last under the tag. Credentials: --username with the password on
-        /// stdin, else REGISTRY_AUTH_FILE, podman's auth.json or docker's config.json
-        /// ($DOCKER_CONFIG; auths, credHelpers, credsStore). Loopback registries get plain HTTP.
+        /// manifest, the index last under the tag; then print the settings that pin it by digest
+        /// for containerd, CRI-O and podman. Credentials: --username with the password on stdin,
+        /// else REGISTRY_AUTH_FILE, podman's auth.json or docker's config.json ($DOCKER_CONFIG;
+        /// auths, credHelpers, credsStore; Docker Hub by any of its names). Basic or token
+        /// (Bearer) login. Loopback registries get plain HTTP.
         cmd push {
             /// REGISTRY/REPOSITORY:TAG, e.g. ghcr.io/OWNER/pause:0.1.0.
             required reference: String

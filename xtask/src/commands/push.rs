@@ -1,11 +1,13 @@
 //! `cargo xtask push REGISTRY/REPOSITORY:TAG` (and `image --push`): the command line's side of a
-//! push — the password from standard input — over `registry::push`.
+//! push — the password from standard input — over `registry::push`, and the settings that pin the
+//! pushed image on the nodes.
 
 use std::io::Read;
 
 use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
+use crate::registry::credentials::Credentials;
 use crate::registry::push::{self, PushOptions};
 
 /// Who logs in, as the command line says it.
@@ -15,17 +17,19 @@ pub struct Login {
     pub password_stdin: bool,
 }
 
-/// Pushes `options.layout` to `reference`, logging in as `login` says.
+/// Pushes `options.layout` to `reference`, logging in as `login` says, and prints the node
+/// settings that pin what it pushed.
 pub fn run(sh: &Shell, mut options: PushOptions, login: &Login, reference: &str) -> Result<()> {
     options.login = match (&login.username, login.password_stdin) {
-        (Some(username), true) => Some((username.clone(), password_from_stdin()?)),
+        (Some(username), true) => Some(Credentials::new(username, password_from_stdin()?)),
         (None, false) => None,
         (Some(_), false) => {
             bail!("--username needs --password-stdin, with the password piped to standard input")
         }
         (None, true) => bail!("--password-stdin needs --username U"),
     };
-    push::push(sh, &options, reference)?;
+    let pushed = push::push(sh, &options, reference)?;
+    print!("{}", node_settings(&pushed.pinned()));
     Ok(())
 }
 
@@ -42,4 +46,85 @@ fn password_from_stdin() -> Result<String> {
         );
     }
     Ok(password)
+}
+
+/// Where each runtime takes its pod sandbox ("pause") image from: the file, the TOML table, the
+/// key, and the command line the table also wants, if any.
+const RUNTIMES: &[(&str, &str, &str, Option<&str>)] = &[
+    (
+        "containerd 1.x: /etc/containerd/config.toml (version = 2)",
+        "[plugins.\"io.containerd.grpc.v1.cri\"]",
+        "sandbox_image",
+        None,
+    ),
+    (
+        "containerd 2.x: /etc/containerd/config.toml (version = 3)",
+        "[plugins.'io.containerd.cri.v1.images'.pinned_images]",
+        "sandbox",
+        None,
+    ),
+    (
+        "CRI-O: /etc/crio/crio.conf.d/10-pause.conf",
+        "[crio.image]",
+        "pause_image",
+        Some("pause_command = \"/pause\""),
+    ),
+    (
+        "podman: /etc/containers/containers.conf",
+        "[engine]",
+        "infra_image",
+        Some("infra_command = \"/pause\""),
+    ),
+];
+
+/// The lines a user pastes into each runtime's configuration to run `pinned`
+/// (`registry/repository@digest`) as the pod sandbox: by digest, since a tag can move, and by the
+/// fully qualified name, since containerd keeps the sandbox image under exactly that name.
+fn node_settings(pinned: &str) -> String {
+    let mut text = String::from(
+        "pin it on the nodes (by digest, fully qualified, as the runtimes compare names):\n",
+    );
+    for (runtime, table, key, command) in RUNTIMES {
+        text += &format!("# {runtime}\n{table}\n  {key} = \"{pinned}\"\n");
+        if let Some(command) = command {
+            text += &format!("  {command}\n");
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::node_settings;
+
+    /// The keys under which `table` (or a table in it) holds `value`.
+    fn keys_holding(table: &toml::Table, value: &str) -> Vec<String> {
+        table
+            .iter()
+            .flat_map(|(key, held)| match held {
+                toml::Value::Table(inner) => keys_holding(inner, value),
+                toml::Value::String(text) if text == value => vec![key.clone()],
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn node_settings_are_valid_toml_naming_the_pinned_image() {
+        let pinned = "docker.io/library/pause@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let text = node_settings(pinned);
+        let keys: Vec<String> = text
+            .split("\n# ")
+            .skip(1)
+            .flat_map(|block| {
+                let table: toml::Table = toml::from_str(&format!("# {block}"))
+                    .unwrap_or_else(|error| panic!("not TOML: {error}\n{block}"));
+                keys_holding(&table, pinned)
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            ["sandbox_image", "sandbox", "pause_image", "infra_image"]
+        );
+    }
 }

@@ -19,7 +19,7 @@ pub(crate) const DOCKER_HUB: &str = "docker.io";
 /// Other names users and tools give Docker Hub.
 const DOCKER_HUB_ALIASES: &[&str] = &["index.docker.io", "registry-1.docker.io"];
 /// Where Docker Hub's registry API answers.
-pub(crate) const DOCKER_HUB_API: &str = "registry-1.docker.io";
+const DOCKER_HUB_API: &str = "registry-1.docker.io";
 /// The namespace of Docker Hub's official images: `docker.io/pause` is `docker.io/library/pause`.
 const DOCKER_HUB_OFFICIAL: &str = "library";
 const LOCALHOST: &str = "localhost";
@@ -107,36 +107,36 @@ impl Reference {
                 "has a malformed repository: lower-case letters and digits, joined by `.`, `_`, `__` or `-`, components separated by `/`",
             ));
         }
-        let on_docker_hub =
-            registry.is_some_and(|host| host == DOCKER_HUB || DOCKER_HUB_ALIASES.contains(&host));
+        let on_docker_hub = registry.is_some_and(|host| canonical_registry(host) == DOCKER_HUB);
         let repository = if on_docker_hub && !repository.contains('/') {
             format!("{DOCKER_HUB_OFFICIAL}/{repository}")
         } else {
             repository.to_string()
         };
         Ok(Reference {
-            registry: registry.map(|host| {
-                if on_docker_hub {
-                    DOCKER_HUB.to_string()
-                } else {
-                    host.to_string()
-                }
-            }),
+            registry: registry.map(|host| canonical_registry(host).to_string()),
             repository,
             tag: tag.map(str::to_string),
             digest: digest.map(str::to_string),
         })
     }
+}
 
-    /// The host that answers this registry's API: Docker Hub's differs from its name.
-    pub(crate) fn api_host(&self) -> Option<&str> {
-        self.registry.as_deref().map(|host| {
-            if host == DOCKER_HUB {
-                DOCKER_HUB_API
-            } else {
-                host
-            }
-        })
+/// A registry's one name: Docker Hub's aliases are `docker.io`, any other host is itself.
+pub(crate) fn canonical_registry(host: &str) -> &str {
+    if DOCKER_HUB_ALIASES.contains(&host) {
+        DOCKER_HUB
+    } else {
+        host
+    }
+}
+
+/// The host that answers `registry`'s API (Docker Hub's differs from its name).
+pub(crate) fn api_host(registry: &str) -> &str {
+    if canonical_registry(registry) == DOCKER_HUB {
+        DOCKER_HUB_API
+    } else {
+        registry
     }
 }
 
@@ -297,7 +297,10 @@ mod tests {
         ] {
             let reference = Reference::parse(text).unwrap();
             assert_eq!(reference.to_string(), "docker.io/library/pause:t", "{text}");
-            assert_eq!(reference.api_host(), Some("registry-1.docker.io"));
+            assert_eq!(
+                reference.registry.as_deref().map(super::api_host),
+                Some("registry-1.docker.io")
+            );
         }
         assert_eq!(
             Reference::parse("docker.io/bob/pause:t")

@@ -1,136 +1,196 @@
 //! A connection to one registry: HTTPS through rustls with the ring provider and an extra CA from
 //! `--ca-file`; plain HTTP only for loopback registries (or with `--insecure`), and only when the
-//! registry does not speak TLS, as docker decides for its insecure registries.
+//! registry does not speak TLS, as docker decides for its insecure registries. Connecting asks
+//! `/v2/` how to log in; a `session::Session` then works on one repository.
+//!
+//! Our own small client on reqwest rather than a registry client crate: a push needs a handful of
+//! calls, and owning them is what lets every call be retried, every token fetch checked and
+//! retried, and no error quote a secret.
 
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
-use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
-use oci_client::errors::OciDistributionError;
+use reqwest::Url;
+use reqwest::blocking::Client;
+use reqwest::header::CONNECTION;
 
-use super::error::{explain, is_certificate_problem, is_transient_status, status};
+use super::challenge::{self, Challenge};
+use super::credentials::Credentials;
+use super::error::{Failure, Subject, UNAUTHORIZED, explain, is_transient_status, status_text};
 use super::retry::retry;
+use crate::oci::reference;
 
 /// How long connecting may take before it counts as a failed (and retried) attempt.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a response may stall before the attempt counts as failed.
-const READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a whole request may take before the attempt counts as failed.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// The line that starts a certificate in a PEM file.
 const PEM_CERTIFICATE: &str = "-----BEGIN CERTIFICATE-----";
 const USER_AGENT: &str = concat!("pause-xtask/", env!("CARGO_PKG_VERSION"));
+/// HTTP 200, the answer of a `/v2/` that lets everyone in.
+const OK: u16 = 200;
 
-pub(crate) struct RegistryClient {
-    pub(crate) oci: oci_client::Client,
-    pub(crate) host: String,
+/// How to reach a registry.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// Plain HTTP even for a registry that is not on loopback.
+    pub insecure: bool,
+    /// A CA certificate (PEM) to trust besides the system's.
+    pub ca_file: Option<PathBuf>,
 }
 
-impl RegistryClient {
-    /// Finds out how `host` is reached and waits until it answers `/v2/` (retrying connection
-    /// failures, 429 and 5xx), then sets up oci-client for it. `repository` is for messages.
-    pub(crate) async fn connect(
-        host: &str,
-        insecure: bool,
-        ca_file: Option<&Path>,
-        repository: &str,
-    ) -> Result<RegistryClient> {
+/// A registry that answered `/v2/`.
+pub struct Registry {
+    pub(crate) http: Client,
+    /// `https://host[:port]/` or `http://...`: where its API answers.
+    pub(crate) base: Url,
+    /// As the user named it (`docker.io`, not its API host): for messages.
+    pub(crate) name: String,
+    pub(crate) credentials: Option<Credentials>,
+    /// How `/v2/` said to log in; None when it let us in as we were.
+    pub(crate) challenge: Option<Challenge>,
+}
+
+impl Registry {
+    /// Finds out how the registry `name` (`host[:port]`, Docker Hub by any of its names) is
+    /// reached and how it wants clients to log in, retrying connection failures, 429 and 5xx.
+    /// `credentials` are used when it asks for them.
+    pub fn connect(
+        name: &str,
+        options: &ConnectOptions,
+        credentials: Option<Credentials>,
+    ) -> Result<Registry> {
+        let name = reference::canonical_registry(name).to_string();
+        let api_host = reference::api_host(&name).to_string();
         // reqwest is built without a crypto provider (ring keeps the build free of cmake and
         // aws-lc); installing it a second time changes nothing.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let roots = match ca_file {
-            Some(path) => vec![read_ca(path)?],
-            None => Vec::new(),
-        };
-        // A client of its own for `/v2/`: oci-client takes a 503 there for "no login needed".
-        let mut probe = reqwest::Client::builder()
+        let mut http = Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
-            .read_timeout(READ_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
             .user_agent(USER_AGENT);
-        for root in &roots {
-            probe = probe.tls_certs_merge([reqwest::Certificate::from_pem(&root.data)?]);
+        if let Some(path) = &options.ca_file {
+            http = http.tls_certs_merge(read_ca(path)?);
         }
-        let probe = probe.build().context("setting up the HTTP client")?;
-        let may_be_plain = insecure || is_loopback(host);
-        let protocol = retry(&format!("contacting {host}"), || {
-            scheme(&probe, host, may_be_plain)
+        let http = http.build().context("setting up the HTTP client")?;
+        let may_be_plain = options.insecure || is_loopback(&api_host);
+        let doing = format!("contacting {name}");
+        let (base, challenge) =
+            retry(&doing, || probe(&http, &api_host, may_be_plain)).map_err(|failure| {
+                let subject = Subject {
+                    registry: &name,
+                    repository: "",
+                    with_credentials: credentials.is_some(),
+                };
+                anyhow!(explain(&failure, &subject, &doing))
+            })?;
+        Ok(Registry {
+            http,
+            base,
+            name,
+            credentials,
+            challenge,
         })
-        .await
-        .map_err(|error| {
-            anyhow!(explain(
-                &error,
-                host,
-                repository,
-                &format!("contacting {host}")
-            ))
-        })?;
-        let config = ClientConfig {
-            protocol,
-            extra_root_certificates: roots,
-            // Blobs here are a few KiB: one PUT each beats a chunked upload session.
-            use_monolithic_push: true,
-            platform_resolver: None,
-            connect_timeout: Some(CONNECT_TIMEOUT),
-            read_timeout: Some(READ_TIMEOUT),
-            user_agent: USER_AGENT,
-            ..ClientConfig::default()
-        };
-        let oci = oci_client::Client::try_from(config).context("setting up the registry client")?;
-        Ok(RegistryClient {
-            oci,
-            host: host.to_string(),
-        })
+    }
+
+    /// `/v2/<path>` at the registry.
+    pub(crate) fn url(&self, path: &str) -> Url {
+        self.base
+            .join(&format!("v2/{path}"))
+            .expect("registry paths are relative URLs")
+    }
+
+    /// Whether `url` is on the registry itself (same scheme, host and port): only there do its
+    /// credentials go.
+    pub(crate) fn owns(&self, url: &Url) -> bool {
+        url.origin() == self.base.origin()
     }
 }
 
-/// HTTPS if the registry answers it; plain HTTP when allowed and TLS failed for another reason
-/// than an untrusted certificate (that error is the user's to fix, with --ca-file).
-async fn scheme(
-    probe: &reqwest::Client,
-    host: &str,
+/// The registry's base URL and its challenge: HTTPS if it answers that; plain HTTP when allowed and
+/// TLS failed for another reason than an untrusted certificate (that is the user's to fix, with
+/// --ca-file).
+fn probe(
+    http: &Client,
+    api_host: &str,
     may_be_plain: bool,
-) -> Result<ClientProtocol, OciDistributionError> {
-    match answer(probe, &format!("https://{host}/v2/")).await {
-        Ok(()) => Ok(ClientProtocol::Https),
-        Err(error)
-            if !may_be_plain || status(&error).is_some() || is_certificate_problem(&error) =>
+) -> Result<(Url, Option<Challenge>), Failure> {
+    let base = |scheme: &str| {
+        Url::parse(&format!("{scheme}://{api_host}/"))
+            .map_err(|_| Failure::Malformed(format!("`{api_host}` is not a host name")))
+    };
+    let https = base("https")?;
+    match ask_v2(http, &https) {
+        Err(failure @ Failure::Transport { .. })
+            if may_be_plain && !failure.is_certificate_problem() =>
         {
-            Err(error)
+            let http_base = base("http")?;
+            ask_v2(http, &http_base).map(|challenge| (http_base, challenge))
         }
-        Err(_) => answer(probe, &format!("http://{host}/v2/"))
-            .await
-            .map(|()| ClientProtocol::Http),
+        result => result.map(|challenge| (https, challenge)),
     }
 }
 
-/// Any answer but 429 and 5xx: 401 is fine, the push authenticates later.
-async fn answer(probe: &reqwest::Client, url: &str) -> Result<(), OciDistributionError> {
-    let response = probe.get(url).send().await?;
+/// `GET /v2/`: 200 lets everyone in, 401 says how to log in.
+fn ask_v2(http: &Client, base: &Url) -> Result<Option<Challenge>, Failure> {
+    let url = base.join("v2/").expect("a relative path");
+    // Its own connection: the probe is over before the session's first call.
+    let response = http
+        .get(url)
+        .header(CONNECTION, "close")
+        .send()
+        .map_err(Failure::transport)?;
     let code = response.status().as_u16();
-    if is_transient_status(code) {
-        let message = response.text().await.unwrap_or_default();
-        return Err(OciDistributionError::ServerError {
+    match code {
+        OK => Ok(None),
+        UNAUTHORIZED => challenge::from_headers(response.headers())
+            .map(Some)
+            .ok_or_else(|| {
+                Failure::Malformed(format!(
+                    "{} answered 401 to /v2/ without saying how to log in (no Basic or Bearer WWW-Authenticate challenge)",
+                    base.host_str().unwrap_or_default()
+                ))
+            }),
+        code if is_transient_status(code) => Err(Failure::Status {
             code,
-            url: url.to_string(),
-            message,
-        });
+            body: String::new(),
+            challenge_error: None,
+            token_server: None,
+        }),
+        code => Err(Failure::Malformed(format!(
+            "{} answered {} to /v2/, where a registry answers 200 or 401: check the address",
+            base.host_str().unwrap_or_default(),
+            status_text(code)
+        ))),
     }
-    Ok(())
 }
 
-fn read_ca(path: &Path) -> Result<Certificate> {
+fn read_ca(path: &Path) -> Result<Vec<reqwest::Certificate>> {
     let pem =
         std::fs::read(path).with_context(|| format!("cannot read --ca-file {}", path.display()))?;
-    if !String::from_utf8_lossy(&pem).contains(PEM_CERTIFICATE) {
-        anyhow::bail!(
+    let not_pem = || {
+        anyhow!(
             "--ca-file {} holds no PEM certificate: pass the CA's certificate in PEM",
             path.display()
-        );
+        )
+    };
+    if !String::from_utf8_lossy(&pem).contains(PEM_CERTIFICATE) {
+        return Err(not_pem());
     }
-    Ok(Certificate {
-        encoding: CertificateEncoding::Pem,
-        data: pem,
-    })
+    reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| not_pem())
+}
+
+/// Whether a password may be sent to `url`: over HTTPS, or over plain HTTP to this machine alone
+/// (nothing crosses a network there).
+pub(crate) fn password_may_travel(url: &Url) -> bool {
+    match url.scheme() {
+        "https" => true,
+        // host_str() spells IPv6 addresses in brackets, as is_loopback reads them.
+        "http" => url.host_str().is_some_and(is_loopback),
+        _ => false,
+    }
 }
 
 /// `localhost[:port]`, `127.x.y.z[:port]` or `[::1][:port]`: registries on this machine, which
@@ -141,4 +201,29 @@ pub(crate) fn is_loopback(host: &str) -> bool {
         None => host.rsplit_once(':').map_or(host, |(name, _port)| name),
     };
     name == "localhost" || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::Url;
+
+    use super::{is_loopback, password_may_travel};
+
+    #[test]
+    fn passwords_travel_over_https_or_stay_on_this_machine() {
+        for (url, may) in [
+            ("https://ghcr.io/v2/", true),
+            ("https://10.0.0.1:5000/v2/", true),
+            ("http://127.0.0.1:5000/v2/", true),
+            ("http://localhost:5000/v2/", true),
+            ("http://[::1]:5000/v2/", true),
+            ("http://10.0.0.1:5000/v2/", false),
+            ("http://registry.example/v2/", false),
+            ("ftp://127.0.0.1/", false),
+        ] {
+            assert_eq!(password_may_travel(&Url::parse(url).unwrap()), may, "{url}");
+        }
+        assert!(is_loopback("127.0.0.1:5000") && is_loopback("[::1]:5000"));
+        assert!(!is_loopback("127.example:5000") && !is_loopback("10.0.0.1"));
+    }
 }

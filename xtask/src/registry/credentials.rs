@@ -1,41 +1,47 @@
-//! Registry credentials, found where docker, podman and skopeo keep them, since oci-client reads
-//! none of those files itself.
+//! Registry credentials, found where docker, podman and skopeo keep them.
 //!
-//! Order: `--username` with `--password-stdin`; then `REGISTRY_AUTH_FILE` (podman's auth.json),
-//! podman's default auth.json, and docker's `config.json` (`$DOCKER_CONFIG` or `~/.docker`). In each
-//! file, like docker: a `credHelpers` entry for the registry, else an `auths` entry, else the
-//! `credsStore` helper. No credentials anywhere means an anonymous push.
+//! Order: `--username` with `--password-stdin` (the caller's); then `REGISTRY_AUTH_FILE` (podman's
+//! auth.json), podman's default auth.json, and docker's `config.json` (`$DOCKER_CONFIG` or
+//! `~/.docker`). In each file, like docker: a `credHelpers` entry for the registry, else an `auths`
+//! entry, else the `credsStore` helper. No credentials anywhere means an anonymous push.
+//!
+//! Docker Hub is one registry under four names: `docker.io`, `index.docker.io`,
+//! `registry-1.docker.io`, and `https://index.docker.io/v1/`, the key `docker login` writes and
+//! asks credential helpers about. Every other registry is its `host[:port]`, however a file spells
+//! the key (`https://host`, `host/v1/`).
+//!
+//! A file is read as a plain JSON value and only the entry for the registry is decoded: another
+//! registry's malformed entry never stops a push, and no error quotes a value (an `auth` is a
+//! base64 password); errors name the file and the key.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use base64::Engine;
-use oci_client::secrets::RegistryAuth;
-use serde::Deserialize;
+use serde_json::{Map, Value};
 use xshell::{Shell, cmd};
+
+pub use super::secret::Credentials;
+use crate::oci::reference::{DOCKER_HUB, canonical_registry};
 
 /// What a credential helper answers in `Username` when `Secret` is an OAuth identity token.
 const IDENTITY_TOKEN_USER: &str = "<token>";
+/// The key docker keeps Docker Hub's credentials under, and asks credential helpers with.
+const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
 
-/// The credentials stored for `registry` (`host[:port]`) in the first of `files` that has any, or
-/// anonymous access.
-pub(crate) fn lookup(sh: &Shell, files: &[PathBuf], registry: &str) -> Result<RegistryAuth> {
+/// The credentials stored for `registry` (`host[:port]`, Docker Hub by any name) in the first of
+/// `files` that has any; None means anonymous access.
+pub(crate) fn lookup(sh: &Shell, files: &[PathBuf], registry: &str) -> Result<Option<Credentials>> {
+    let registry = canonical_registry(registry);
     for file in files {
         let Ok(text) = std::fs::read_to_string(file) else {
             continue;
         };
-        let parsed: AuthFile = serde_json::from_str(&text).with_context(|| {
-            format!(
-                "{} is not valid JSON: fix or remove it, or pass --username with --password-stdin",
-                file.display()
-            )
-        })?;
-        if let Some(auth) = parsed.credentials(sh, registry, file)? {
-            return Ok(auth);
+        if let Some(credentials) = AuthFile::parse(file, &text)?.credentials(sh, registry)? {
+            return Ok(Some(credentials));
         }
     }
-    Ok(RegistryAuth::Anonymous)
+    Ok(None)
 }
 
 /// The files that may hold credentials, most specific first, as the environment names them.
@@ -55,130 +61,168 @@ pub(crate) fn default_files() -> Vec<PathBuf> {
     files
 }
 
-/// The parts of docker's config.json (and podman's auth.json, the same shape) about credentials.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AuthFile {
-    #[serde(default)]
-    auths: BTreeMap<String, AuthEntry>,
-    #[serde(default)]
-    cred_helpers: BTreeMap<String, String>,
-    #[serde(default)]
-    creds_store: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct AuthEntry {
-    /// base64 of `user:password`.
-    #[serde(default)]
-    auth: Option<String>,
-    #[serde(default)]
-    username: Option<String>,
-    #[serde(default)]
-    password: Option<String>,
-    #[serde(default)]
-    identitytoken: Option<String>,
-}
-
-impl AuthFile {
-    fn credentials(&self, sh: &Shell, registry: &str, file: &Path) -> Result<Option<RegistryAuth>> {
-        if let Some(helper) = find(&self.cred_helpers, registry) {
-            return helper_credentials(sh, helper, registry);
-        }
-        if let Some(entry) = find(&self.auths, registry)
-            && let Some(auth) = entry.credentials(registry, file)?
-        {
-            return Ok(Some(auth));
-        }
-        match &self.creds_store {
-            Some(store) if !store.is_empty() => helper_credentials(sh, store, registry),
-            _ => Ok(None),
-        }
+/// The key docker uses for `registry`: Docker Hub's URL, else the host itself.
+fn docker_key(registry: &str) -> &str {
+    if registry == DOCKER_HUB {
+        DOCKER_HUB_KEY
+    } else {
+        registry
     }
 }
 
-impl AuthEntry {
-    fn credentials(&self, registry: &str, file: &Path) -> Result<Option<RegistryAuth>> {
-        if self
-            .identitytoken
-            .as_deref()
-            .is_some_and(|token| !token.is_empty())
-        {
-            bail!(identity_token_error(registry, &file.display().to_string()));
-        }
-        if let (Some(username), Some(password)) = (&self.username, &self.password) {
-            return Ok(Some(RegistryAuth::Basic(
-                username.clone(),
-                password.clone(),
-            )));
-        }
-        let Some(encoded) = self.auth.as_deref().filter(|auth| !auth.is_empty()) else {
-            return Ok(None);
-        };
-        let fix = "log in again with `docker login` or `podman login`";
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(encoded.trim())
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .with_context(|| {
-                format!(
-                    "the `auth` for {registry} in {} is not base64 text: {fix}",
-                    file.display()
-                )
-            })?;
-        let Some((username, password)) = decoded.split_once(':') else {
-            bail!(
-                "the `auth` for {registry} in {} is not `user:password`: {fix}",
-                file.display()
-            );
-        };
-        Ok(Some(RegistryAuth::Basic(
-            username.to_string(),
-            password.to_string(),
-        )))
-    }
-}
-
-/// The entry for `registry` in a map keyed the ways docker and podman write registries:
-/// `host`, `https://host`, `http://host/v1/`, and so on.
-fn find<'a, T>(entries: &'a BTreeMap<String, T>, registry: &str) -> Option<&'a T> {
-    entries
-        .iter()
-        .find(|(key, _)| key_host(key) == registry)
-        .map(|(_, value)| value)
-}
-
-fn key_host(key: &str) -> &str {
+/// The registry a key of `auths` or `credHelpers` names: `https://host/v1/` is `host`, Docker
+/// Hub's names are `docker.io`.
+fn key_registry(key: &str) -> &str {
     let without_scheme = key
         .strip_prefix("https://")
         .or_else(|| key.strip_prefix("http://"))
         .unwrap_or(key);
-    without_scheme.split('/').next().unwrap_or(without_scheme)
+    canonical_registry(without_scheme.split('/').next().unwrap_or(without_scheme))
 }
 
-/// Asks `docker-credential-<helper>` for the registry's credentials, as docker does.
-fn helper_credentials(sh: &Shell, helper: &str, registry: &str) -> Result<Option<RegistryAuth>> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct HelperAnswer {
-        username: String,
-        secret: String,
+/// docker's config.json or podman's auth.json (the same shape), as a JSON value.
+struct AuthFile<'a> {
+    path: &'a Path,
+    document: Map<String, Value>,
+}
+
+impl<'a> AuthFile<'a> {
+    fn parse(path: &'a Path, text: &str) -> Result<AuthFile<'a>> {
+        let fix = "fix or remove it, or pass --username U --password-stdin";
+        // serde_json's syntax errors name a position, never the text around it.
+        let document: Value = serde_json::from_str(text).map_err(|error| {
+            anyhow::anyhow!(
+                "{} is not valid JSON (line {}, column {}): {fix}",
+                path.display(),
+                error.line(),
+                error.column()
+            )
+        })?;
+        let Value::Object(document) = document else {
+            bail!("{} is not a JSON object: {fix}", path.display());
+        };
+        Ok(AuthFile { path, document })
     }
+
+    /// A `credHelpers` helper, else an `auths` entry, else the `credsStore` helper.
+    fn credentials(&self, sh: &Shell, registry: &str) -> Result<Option<Credentials>> {
+        if let Some((key, helper)) = self.entry("credHelpers", registry)? {
+            let Some(helper) = helper.as_str() else {
+                bail!(
+                    "the `credHelpers` entry \"{key}\" in {} is not a helper name: fix it",
+                    self.path.display()
+                );
+            };
+            return helper_credentials(sh, helper, registry);
+        }
+        if let Some((key, entry)) = self.entry("auths", registry)?
+            && let Some(credentials) = self.decode(key, entry, registry)?
+        {
+            return Ok(Some(credentials));
+        }
+        match self.document.get("credsStore") {
+            Some(Value::String(store)) if !store.is_empty() => {
+                helper_credentials(sh, store, registry)
+            }
+            Some(Value::String(_)) | Some(Value::Null) | None => Ok(None),
+            Some(_) => bail!(
+                "`credsStore` in {} is not a helper name: fix it",
+                self.path.display()
+            ),
+        }
+    }
+
+    /// The entry of the map `section` for `registry`: under docker's own key if there is one,
+    /// else under the first key that names the registry.
+    fn entry(&self, section: &str, registry: &str) -> Result<Option<(&str, &Value)>> {
+        let Some(map) = self.document.get(section) else {
+            return Ok(None);
+        };
+        let Value::Object(map) = map else {
+            bail!(
+                "`{section}` in {} is not a JSON object: fix or remove it",
+                self.path.display()
+            );
+        };
+        let exact = docker_key(registry);
+        Ok(map
+            .get_key_value(exact)
+            .or_else(|| map.iter().find(|(key, _)| key_registry(key) == registry))
+            .map(|(key, value)| (key.as_str(), value)))
+    }
+
+    /// An `auths` entry: `auth` (base64 of `user:password`), or `username` and `password`.
+    fn decode(&self, key: &str, entry: &Value, registry: &str) -> Result<Option<Credentials>> {
+        let file = self.path.display();
+        let fix =
+            format!("log in again with `docker login {registry}` or `podman login {registry}`");
+        let Value::Object(entry) = entry else {
+            bail!("the `auths` entry \"{key}\" in {file} is not a JSON object: {fix}");
+        };
+        let text = |field: &str| -> Result<Option<&str>> {
+            match entry.get(field) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(text)) => {
+                    Ok(Some(text.as_str()).filter(|text| !text.is_empty()))
+                }
+                Some(_) => bail!(
+                    "the `{field}` of the `auths` entry \"{key}\" in {file} is not a string: {fix}"
+                ),
+            }
+        };
+        if text("identitytoken")?.is_some() {
+            bail!(identity_token_error(registry, &file.to_string()));
+        }
+        if let (Some(username), Some(password)) = (text("username")?, text("password")?) {
+            return Ok(Some(Credentials::new(username, password)));
+        }
+        let Some(encoded) = text("auth")? else {
+            return Ok(None);
+        };
+        let pair = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|decoded| {
+                let (username, password) = decoded.split_once(':')?;
+                Some(Credentials::new(username, password))
+            });
+        match pair {
+            Some(credentials) => Ok(Some(credentials)),
+            None => bail!(
+                "the `auth` of the `auths` entry \"{key}\" in {file} is not base64 of user:password: {fix}"
+            ),
+        }
+    }
+}
+
+/// Asks `docker-credential-<helper>` for the registry's credentials, with the key docker asks it
+/// with. Its answer is read as a plain JSON value: no error quotes it.
+fn helper_credentials(sh: &Shell, helper: &str, registry: &str) -> Result<Option<Credentials>> {
     let program = format!("docker-credential-{helper}");
-    let output = cmd!(sh, "{program} get").stdin(registry).quiet().ignore_status().output().with_context(|| {
+    let server = docker_key(registry);
+    let output = cmd!(sh, "{program} get").stdin(server).quiet().ignore_status().ignore_stderr().output().with_context(|| {
         format!("cannot run the credential helper `{program}`: install it, or remove `{helper}` from your docker config")
     })?;
     if !output.status.success() {
         // Helpers answer a registry they hold nothing for with an error; that is "no credentials".
         return Ok(None);
     }
-    let answer: HelperAnswer = serde_json::from_slice(&output.stdout).with_context(|| {
-        format!("`{program} get` did not answer with credentials JSON: check the helper")
-    })?;
-    if answer.username == IDENTITY_TOKEN_USER {
+    let answer: Option<(String, String)> = serde_json::from_slice::<Value>(&output.stdout)
+        .ok()
+        .and_then(|answer| {
+            let field = |name: &str| answer.get(name)?.as_str().map(str::to_string);
+            Some((field("Username")?, field("Secret")?))
+        });
+    let Some((username, secret)) = answer else {
+        bail!(
+            "`{program} get` did not answer with credentials JSON (Username, Secret): check the helper"
+        );
+    };
+    if username == IDENTITY_TOKEN_USER {
         bail!(identity_token_error(registry, &program));
     }
-    Ok(Some(RegistryAuth::Basic(answer.username, answer.secret)))
+    Ok(Some(Credentials::new(username, secret)))
 }
 
 fn identity_token_error(registry: &str, source: &str) -> String {
@@ -186,4 +230,113 @@ fn identity_token_error(registry: &str, source: &str) -> String {
         "{source} holds an OAuth identity token for {registry}, which this pusher cannot use: \
          pass a password or access token with --username U --password-stdin"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use xshell::Shell;
+
+    use super::{Credentials, lookup};
+
+    const HUB_AUTH: &str = "Ym9iOmh1bnRlcjI="; // bob:hunter2
+
+    fn config(dir: &Path, name: &str, json: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, json).unwrap();
+        path
+    }
+
+    #[test]
+    fn docker_hub_is_one_registry_whatever_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let sh = Shell::new().unwrap();
+        let bob = Some(Credentials::new("bob", "hunter2"));
+        for key in [
+            "https://index.docker.io/v1/",
+            "docker.io",
+            "index.docker.io",
+            "registry-1.docker.io",
+            "https://registry-1.docker.io",
+        ] {
+            let file = config(
+                dir.path(),
+                "config.json",
+                &format!(r#"{{"auths":{{"{key}":{{"auth":"{HUB_AUTH}"}}}}}}"#),
+            );
+            for registry in ["docker.io", "index.docker.io", "registry-1.docker.io"] {
+                assert_eq!(
+                    lookup(&sh, std::slice::from_ref(&file), registry).unwrap(),
+                    bob,
+                    "{key} for {registry}"
+                );
+            }
+            assert_eq!(lookup(&sh, &[file], "ghcr.io").unwrap(), None, "{key}");
+        }
+    }
+
+    #[test]
+    fn only_the_registrys_entry_is_read_and_no_value_is_quoted() {
+        let dir = tempfile::tempdir().unwrap();
+        let sh = Shell::new().unwrap();
+        let others_broken = config(
+            dir.path(),
+            "others.json",
+            &format!(
+                r#"{{"auths":{{"ghcr.io":"{HUB_AUTH}","quay.io":{{"auth":42}},"https://r.example:5000/v1/":{{"auth":"{HUB_AUTH}"}}}}}}"#
+            ),
+        );
+        assert_eq!(
+            lookup(&sh, &[others_broken], "r.example:5000").unwrap(),
+            Some(Credentials::new("bob", "hunter2"))
+        );
+        for (name, json) in [
+            (
+                "string.json",
+                format!(r#"{{"auths":{{"ghcr.io":"{HUB_AUTH}"}}}}"#),
+            ),
+            (
+                "number.json",
+                r#"{"auths":{"ghcr.io":{"auth":42}}}"#.to_string(),
+            ),
+            (
+                "base64.json",
+                r#"{"auths":{"ghcr.io":{"auth":"hunter2!"}}}"#.to_string(),
+            ),
+            (
+                "pair.json",
+                r#"{"auths":{"ghcr.io":{"auth":"aHVudGVyMg=="}}}"#.to_string(),
+            ),
+            (
+                "syntax.json",
+                format!(r#"{{"auths":{{"ghcr.io":{{"auth":"{HUB_AUTH}"}}"#),
+            ),
+        ] {
+            let file = config(dir.path(), name, &json);
+            let error = lookup(&sh, std::slice::from_ref(&file), "ghcr.io")
+                .expect_err(name)
+                .to_string();
+            assert!(error.contains(&file.display().to_string()), "{error}");
+            for secret in [HUB_AUTH, "hunter2", "42"] {
+                assert!(!error.contains(secret), "{name} quotes a value: {error}");
+            }
+            if name != "syntax.json" {
+                assert!(
+                    error.contains("\"ghcr.io\""),
+                    "{name} names no key: {error}"
+                );
+            }
+            assert!(!error.contains('\n'), "{error}");
+        }
+    }
+
+    #[test]
+    fn no_file_or_no_entry_is_anonymous() {
+        let dir = tempfile::tempdir().unwrap();
+        let sh = Shell::new().unwrap();
+        let empty = config(dir.path(), "empty.json", "{}");
+        let missing = dir.path().join("missing.json");
+        assert_eq!(lookup(&sh, &[missing, empty], "ghcr.io").unwrap(), None);
+    }
 }

@@ -1,106 +1,211 @@
-//! What went wrong talking to a registry: whether trying again can help, and the one line that
-//! names the cause and the fix.
+//! What went wrong talking to a registry or its token server: whether trying again can help, and
+//! the one line that names the cause and the fix. Nothing here quotes a request: the only text
+//! from the other side is a registry's error message, and never a token server's answer.
 
-use oci_client::errors::OciDistributionError;
+use reqwest::StatusCode;
 
-/// HTTP 429: the registry asks the client to slow down.
+/// HTTP 429: the server asks the client to slow down.
 const TOO_MANY_REQUESTS: u16 = 429;
-const UNAUTHORIZED: u16 = 401;
-const FORBIDDEN: u16 = 403;
+pub(crate) const UNAUTHORIZED: u16 = 401;
+pub(crate) const FORBIDDEN: u16 = 403;
+pub(crate) const NOT_FOUND: u16 = 404;
 /// The most of a registry's error body a message quotes.
 const QUOTE_LIMIT: usize = 200;
+/// The `error` of a Bearer challenge whose token lacks a right it needs.
+pub(crate) const INSUFFICIENT_SCOPE: &str = "insufficient_scope";
 
-/// The HTTP status behind an error, if the registry answered at all.
-pub(crate) fn status(error: &OciDistributionError) -> Option<u16> {
-    match error {
-        OciDistributionError::ServerError { code, .. } => Some(*code),
-        OciDistributionError::RequestError(error) => error.status().map(|status| status.as_u16()),
-        OciDistributionError::UnauthorizedError { .. }
-        | OciDistributionError::AuthenticationFailure(_) => Some(UNAUTHORIZED),
-        _ => None,
+/// A failed call.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// No HTTP answer: the connection failed, broke or timed out, or TLS failed. `token_server` is
+    /// the token server's host when it was the one called.
+    Transport {
+        error: reqwest::Error,
+        token_server: Option<String>,
+    },
+    /// An answer with a status the call cannot use. `body` is a registry's error message (empty
+    /// for a token server's answer, which is never quoted); `challenge_error` the `error` of its
+    /// Bearer challenge.
+    Status {
+        code: u16,
+        body: String,
+        challenge_error: Option<String>,
+        token_server: Option<String>,
+    },
+    /// Refused here, before anything was sent: the text says what and why.
+    Refused(String),
+    /// An answer that breaks the protocol: the text says how.
+    Malformed(String),
+}
+
+impl Failure {
+    pub(crate) fn transport(error: reqwest::Error) -> Failure {
+        Failure::Transport {
+            error,
+            token_server: None,
+        }
+    }
+
+    /// The HTTP status behind it, if the server answered.
+    pub(crate) fn status(&self) -> Option<u16> {
+        match self {
+            Failure::Status { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// Connection failures, 429 and 5xx: worth another try after a pause. A certificate the
+    /// client does not trust is a connection failure too, but trying again cannot fix it.
+    pub(crate) fn is_transient(&self) -> bool {
+        match self {
+            Failure::Transport { error, .. } => !error.is_builder() && !certificate_in_chain(error),
+            Failure::Status { code, .. } => is_transient_status(*code),
+            Failure::Refused(_) | Failure::Malformed(_) => false,
+        }
+    }
+
+    /// A TLS certificate the client does not trust (or a TLS setup that cannot check it).
+    pub(crate) fn is_certificate_problem(&self) -> bool {
+        matches!(self, Failure::Transport { error, .. } if certificate_in_chain(error))
     }
 }
 
-/// Connection failures, 429 and 5xx: worth another try after a pause. A certificate the client
-/// does not trust is a connection failure too, but trying again cannot fix it.
-pub(crate) fn is_transient(error: &OciDistributionError) -> bool {
-    match status(error) {
-        Some(code) => is_transient_status(code),
-        None => match error {
-            OciDistributionError::RequestError(request) => {
-                !request.is_builder() && !certificate_in_chain(request)
-            }
-            OciDistributionError::IoError(_) => true,
-            _ => false,
-        },
-    }
-}
-
-/// 429 and 5xx: the registry is overloaded or failing right now.
+/// 429 and 5xx: the server is overloaded or failing right now.
 pub(crate) fn is_transient_status(code: u16) -> bool {
     code == TOO_MANY_REQUESTS || (500..600).contains(&code)
 }
 
-/// 401 and 403: the credentials are missing, wrong, or lack the right.
-pub(crate) fn is_auth_status(code: u16) -> bool {
-    code == UNAUTHORIZED || code == FORBIDDEN
+/// Who a message is about: the registry as the user named it, the repository, and whether any
+/// credentials were given (a 401 then means wrong ones, else missing ones).
+pub(crate) struct Subject<'a> {
+    pub(crate) registry: &'a str,
+    pub(crate) repository: &'a str,
+    pub(crate) with_credentials: bool,
 }
 
-/// One line for a failed registry call: `doing` says what was being done ("uploading blob …").
-pub(crate) fn explain(
-    error: &OciDistributionError,
-    registry: &str,
-    repository: &str,
-    doing: &str,
-) -> String {
-    if let OciDistributionError::RequestError(request) = error
-        && request.status().is_none()
-    {
-        if certificate_in_chain(request) {
-            return format!(
-                "{doing}: the TLS certificate of {registry} is not trusted ({}): pass the CA that signed it with --ca-file CA.pem",
-                root_cause(request)
-            );
-        }
-        let over_tls = request.url().is_some_and(|url| url.scheme() == "https");
-        return format!(
-            "{doing}: cannot reach the registry {registry} ({}): check the address and that the registry runs{}",
-            root_cause(request),
-            if over_tls {
-                "; a registry without TLS needs --insecure"
-            } else {
-                ""
+/// One line for a failed call: `doing` says what was being done ("uploading blob …").
+pub(crate) fn explain(failure: &Failure, subject: &Subject<'_>, doing: &str) -> String {
+    let Subject {
+        registry,
+        repository,
+        with_credentials,
+    } = *subject;
+    let login =
+        format!("log in with `docker login {registry}` or pass --username U --password-stdin");
+    match failure {
+        Failure::Refused(why) | Failure::Malformed(why) => format!("{doing}: {why}"),
+        Failure::Transport {
+            error,
+            token_server,
+        } => {
+            let server = match token_server {
+                Some(host) => format!("the token server {host} of {registry}"),
+                None => format!("the registry {registry}"),
+            };
+            if certificate_in_chain(error) {
+                return format!(
+                    "{doing}: the TLS certificate of {server} is not trusted ({}): pass the CA that signed it with --ca-file CA.pem",
+                    root_cause(error)
+                );
             }
-        );
+            let over_tls = error.url().is_some_and(|url| url.scheme() == "https");
+            format!(
+                "{doing}: cannot reach {server} ({}): check the address and that it runs{}",
+                root_cause(error),
+                if over_tls && token_server.is_none() {
+                    "; a registry without TLS needs --insecure"
+                } else {
+                    ""
+                }
+            )
+        }
+        Failure::Status {
+            code,
+            token_server: Some(host),
+            ..
+        } => {
+            let status = status_text(*code);
+            match *code {
+                UNAUTHORIZED | FORBIDDEN if with_credentials => format!(
+                    "{doing}: {registry} refused the credentials for {repository}: its token server {host} answered {status}; {login}"
+                ),
+                UNAUTHORIZED | FORBIDDEN => format!(
+                    "{doing}: the token server {host} of {registry} refused an anonymous login ({status}); {login}"
+                ),
+                code if is_transient_status(code) => format!(
+                    "{doing}: the token server {host} of {registry} kept failing ({status}) after every retry: try again later"
+                ),
+                _ => format!(
+                    "{doing}: the token server {host} of {registry} answered {status} instead of a token: check the registry's token realm"
+                ),
+            }
+        }
+        Failure::Status {
+            code,
+            body,
+            challenge_error,
+            token_server: None,
+        } => {
+            let status = format!("{}{}", status_text(*code), quoted(body));
+            match *code {
+                UNAUTHORIZED
+                    if with_credentials
+                        && challenge_error.as_deref() == Some(INSUFFICIENT_SCOPE) =>
+                {
+                    format!(
+                        "{doing}: {registry} does not let these credentials push to {repository} ({status}, {INSUFFICIENT_SCOPE}): use an account or token with write access to it; {login}"
+                    )
+                }
+                UNAUTHORIZED if with_credentials => format!(
+                    "{doing}: {registry} refused the credentials for {repository} ({status}): {login}"
+                ),
+                UNAUTHORIZED => format!(
+                    "{doing}: {registry} needs credentials for {repository} ({status}) and none were given or stored for it: {login}"
+                ),
+                FORBIDDEN => format!(
+                    "{doing}: {registry} denies access to {repository} ({status}): use an account or token with write access to that repository"
+                ),
+                code if is_transient_status(code) => format!(
+                    "{doing}: {registry} kept failing ({status}) after every retry: try again later"
+                ),
+                _ => format!("{doing}: {registry} refused it ({status})"),
+            }
+        }
     }
-    match status(error) {
-        Some(UNAUTHORIZED) => format!(
-            "{doing}: {registry} refused the credentials for {repository} (401 Unauthorized): \
-             log in with `docker login {registry}` or pass --username U --password-stdin"
-        ),
-        Some(FORBIDDEN) => format!(
-            "{doing}: {registry} denies pushing to {repository} (403 Forbidden): \
-             use an account or token with write access to that repository"
-        ),
-        Some(code) if is_transient(error) => format!(
-            "{doing}: {registry} kept failing ({code}{}) after every retry: try again later",
-            body(error)
-        ),
-        Some(code) => format!("{doing}: {registry} refused it ({code}{})", body(error)),
-        None => format!("{doing}: {}", describe(error)),
+}
+
+/// One line for a failure about to be retried: the cause alone.
+pub(crate) fn describe(failure: &Failure) -> String {
+    match failure {
+        Failure::Transport { error, .. } => root_cause(error),
+        Failure::Status {
+            code, token_server, ..
+        } => match token_server {
+            Some(host) => format!("the token server {host} answered {}", status_text(*code)),
+            None => status_text(*code),
+        },
+        Failure::Refused(why) | Failure::Malformed(why) => why.clone(),
+    }
+}
+
+/// `503 Service Unavailable`.
+pub(crate) fn status_text(code: u16) -> String {
+    let reason = StatusCode::from_u16(code)
+        .ok()
+        .and_then(|status| status.canonical_reason());
+    match reason {
+        Some(reason) => format!("{code} {reason}"),
+        None => code.to_string(),
     }
 }
 
 /// `: <the registry's error message>`, on one line: the distribution spec's `CODE: message`
 /// pairs when the body is its error JSON, else the body itself, shortened.
-fn body(error: &OciDistributionError) -> String {
-    let OciDistributionError::ServerError { message, .. } = error else {
-        return String::new();
-    };
-    if message.trim().is_empty() {
+fn quoted(body: &str) -> String {
+    if body.trim().is_empty() {
         return String::new();
     }
-    let spec_errors = serde_json::from_str::<serde_json::Value>(message)
+    let spec_errors = serde_json::from_str::<serde_json::Value>(body)
         .ok()
         .and_then(|body| {
             let errors = body.get("errors")?.as_array()?.iter().map(|entry| {
@@ -117,24 +222,8 @@ fn body(error: &OciDistributionError) -> String {
         });
     format!(
         ": {}",
-        one_line(&spec_errors.unwrap_or_else(|| message.clone()))
+        one_line(&spec_errors.unwrap_or_else(|| body.to_string()))
     )
-}
-
-/// One line for any registry error, with its innermost cause ("connection refused") rather than
-/// reqwest's outer "error sending request".
-pub(crate) fn describe(error: &OciDistributionError) -> String {
-    match error {
-        OciDistributionError::RequestError(request) if request.status().is_none() => {
-            root_cause(request)
-        }
-        _ => one_line(&error.to_string()),
-    }
-}
-
-/// A TLS certificate the client does not trust (or a TLS setup that cannot check it).
-pub(crate) fn is_certificate_problem(error: &OciDistributionError) -> bool {
-    matches!(error, OciDistributionError::RequestError(request) if certificate_in_chain(request))
 }
 
 fn certificate_in_chain(error: &reqwest::Error) -> bool {
@@ -148,6 +237,8 @@ fn certificate_in_chain(error: &reqwest::Error) -> bool {
     false
 }
 
+/// The innermost cause ("connection refused") rather than reqwest's outer "error sending
+/// request", which also repeats the URL.
 fn root_cause(error: &reqwest::Error) -> String {
     let mut cause: &dyn std::error::Error = error;
     while let Some(inner) = cause.source() {
@@ -156,11 +247,77 @@ fn root_cause(error: &reqwest::Error) -> String {
     one_line(&cause.to_string())
 }
 
-/// `text` on one line, long registry answers shortened.
+/// `text` on one line, long answers shortened.
 pub(crate) fn one_line(text: &str) -> String {
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     match flat.char_indices().nth(QUOTE_LIMIT) {
         Some((cut, _)) => format!("{}…", &flat[..cut]),
         None => flat,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Failure, Subject, explain};
+
+    fn status(code: u16, token_server: Option<&str>, challenge_error: Option<&str>) -> Failure {
+        Failure::Status {
+            code,
+            body: r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#
+                .into(),
+            challenge_error: challenge_error.map(str::to_string),
+            token_server: token_server.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn every_refusal_is_one_line_naming_the_fix() {
+        let subject = |with_credentials| Subject {
+            registry: "docker.io",
+            repository: "bob/pause",
+            with_credentials,
+        };
+        for (failure, with_credentials, expected) in [
+            (status(401, None, None), true, "refused the credentials"),
+            (status(401, None, None), false, "needs credentials"),
+            (
+                status(401, None, Some("insufficient_scope")),
+                true,
+                "does not let these credentials push",
+            ),
+            (
+                status(401, Some("auth.docker.io"), None),
+                true,
+                "its token server auth.docker.io answered 401 Unauthorized",
+            ),
+            (
+                status(503, Some("auth.docker.io"), None),
+                true,
+                "kept failing (503 Service Unavailable)",
+            ),
+            (status(403, None, None), true, "denies access"),
+        ] {
+            let line = explain(&failure, &subject(with_credentials), "logging in");
+            assert!(line.contains(expected), "{line}");
+            assert!(!line.contains('\n'), "{line}");
+            assert!(line.starts_with("logging in: "), "{line}");
+            if failure.status() == Some(401) {
+                assert!(line.contains("docker login docker.io"), "{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_token_servers_answer_is_never_quoted() {
+        let line = explain(
+            &status(401, Some("auth.docker.io"), None),
+            &Subject {
+                registry: "docker.io",
+                repository: "bob/pause",
+                with_credentials: true,
+            },
+            "logging in",
+        );
+        assert!(!line.contains("authentication required"), "{line}");
     }
 }

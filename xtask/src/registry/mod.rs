@@ -1,10 +1,15 @@
-//! Talking to registries: the connection (TLS, plain HTTP for loopback), credentials from where
-//! docker and podman keep them, retries, one-line explanations of failures, and the push itself.
+//! Talking to registries: the connection (TLS, plain HTTP for loopback) and the sessions on a
+//! repository, logging in (Basic, Bearer tokens), credentials from where docker and podman keep
+//! them, secrets that never print, retries, one-line explanations of failures, and the push.
 //!
 //! Uses the base layer and `oci`; never `commands`.
 
-pub(crate) mod client;
-pub(crate) mod credentials;
+pub(crate) mod challenge;
+pub mod client;
+pub mod credentials;
 pub(crate) mod error;
 pub mod push;
 pub(crate) mod retry;
+pub mod secret;
+pub mod session;
+pub(crate) mod token;

@@ -7,27 +7,23 @@ use std::fmt;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
-use oci_client::Reference as OciReference;
-use oci_client::secrets::RegistryAuth;
-use reqwest::header::HeaderValue;
 use xshell::Shell;
 
-use super::client::RegistryClient;
-use super::credentials;
-use super::error::{explain, is_auth_status, status};
-use super::retry::retry;
-use crate::oci::blob::Blob;
+use super::client::{ConnectOptions, Registry};
+use super::credentials::{self, Credentials};
+use super::session::{Access, Session};
 use crate::oci::index::Index;
 use crate::oci::layout::{self, Contents};
 use crate::oci::reference::Reference;
 use crate::project;
 
-/// How to push: from which layout, as whom, how to reach the registry.
+/// How to push: from which layout, as whom, how to reach the registry. Its `Debug` shows no
+/// password (see [`super::secret::Secret`]).
 #[derive(Debug, Clone)]
 pub struct PushOptions {
     pub layout: PathBuf,
     /// `--username` with its password; otherwise the credentials stored in `auth_files`.
-    pub login: Option<(String, String)>,
+    pub login: Option<Credentials>,
     /// docker `config.json` / podman `auth.json` files to look in, first match wins.
     pub auth_files: Vec<PathBuf>,
     /// Plain HTTP even for a registry that is not on loopback.
@@ -52,7 +48,17 @@ impl Default for PushOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushedImage {
     pub reference: String,
+    /// `registry/repository`, fully qualified (`docker.io/library/pause`).
+    pub name: String,
     pub digest: String,
+}
+
+impl PushedImage {
+    /// `registry/repository@digest`: the image by its fully qualified name and digest, as nodes
+    /// pin it (containerd keeps a sandbox image under exactly the name it was configured with).
+    pub fn pinned(&self) -> String {
+        format!("{}@{}", self.name, self.digest)
+    }
 }
 
 impl fmt::Display for PushedImage {
@@ -66,24 +72,17 @@ impl fmt::Display for PushedImage {
 pub fn push(sh: &Shell, options: &PushOptions, reference: &str) -> Result<PushedImage> {
     let target = Target::parse(reference)?;
     let contents = layout::read(&options.layout)?;
-    let auth = match &options.login {
-        Some((username, password)) => RegistryAuth::Basic(username.clone(), password.clone()),
+    let login = match &options.login {
+        Some(credentials) => Some(credentials.clone()),
         None => credentials::lookup(sh, &options.auth_files, &target.registry)?,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let pushed = runtime.block_on(async {
-        let client = RegistryClient::connect(
-            &target.api_host,
-            options.insecure,
-            options.ca_file.as_deref(),
-            &target.repository,
-        )
-        .await?;
-        send(&client, &target, &contents, &auth).await
-    })?;
+    let connect = ConnectOptions {
+        insecure: options.insecure,
+        ca_file: options.ca_file.clone(),
+    };
+    let registry = Registry::connect(&target.registry, &connect, login)?;
+    let mut session = Session::open(&registry, &target.repository, Access::Push)?;
+    let pushed = send(&mut session, &target, &contents)?;
     println!("pushed {pushed}");
     Ok(pushed)
 }
@@ -91,10 +90,9 @@ pub fn push(sh: &Shell, options: &PushOptions, reference: &str) -> Result<Pushed
 /// Where an image goes: `REGISTRY/REPOSITORY:TAG`, the registry always spelled out.
 #[derive(Debug)]
 struct Target {
-    /// As users name it: credentials are stored under this name, and messages use it.
+    /// As users name it (Docker Hub's as `docker.io`): credentials are stored under this name,
+    /// and messages use it.
     registry: String,
-    /// Where its API answers (Docker Hub's differs from its name).
-    api_host: String,
     repository: String,
     tag: String,
 }
@@ -117,7 +115,6 @@ impl Target {
             bail!("`{}` has no tag: {form}", shown());
         };
         Ok(Target {
-            api_host: reference.api_host().unwrap_or(&registry).to_string(),
             registry,
             repository: reference.repository,
             tag,
@@ -125,28 +122,9 @@ impl Target {
     }
 }
 
-async fn send(
-    client: &RegistryClient,
-    target: &Target,
-    contents: &Contents,
-    auth: &RegistryAuth,
-) -> Result<PushedImage> {
-    let oci = &client.oci;
-    oci.store_auth_if_needed(&target.api_host, auth).await;
-    let tagged = OciReference::with_tag(
-        target.api_host.clone(),
-        target.repository.clone(),
-        target.tag.clone(),
-    );
-    let failed =
-        |error, doing: &str| anyhow!(explain(&error, &target.registry, &target.repository, doing));
-
+fn send(session: &mut Session<'_>, target: &Target, contents: &Contents) -> Result<PushedImage> {
     for blob in &contents.blobs {
-        let doing = format!("checking blob {}", blob.digest);
-        let present = retry(&doing, || oci.blob_exists(&tagged, &blob.digest))
-            .await
-            .map_err(|e| failed(e, &doing))?;
-        if present {
+        if session.blob_exists(&blob.digest)? {
             println!(
                 "blob {} {} bytes: skipped, already there",
                 blob.digest,
@@ -154,19 +132,13 @@ async fn send(
             );
             continue;
         }
-        let doing = format!("uploading blob {}", blob.digest);
-        retry(&doing, || {
-            oci.push_blob(&tagged, blob.data.clone(), &blob.digest)
-        })
-        .await
-        .map_err(|e| failed(e, &doing))?;
+        session.put_blob(blob)?;
         println!("blob {} {} bytes: uploaded", blob.digest, blob.data.len());
     }
     let index: Index =
         serde_json::from_slice(&contents.index.data).context("reading the layout's image index")?;
     for (manifest, descriptor) in contents.manifests.iter().zip(&index.manifests) {
-        let by_digest = tagged.clone_with_digest(manifest.digest.clone());
-        put_manifest(client, &by_digest, manifest, target).await?;
+        session.put_manifest(&manifest.digest, manifest)?;
         let platform = descriptor
             .platform
             .as_ref()
@@ -177,80 +149,46 @@ async fn send(
             manifest.data.len()
         );
     }
-    put_manifest(client, &tagged, &contents.index, target).await?;
+    // The index last, under the tag: a failure before this leaves no tag on a partial image.
+    session.put_manifest(&target.tag, &contents.index)?;
     println!(
         "index {} {} bytes: pushed as {}",
         contents.index.digest,
         contents.index.data.len(),
         target.tag
     );
+    let name = format!("{}/{}", target.registry, target.repository);
     Ok(PushedImage {
-        reference: format!("{}/{}:{}", target.registry, target.repository, target.tag),
+        reference: format!("{name}:{}", target.tag),
+        name,
         digest: contents.index.digest.clone(),
     })
 }
 
-/// PUTs a manifest's exact bytes (oci-client's typed push would re-serialise them and change the
-/// digest) and checks that the registry stored it under the local digest.
-async fn put_manifest(
-    client: &RegistryClient,
-    to: &OciReference,
-    manifest: &Blob,
-    target: &Target,
-) -> Result<()> {
-    let doing = format!("pushing manifest {}", manifest.digest);
-    let content_type = HeaderValue::from_str(&manifest.media_type).with_context(|| {
-        format!(
-            "{doing}: media type `{}` is not a valid header",
-            manifest.media_type
-        )
-    })?;
-    let pushed = retry(&doing, || {
-        client
-            .oci
-            .push_manifest_raw(to, manifest.data.clone(), content_type.clone())
-    })
-    .await;
-    let location = pushed.map_err(|error| {
-        let line = explain(&error, &target.registry, &target.repository, &doing);
-        match status(&error) {
-            Some(code) if (400..500).contains(&code) && !is_auth_status(code) => anyhow!(
-                "{line}: the registry rejected the manifest; check that it accepts OCI image indexes, \
-                 and rebuild the layout with `cargo xtask image`"
-            ),
-            _ => anyhow!(line),
-        }
-    })?;
-    // The registry names what it stored in the Location it answers with: a different digest would
-    // mean the pushed bytes were altered on the way.
-    if let Some(stored) = location
-        .rsplit('/')
-        .next()
-        .filter(|last| last.starts_with("sha256:"))
-        && stored != manifest.digest
-    {
-        bail!(
-            "{doing}: {} stored it as {stored}: a proxy altered the manifest on the way; push without it",
-            client.host
-        );
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::Target;
+    use super::{PushOptions, Target};
+    use crate::registry::credentials::Credentials;
+
+    #[test]
+    fn the_options_debug_shows_no_password() {
+        let options = PushOptions {
+            login: Some(Credentials::new("bob", "hunter2")),
+            ..PushOptions::default()
+        };
+        let shown = format!("{options:?}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("bob"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn a_push_needs_a_registry_a_repository_and_a_tag() {
         let target = Target::parse("docker.io/pause:t").unwrap();
         assert_eq!(
-            (
-                target.registry.as_str(),
-                target.api_host.as_str(),
-                target.repository.as_str()
-            ),
-            ("docker.io", "registry-1.docker.io", "library/pause")
+            (target.registry.as_str(), target.repository.as_str()),
+            ("docker.io", "library/pause")
         );
         for (reference, cause) in [
             ("pause:0.1.0", "names no registry"),

@@ -1,0 +1,261 @@
+//! A minimal HTTP/1.1 server on a free loopback port, plain or TLS (rustls, a certificate from a
+//! [`crate::pki::Pki`]), for the fake services the suites put beside real ones: a request per
+//! connection, each answered by a handler (or dropped unanswered, to play a failing network), then
+//! closed.
+
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::pki::Issued;
+
+/// How long a client may take to send its request before the connection is closed.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest request head (request line and headers) read; longer ones are cut off.
+const MAX_HEAD: usize = 64 * 1024;
+/// The longest request body read (and thrown away): the fakes answer from the head alone.
+const MAX_BODY: u64 = 1024 * 1024;
+
+/// A request as the handler sees it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    /// The path and query, as sent.
+    pub target: String,
+    /// Header names in lower case, in the order sent.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(header, _)| *header == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    pub fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or_default()
+    }
+
+    /// Every value of query parameter `key`, percent-decoded (`+` is a space).
+    pub fn query(&self, key: &str) -> Vec<String> {
+        let Some((_, query)) = self.target.split_once('?') else {
+            return Vec::new();
+        };
+        query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .filter(|(name, _)| percent_decode(name) == key)
+            .map(|(_, value)| percent_decode(value))
+            .collect()
+    }
+}
+
+/// What the handler does with a request.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// Answers with this status (and reason phrase), headers and body.
+    Answer {
+        status: u16,
+        reason: &'static str,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// Closes the connection without a byte of answer.
+    Drop,
+}
+
+impl Reply {
+    /// A JSON answer.
+    pub fn json(status: u16, reason: &'static str, body: &serde_json::Value) -> Reply {
+        Reply::Answer {
+            status,
+            reason,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.to_string().into_bytes(),
+        }
+    }
+}
+
+pub type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
+
+/// The running server; dropping it stops accepting (connections being answered finish).
+pub struct HttpServer {
+    address: SocketAddr,
+    tls: bool,
+    stopping: Arc<AtomicBool>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+impl HttpServer {
+    /// Serves on a free loopback port, over TLS with `tls`'s certificate and key when given.
+    pub fn start(tls: Option<&Issued>, handler: Arc<Handler>) -> HttpServer {
+        let listener =
+            TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding a loopback port");
+        let address = listener.local_addr().expect("the server's address");
+        let config = tls.map(server_config);
+        let stopping = Arc::new(AtomicBool::new(false));
+        let acceptor = {
+            let stopping = stopping.clone();
+            let config = config.clone();
+            thread::spawn(move || {
+                for connection in listener.incoming() {
+                    if stopping.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(connection) = connection else { continue };
+                    let (handler, config) = (handler.clone(), config.clone());
+                    thread::spawn(move || serve(connection, config, &*handler));
+                }
+            })
+        };
+        HttpServer {
+            address,
+            tls: config.is_some(),
+            stopping,
+            acceptor: Some(acceptor),
+        }
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn host(&self) -> String {
+        self.address.to_string()
+    }
+
+    /// `http[s]://127.0.0.1:PORT` followed by `path`.
+    pub fn url(&self, path: &str) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}{path}", self.address)
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        // Wakes the blocking accept so that the thread sees the flag.
+        let _ = TcpStream::connect(self.address);
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+    }
+}
+
+fn server_config(issued: &Issued) -> Arc<rustls::ServerConfig> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&issued.cert)
+        .expect("reading the server certificate")
+        .collect::<Result<_, _>>()
+        .expect("a PEM certificate");
+    let key = PrivateKeyDer::from_pem_file(&issued.key).expect("reading the server key");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("rustls' default TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("a usable certificate and key");
+    Arc::new(config)
+}
+
+/// Reads one request from `connection`, answers it as the handler says, closes.
+fn serve(connection: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, handler: &Handler) {
+    let _ = connection.set_read_timeout(Some(REQUEST_TIMEOUT));
+    let _ = connection.set_write_timeout(Some(REQUEST_TIMEOUT));
+    match tls {
+        Some(config) => {
+            let Ok(session) = rustls::ServerConnection::new(config) else {
+                return;
+            };
+            let mut stream = rustls::StreamOwned::new(session, connection);
+            if answer(&mut stream, handler).is_ok() {
+                stream.conn.send_close_notify();
+                let _ = stream.flush();
+            }
+        }
+        None => {
+            let mut stream = connection;
+            let _ = answer(&mut stream, handler);
+        }
+    }
+}
+
+/// Reads the request head (and discards any body), then writes the handler's reply.
+fn answer(stream: &mut (impl Read + Write), handler: &Handler) -> io::Result<()> {
+    let mut head = Vec::new();
+    let mut byte = [0];
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() >= MAX_HEAD || stream.read(&mut byte)? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    let mut lines = head.split("\r\n");
+    let mut request_line = lines.next().unwrap_or_default().split(' ');
+    let request = Request {
+        method: request_line.next().unwrap_or_default().to_string(),
+        target: request_line.next().unwrap_or_default().to_string(),
+        headers: lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
+            .collect(),
+    };
+    if let Some(length) = request
+        .header("content-length")
+        .and_then(|length| length.parse::<u64>().ok())
+    {
+        io::copy(&mut stream.take(length.min(MAX_BODY)), &mut io::sink())?;
+    }
+    let Reply::Answer {
+        status,
+        reason,
+        headers,
+        body,
+    } = handler(&request)
+    else {
+        return Err(io::ErrorKind::ConnectionAborted.into());
+    };
+    let mut response = format!("HTTP/1.1 {status} {reason}\r\n");
+    for (name, value) in headers {
+        response += &format!("{name}: {value}\r\n");
+    }
+    response += &format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(response.as_bytes())?;
+    stream.write_all(&body)?;
+    stream.flush()
+}
+
+/// `%XX` escapes decoded, `+` as a space, as in a URL's query.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'+' => decoded.push(b' '),
+            b'%' if at + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[at + 1..at + 3]).unwrap_or_default();
+                match u8::from_str_radix(hex, 16) {
+                    Ok(byte) => {
+                        decoded.push(byte);
+                        at += 2;
+                    }
+                    Err(_) => decoded.push(b'%'),
+                }
+            }
+            byte => decoded.push(byte),
+        }
+        at += 1;
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}

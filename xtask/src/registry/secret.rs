@@ -1,0 +1,71 @@
+//! Passwords and tokens as a type whose `Debug` and `Display` print `***`: whatever formats a
+//! value holding one (an error, a log line, a `{:?}` of the options) cannot show it. The text is
+//! reachable through [`Secret::expose`] alone, which only builds request headers.
+
+use std::fmt;
+
+/// What a secret prints as.
+const REDACTED: &str = "***";
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(text: impl Into<String>) -> Secret {
+        Secret(text.into())
+    }
+
+    /// The secret itself: for an `Authorization` header, never for output.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({REDACTED})")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+/// A user name and its password (or access token), as `docker login` takes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: String,
+    pub password: Secret,
+}
+
+impl Credentials {
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Credentials {
+        Credentials {
+            username: username.into(),
+            password: Secret::new(password),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Credentials, Secret};
+
+    #[test]
+    fn secrets_never_format() {
+        let credentials = Credentials::new("bob", "hunter2");
+        for shown in [
+            format!("{credentials:?}"),
+            format!("{credentials:#?}"),
+            format!("{}", credentials.password),
+            format!("{:?}", Secret::new("hunter2")),
+        ] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("***"), "{shown}");
+        }
+        assert!(format!("{credentials:?}").contains("bob"));
+        assert_eq!(credentials.password.expose(), "hunter2");
+    }
+}

@@ -1,0 +1,453 @@
+//! A session on one repository of a registry: the calls a push, a signature or a verification
+//! makes, each one line for its caller — [`Session::blob_exists`], [`Session::put_blob`],
+//! [`Session::get_blob`], [`Session::get_manifest`], [`Session::put_manifest`],
+//! [`Session::referrers`]. Every call is authorised as the registry asked (Basic, or a Bearer
+//! token fetched and renewed here), retried on connection failures, 429 and 5xx, and fails with
+//! one line that names the cause and the fix and never a secret.
+
+use std::io::Read;
+
+use anyhow::{Result, anyhow};
+use reqwest::Url;
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, LOCATION};
+
+use super::challenge::{self, Challenge};
+use super::client::{Registry, password_may_travel};
+use super::error::{FORBIDDEN, Failure, NOT_FOUND, Subject, UNAUTHORIZED, explain};
+use super::retry::retry;
+use super::token::{Realm, Token};
+use crate::oci::blob::{Blob, sha256};
+
+/// The media types a manifest may come in, as `Accept` lists them.
+const MANIFEST_TYPES: &[&str] = &[
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+];
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const OCTET_STREAM: &str = "application/octet-stream";
+/// The header in which a registry names the digest of what it stored or sent.
+const CONTENT_DIGEST: &str = "docker-content-digest";
+/// The most of an error answer read: registries' error JSON is a few hundred bytes.
+const MAX_ERROR_BODY: u64 = 64 * 1024;
+const OK: u16 = 200;
+const CREATED: u16 = 201;
+const ACCEPTED: u16 = 202;
+
+/// The rights a session asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Pull,
+    Push,
+}
+
+impl Access {
+    fn actions(self) -> &'static str {
+        match self {
+            Access::Pull => "pull",
+            Access::Push => "pull,push",
+        }
+    }
+}
+
+/// How requests are authorised right now.
+enum Auth {
+    Anonymous,
+    Basic,
+    Bearer { realm: Realm, token: Option<Token> },
+}
+
+pub struct Session<'r> {
+    registry: &'r Registry,
+    repository: String,
+    scope: String,
+    auth: Auth,
+}
+
+impl<'r> Session<'r> {
+    /// A session on `repository` with the rights `access` needs, logged in as the registry's
+    /// `/v2/` asked (a token fetched, or the Basic credentials checked): a wrong password fails
+    /// here, before anything is sent.
+    pub fn open(registry: &'r Registry, repository: &str, access: Access) -> Result<Session<'r>> {
+        let mut session = Session {
+            registry,
+            repository: repository.to_string(),
+            scope: format!("repository:{repository}:{}", access.actions()),
+            auth: Auth::Anonymous,
+        };
+        let doing = format!("logging in to {}", registry.name);
+        if let Some(challenge) = registry.challenge.clone() {
+            session
+                .adopt(challenge)
+                .map_err(|failure| session.fail(&doing, failure))?;
+        }
+        match session.auth {
+            Auth::Bearer { .. } => {
+                retry(&doing, || session.authorize_bearer().map(|_| ()))
+                    .map_err(|failure| session.fail(&doing, failure))?;
+            }
+            Auth::Basic => {
+                retry(&doing, || {
+                    session.send(&[OK], &|http| http.get(registry.url("")))
+                })
+                .map_err(|failure| session.fail(&doing, failure))?;
+            }
+            Auth::Anonymous => {}
+        }
+        Ok(session)
+    }
+
+    /// Whether the repository holds the blob `digest`.
+    pub fn blob_exists(&mut self, digest: &str) -> Result<bool> {
+        let url = self
+            .registry
+            .url(&format!("{}/blobs/{digest}", self.repository));
+        let doing = format!("checking blob {digest}");
+        let response = self.call(&doing, &[OK, NOT_FOUND], &|http| http.head(url.clone()))?;
+        Ok(response.status().as_u16() == OK)
+    }
+
+    /// Uploads `blob` in one piece: `POST` opens an upload, `PUT` with the digest closes it. A
+    /// failure anywhere retries both.
+    pub fn put_blob(&mut self, blob: &Blob) -> Result<()> {
+        let doing = format!("uploading blob {}", blob.digest);
+        let start = self
+            .registry
+            .url(&format!("{}/blobs/uploads/", self.repository));
+        let stored = retry(&doing, || {
+            let opened = self.send(&[ACCEPTED], &|http| http.post(start.clone()))?;
+            let mut upload = location(&opened)?;
+            upload.query_pairs_mut().append_pair("digest", &blob.digest);
+            let closed = self.send(&[CREATED], &|http| {
+                http.put(upload.clone())
+                    .header(CONTENT_TYPE, OCTET_STREAM)
+                    .body(blob.data.clone())
+            })?;
+            Ok(stored_digest(closed.headers()))
+        })
+        .map_err(|failure| self.fail(&doing, failure))?;
+        self.check_digest(&doing, stored.as_deref(), &blob.digest)
+    }
+
+    /// The blob `digest`, checked against its digest.
+    pub fn get_blob(&mut self, digest: &str) -> Result<Vec<u8>> {
+        let url = self
+            .registry
+            .url(&format!("{}/blobs/{digest}", self.repository));
+        let doing = format!("downloading blob {digest}");
+        let response = self.call(&doing, &[OK], &|http| http.get(url.clone()))?;
+        let data = self.body(&doing, response)?;
+        self.check_digest(&doing, Some(&sha256(&data)), digest)?;
+        Ok(data)
+    }
+
+    /// The manifest or index `reference` (a tag or a digest) as the registry stores it, its exact
+    /// bytes and media type; None when the registry has none.
+    pub fn get_manifest(&mut self, reference: &str) -> Result<Option<Blob>> {
+        let url = self
+            .registry
+            .url(&format!("{}/manifests/{reference}", self.repository));
+        let doing = format!("reading manifest {reference}");
+        let response = self.call(&doing, &[OK, NOT_FOUND], &|http| {
+            http.get(url.clone())
+                .header(ACCEPT, MANIFEST_TYPES.join(", "))
+        })?;
+        if response.status().as_u16() == NOT_FOUND {
+            return Ok(None);
+        }
+        let media_type = media_type(response.headers());
+        let data = self.body(&doing, response)?;
+        let manifest = Blob {
+            media_type,
+            digest: sha256(&data),
+            data,
+        };
+        if reference.contains(':') {
+            self.check_digest(&doing, Some(&manifest.digest), reference)?;
+        }
+        Ok(Some(manifest))
+    }
+
+    /// Stores `manifest`'s exact bytes under `reference` (a tag or its digest) and checks that the
+    /// registry stored them under the local digest.
+    pub fn put_manifest(&mut self, reference: &str, manifest: &Blob) -> Result<()> {
+        let url = self
+            .registry
+            .url(&format!("{}/manifests/{reference}", self.repository));
+        let doing = format!("pushing manifest {}", manifest.digest);
+        let stored = retry(&doing, || {
+            let response = self.send(&[CREATED], &|http| {
+                http.put(url.clone())
+                    .header(CONTENT_TYPE, &manifest.media_type)
+                    .body(manifest.data.clone())
+            })?;
+            Ok(stored_digest(response.headers()))
+        })
+        .map_err(|failure| {
+            let line = self.explain(&doing, &failure);
+            if failure.status().is_some_and(refuses_the_document) {
+                anyhow!(
+                    "{line}: the registry rejected the manifest; check that it accepts OCI image indexes, \
+                     and rebuild the layout with `cargo xtask image`"
+                )
+            } else {
+                anyhow!(line)
+            }
+        })?;
+        self.check_digest(&doing, stored.as_deref(), &manifest.digest)
+    }
+
+    /// The image index of the manifests that name `digest` as their subject (the OCI referrers
+    /// API); None when the registry does not offer the API (404).
+    pub fn referrers(&mut self, digest: &str) -> Result<Option<Blob>> {
+        let url = self
+            .registry
+            .url(&format!("{}/referrers/{digest}", self.repository));
+        let doing = format!("listing the referrers of {digest}");
+        let response = self.call(&doing, &[OK, NOT_FOUND], &|http| {
+            http.get(url.clone()).header(ACCEPT, OCI_INDEX)
+        })?;
+        if response.status().as_u16() == NOT_FOUND {
+            return Ok(None);
+        }
+        let data = self.body(&doing, response)?;
+        Ok(Some(Blob::new(OCI_INDEX, data)))
+    }
+
+    /// One call with retries, its failure explained.
+    fn call(
+        &mut self,
+        doing: &str,
+        expect: &[u16],
+        build: &dyn Fn(&Client) -> RequestBuilder,
+    ) -> Result<Response> {
+        retry(doing, || self.send(expect, build)).map_err(|failure| self.fail(doing, failure))
+    }
+
+    /// Sends the request `build` makes, authorised; a status outside `expect` is a failure. A 401
+    /// whose challenge can be answered anew (a token expired, or a repository that wants a login
+    /// `/v2/` did not) is answered once and the request sent again.
+    fn send(
+        &mut self,
+        expect: &[u16],
+        build: &dyn Fn(&Client) -> RequestBuilder,
+    ) -> Result<Response, Failure> {
+        let mut answered_again = false;
+        loop {
+            let request = self.authorize(build(&self.registry.http))?;
+            let response = request.send().map_err(Failure::transport)?;
+            let code = response.status().as_u16();
+            if code == UNAUTHORIZED
+                && !answered_again
+                && let Some(challenge) = challenge::from_headers(response.headers())
+                && self.may_help(&challenge)
+            {
+                self.adopt(challenge)?;
+                answered_again = true;
+                continue;
+            }
+            if expect.contains(&code) {
+                return Ok(response);
+            }
+            return Err(failure_of(response));
+        }
+    }
+
+    /// Whether answering `challenge` anew may turn a 401 into a success: a new token always may
+    /// (the last one expired, or was revoked); Basic only if no credentials were sent yet.
+    fn may_help(&self, challenge: &Challenge) -> bool {
+        match challenge {
+            Challenge::Bearer { .. } => true,
+            Challenge::Basic => {
+                matches!(self.auth, Auth::Anonymous) && self.registry.credentials.is_some()
+            }
+        }
+    }
+
+    /// Authorises requests as `challenge` says from now on; a token realm is checked here, before
+    /// anything is sent to it.
+    fn adopt(&mut self, challenge: Challenge) -> Result<(), Failure> {
+        let registry = self.registry;
+        self.auth = match challenge {
+            Challenge::Basic if registry.credentials.is_some() => {
+                if !password_may_travel(&registry.base) {
+                    return Err(Failure::Refused(format!(
+                        "{} asks for the password over plain HTTP (--insecure), where anyone on the network could read it: nothing was sent; serve the registry over HTTPS (with --ca-file for a private CA), or push without credentials",
+                        registry.name
+                    )));
+                }
+                Auth::Basic
+            }
+            Challenge::Basic => Auth::Anonymous,
+            Challenge::Bearer { realm, service, .. } => Auth::Bearer {
+                realm: Realm::check(
+                    &realm,
+                    service,
+                    &registry.base,
+                    &registry.name,
+                    registry.credentials.is_some(),
+                )?,
+                token: None,
+            },
+        };
+        Ok(())
+    }
+
+    /// Adds the `Authorization` a request to the registry needs. Requests elsewhere (an upload
+    /// location on another host) get none.
+    fn authorize(&mut self, request: RequestBuilder) -> Result<RequestBuilder, Failure> {
+        let (client, built) = request.build_split();
+        let built = built.map_err(Failure::transport)?;
+        let to_registry = self.registry.owns(built.url());
+        let request = RequestBuilder::from_parts(client, built);
+        if !to_registry {
+            return Ok(request);
+        }
+        match &self.auth {
+            Auth::Anonymous => Ok(request),
+            Auth::Basic => {
+                let credentials = self
+                    .registry
+                    .credentials
+                    .as_ref()
+                    .expect("Basic authorisation is chosen only with credentials");
+                Ok(request.basic_auth(&credentials.username, Some(credentials.password.expose())))
+            }
+            Auth::Bearer { .. } => {
+                let token = self.authorize_bearer()?;
+                Ok(request.bearer_auth(token))
+            }
+        }
+    }
+
+    /// The current token, fetched anew when there is none or it is about to expire.
+    fn authorize_bearer(&mut self) -> Result<String, Failure> {
+        let Auth::Bearer { realm, token } = &mut self.auth else {
+            unreachable!("called for Bearer authorisation only")
+        };
+        if let Some(token) = token.as_ref().filter(|token| token.is_fresh()) {
+            return Ok(token.value().expose().to_string());
+        }
+        let fresh = realm.fetch(
+            &self.registry.http,
+            &self.scope,
+            self.registry.credentials.as_ref(),
+        )?;
+        let value = fresh.value().expose().to_string();
+        *token = Some(fresh);
+        Ok(value)
+    }
+
+    /// The body of a successful answer.
+    fn body(&self, doing: &str, response: Response) -> Result<Vec<u8>> {
+        response
+            .bytes()
+            .map(|bytes| bytes.to_vec())
+            .map_err(|error| self.fail(doing, Failure::transport(error)))
+    }
+
+    /// Fails when the registry says it stored or sent something else than `expected`: the bytes
+    /// were altered on the way.
+    fn check_digest(&self, doing: &str, actual: Option<&str>, expected: &str) -> Result<()> {
+        match actual {
+            Some(actual) if actual != expected => Err(anyhow!(
+                "{doing}: {} has it as {actual}, not {expected}: something on the way (a proxy?) altered the bytes; push or pull without it",
+                self.registry.name
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn explain(&self, doing: &str, failure: &Failure) -> String {
+        let subject = Subject {
+            registry: &self.registry.name,
+            repository: &self.repository,
+            with_credentials: self.registry.credentials.is_some(),
+        };
+        self.redact(explain(failure, &subject, doing))
+    }
+
+    fn fail(&self, doing: &str, failure: Failure) -> anyhow::Error {
+        anyhow!(self.explain(doing, &failure))
+    }
+
+    /// `line` with the password and the current token cut out, should a registry's error message
+    /// have echoed one back.
+    fn redact(&self, line: String) -> String {
+        let mut secrets: Vec<String> = Vec::new();
+        if let Some(credentials) = &self.registry.credentials {
+            secrets.push(credentials.password.expose().to_string());
+        }
+        if let Auth::Bearer {
+            token: Some(token), ..
+        } = &self.auth
+        {
+            secrets.push(token.value().expose().to_string());
+        }
+        secrets
+            .iter()
+            .filter(|secret| !secret.is_empty())
+            .fold(line, |line, secret| line.replace(secret.as_str(), "***"))
+    }
+}
+
+/// A 4xx that is not about credentials: the registry refused the document itself.
+fn refuses_the_document(code: u16) -> bool {
+    (400..500).contains(&code) && code != UNAUTHORIZED && code != FORBIDDEN
+}
+
+/// Where an opened upload continues: its `Location`, relative to the answer's URL.
+fn location(response: &Response) -> Result<Url, Failure> {
+    response
+        .headers()
+        .get(LOCATION)
+        .and_then(|location| location.to_str().ok())
+        .and_then(|location| response.url().join(location).ok())
+        .ok_or_else(|| {
+            Failure::Malformed(
+                "the registry opened an upload without a Location to send it to".to_string(),
+            )
+        })
+}
+
+/// The digest a registry says it stored: `Docker-Content-Digest`, else the last part of the
+/// `Location` when it is a digest.
+fn stored_digest(headers: &HeaderMap) -> Option<String> {
+    let header = |name| headers.get(name).and_then(|value| value.to_str().ok());
+    header(CONTENT_DIGEST).map(str::to_string).or_else(|| {
+        header(LOCATION.as_str())
+            .and_then(|location| location.rsplit('/').next())
+            .filter(|last| last.starts_with("sha256:"))
+            .map(str::to_string)
+    })
+}
+
+/// The media type of an answer, without parameters.
+fn media_type(headers: &HeaderMap) -> String {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// A status the call cannot use, with the registry's error message and its challenge's `error`.
+fn failure_of(response: Response) -> Failure {
+    let code = response.status().as_u16();
+    let challenge_error = match challenge::from_headers(response.headers()) {
+        Some(Challenge::Bearer { error, .. }) => error,
+        _ => None,
+    };
+    let mut body = String::new();
+    let _ = response.take(MAX_ERROR_BODY).read_to_string(&mut body);
+    Failure::Status {
+        code,
+        body,
+        challenge_error,
+        token_server: None,
+    }
+}

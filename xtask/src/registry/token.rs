@@ -1,0 +1,265 @@
+//! Bearer tokens, the distribution spec's token authentication: the registry's challenge names a
+//! token server (its realm) and a service; `GET realm?service=S&scope=repository:NAME:pull,push`,
+//! with the user's Basic credentials or none, answers a token the registry accepts for a while.
+//!
+//! Where the password may go: the realm is checked before anything is sent to it. A registry
+//! reached over HTTPS whose realm is plain HTTP is refused (the password and the token would cross
+//! the network readable, a downgrade nobody asked for); a plain-HTTP realm elsewhere than on this
+//! machine never gets the password.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Url;
+use reqwest::blocking::Client;
+
+use super::client::password_may_travel;
+use super::credentials::Credentials;
+use super::error::{Failure, one_line};
+use super::secret::Secret;
+
+/// How long a token lives when its answer does not say (the token spec's default).
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(60);
+/// A token is renewed this long before it expires: the time a request takes to reach the registry,
+/// and some clock difference between the token server and the registry.
+const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(5);
+/// The most of a token server's answer read: tokens are a few KiB.
+const MAX_ANSWER: u64 = 1024 * 1024;
+
+/// A token and until when to use it.
+pub(crate) struct Token {
+    value: Secret,
+    renew_at: Instant,
+}
+
+impl Token {
+    pub(crate) fn value(&self) -> &Secret {
+        &self.value
+    }
+
+    /// Whether it is still good for another request. A token that lives shorter than
+    /// [`RENEW_BEFORE_EXPIRY`] serves the one request it was fetched for.
+    pub(crate) fn is_fresh(&self) -> bool {
+        Instant::now() < self.renew_at
+    }
+}
+
+/// Where tokens come from, as a registry's challenge named it, checked.
+#[derive(Debug, Clone)]
+pub(crate) struct Realm {
+    url: Url,
+    service: Option<String>,
+}
+
+impl Realm {
+    /// The realm `realm` of a registry reached at `registry_url`, if the credentials (when there
+    /// are any) may go there; the reason otherwise, as [`Failure::Refused`].
+    pub(crate) fn check(
+        realm: &str,
+        service: Option<String>,
+        registry_url: &Url,
+        registry: &str,
+        with_credentials: bool,
+    ) -> Result<Realm, Failure> {
+        let url = Url::parse(realm).map_err(|_| {
+            Failure::Malformed(format!(
+                "{registry} names a token realm that is not a URL (`{}`): check the registry's token configuration",
+                one_line(realm)
+            ))
+        })?;
+        let shown = shown(&url);
+        match url.scheme() {
+            "https" => {}
+            "http" if registry_url.scheme() == "https" => {
+                return Err(Failure::Refused(format!(
+                    "{registry} speaks HTTPS but sends clients for tokens to {shown}, plain HTTP, where the password and the token would cross the network readable by anyone: nothing was sent; give the registry an https:// token realm"
+                )));
+            }
+            "http" if with_credentials && !password_may_travel(&url) => {
+                return Err(Failure::Refused(format!(
+                    "{registry} sends clients for tokens to {shown}, plain HTTP on another machine, where the password would cross the network readable by anyone: nothing was sent; give the registry an https:// token realm"
+                )));
+            }
+            "http" => {}
+            _ => {
+                return Err(Failure::Malformed(format!(
+                    "{registry} names a token realm that is neither https:// nor http:// ({shown}): check the registry's token configuration"
+                )));
+            }
+        }
+        Ok(Realm { url, service })
+    }
+
+    /// `host[:port]` of the token server, for messages.
+    pub(crate) fn host(&self) -> String {
+        host(&self.url)
+    }
+
+    /// A token for `scope` (`repository:NAME:pull,push`), as `credentials` or anonymously. One try:
+    /// the caller retries.
+    pub(crate) fn fetch(
+        &self,
+        http: &Client,
+        scope: &str,
+        credentials: Option<&Credentials>,
+    ) -> Result<Token, Failure> {
+        let mut url = self.url.clone();
+        {
+            let mut query = url.query_pairs_mut();
+            if let Some(service) = &self.service {
+                query.append_pair("service", service);
+            }
+            query.append_pair("scope", scope);
+            if let Some(credentials) = credentials {
+                // Docker sends the account too; token servers that log it show who asked.
+                query.append_pair("account", &credentials.username);
+            }
+        }
+        let mut request = http.get(url);
+        if let Some(credentials) = credentials {
+            request =
+                request.basic_auth(&credentials.username, Some(credentials.password.expose()));
+        }
+        let at_token_server = |failure: Failure| match failure {
+            Failure::Transport { error, .. } => Failure::Transport {
+                error,
+                token_server: Some(self.host()),
+            },
+            other => other,
+        };
+        let fetched_at = Instant::now();
+        let response = request
+            .send()
+            .map_err(|error| at_token_server(Failure::transport(error)))?;
+        let code = response.status().as_u16();
+        if !response.status().is_success() {
+            return Err(Failure::Status {
+                code,
+                body: String::new(),
+                challenge_error: None,
+                token_server: Some(self.host()),
+            });
+        }
+        let mut answer = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(response, MAX_ANSWER), &mut answer)
+            .map_err(|_| {
+                Failure::Malformed(format!(
+                    "the token server {} broke off its answer",
+                    self.host()
+                ))
+            })?;
+        parse_answer(&answer, fetched_at).ok_or_else(|| {
+            Failure::Malformed(format!(
+                "the token server {} answered without a token: check the registry's token realm",
+                self.host()
+            ))
+        })
+    }
+}
+
+/// The token in a token server's JSON answer (`token`, or OAuth's `access_token`) and when to
+/// renew it, from `expires_in` counted from `fetched_at`. Parsed as a plain JSON value, so that no
+/// parse error can quote the answer.
+fn parse_answer(answer: &[u8], fetched_at: Instant) -> Option<Token> {
+    let answer: serde_json::Value = serde_json::from_slice(answer).ok()?;
+    let token = ["token", "access_token"]
+        .iter()
+        .find_map(|key| answer.get(key)?.as_str().filter(|token| !token.is_empty()))?;
+    let lifetime = answer
+        .get("expires_in")
+        .and_then(serde_json::Value::as_u64)
+        .filter(|seconds| *seconds > 0)
+        .map_or(DEFAULT_LIFETIME, Duration::from_secs);
+    Some(Token {
+        value: Secret::new(token),
+        renew_at: fetched_at + lifetime.saturating_sub(RENEW_BEFORE_EXPIRY),
+    })
+}
+
+/// `host[:port]` of a URL.
+fn host(url: &Url) -> String {
+    let name = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{name}:{port}"),
+        None => name.to_string(),
+    }
+}
+
+/// A URL as messages show it: scheme, host and path, without a query.
+fn shown(url: &Url) -> String {
+    format!("{}://{}{}", url.scheme(), host(url), url.path())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use reqwest::Url;
+
+    use super::{Realm, parse_answer};
+    use crate::registry::error::Failure;
+
+    fn check(realm: &str, registry: &str, with_credentials: bool) -> Result<Realm, Failure> {
+        Realm::check(
+            realm,
+            None,
+            &Url::parse(registry).unwrap(),
+            "registry.example",
+            with_credentials,
+        )
+    }
+
+    #[test]
+    fn credentials_never_go_to_a_plain_http_realm_but_a_local_one() {
+        assert!(check("https://auth.example/token", "https://r.example/", true).is_ok());
+        let refused = |result: Result<Realm, Failure>| match result {
+            Err(Failure::Refused(why)) => why,
+            _ => panic!("not refused"),
+        };
+        let why = refused(check(
+            "http://auth.example/token?x=1",
+            "https://r.example/",
+            false,
+        ));
+        assert!(why.contains("http://auth.example/token,"), "{why}");
+        assert!(why.contains("https://"), "{why}");
+        refused(check(
+            "http://127.0.0.1:5001/token",
+            "https://127.0.0.1:5000/",
+            true,
+        ));
+        refused(check(
+            "http://auth.example/token",
+            "http://127.0.0.1:5000/",
+            true,
+        ));
+        assert!(
+            check(
+                "http://127.0.0.1:5001/token",
+                "http://127.0.0.1:5000/",
+                true
+            )
+            .is_ok()
+        );
+        assert!(check("http://auth.example/token", "http://127.0.0.1:5000/", false).is_ok());
+        assert!(matches!(
+            check("ftp://auth.example/token", "https://r.example/", true),
+            Err(Failure::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn token_answers_and_their_lifetimes() {
+        let now = Instant::now();
+        let token = parse_answer(br#"{"token":"t1","expires_in":300}"#, now).unwrap();
+        assert_eq!(token.value().expose(), "t1");
+        assert_eq!(token.renew_at, now + Duration::from_secs(295));
+        let oauth = parse_answer(br#"{"access_token":"t2"}"#, now).unwrap();
+        assert_eq!(oauth.value().expose(), "t2");
+        assert_eq!(oauth.renew_at, now + Duration::from_secs(55));
+        // A 1-second token is not used again.
+        let short = parse_answer(br#"{"token":"t3","expires_in":1}"#, now).unwrap();
+        assert!(!short.is_fresh());
+        assert!(parse_answer(br#"{"token":""}"#, now).is_none());
+        assert!(parse_answer(b"<html>", now).is_none());
+    }
+}
