@@ -9,11 +9,14 @@
 //! 1. The base: [`project`] (where things are), [`platform`] (the one platform table) and
 //!    [`host`] (facts about this machine: root, programs on PATH).
 //! 2. [`oci`]: the image as data — digests and descriptors, config, manifest, index, layer, tar,
-//!    the one image-reference parser, the image model and its assembly, SBOM documents — as pure
-//!    codecs, plus the only two modules that read and write image files: `layout` and `archive`.
+//!    the one image-reference parser, the image model and its assembly, SBOM documents and the
+//!    artifacts that attach them — as pure codecs, plus the only two modules that read and write
+//!    image files: `layout` and `archive`. Beside it, at the same layer, [`sigstore`]: cosign's
+//!    key files, signatures, simple-signing payloads and `.sig` manifests, also pure; it may use
+//!    `oci`, never the reverse.
 //! 3. [`registry`]: talking to registries — connections, credentials, retries, error
 //!    explanations, pushing, referrers.
-//! 4. [`commands`]: `build`, `image`, `push`, `test`, `bench`: what `cargo xtask` runs.
+//! 4. [`commands`]: `build`, `image`, `push`, `keygen`, `test`, `bench`: what `cargo xtask` runs.
 //!
 //! Everything is `pub(crate)` unless the test crate or `main.rs` needs it, so the compiler reports
 //! dead code.
@@ -24,6 +27,7 @@ pub mod oci;
 pub mod platform;
 pub mod project;
 pub mod registry;
+pub mod sigstore;
 
 #[cfg(test)]
 mod tidy;
