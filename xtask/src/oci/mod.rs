@@ -17,6 +17,7 @@ pub mod layout;
 pub(crate) mod manifest;
 pub(crate) mod materials;
 pub(crate) mod reference;
+pub(crate) mod referrers;
 pub(crate) mod sbom;
 mod staging;
 pub(crate) mod tarball;
