@@ -58,6 +58,14 @@ xflags::xflags! {
             optional --ca-file pem: PathBuf
         }
 
+        /// Write a cosign key pair: DIR/cosign.key (ECDSA P-256, encrypted with a password from
+        /// COSIGN_PASSWORD or asked twice on the terminal; mode 0600) and DIR/cosign.pub, the files
+        /// `cosign generate-key-pair` writes. Never overwrites them.
+        cmd keygen {
+            /// Where to write them (default: the current directory, as cosign does).
+            optional --out dir: PathBuf
+        }
+
         /// (root) The whole suite (tests/): installs missing Debian packages, builds the binaries
         /// and the image, runs every suite and lists the tests that skipped themselves (a failure
         /// under CI=true).

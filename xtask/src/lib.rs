@@ -12,11 +12,14 @@
 //!    Docker Engine in a network namespace of its own, and the process, mount and namespace
 //!    plumbing it takes: the bench and the docker suite start the same one).
 //! 2. [`oci`]: the image as data — digests and descriptors, config, manifest, index, layer, tar,
-//!    the one image-reference parser, the image model and its assembly, SBOM documents — as pure
-//!    codecs, plus the only two modules that read and write image files: `layout` and `archive`.
+//!    the one image-reference parser, the image model and its assembly, SBOM documents and the
+//!    artifacts that attach them — as pure codecs, plus the only two modules that read and write
+//!    image files: `layout` and `archive`. Beside it, at the same layer, [`sigstore`]: cosign's
+//!    key files, signatures, simple-signing payloads and `.sig` manifests, also pure; it may use
+//!    `oci`, never the reverse.
 //! 3. [`registry`]: talking to registries — connections, credentials, retries, error
 //!    explanations, pushing, referrers.
-//! 4. [`commands`]: `build`, `image`, `push`, `test`, `bench`: what `cargo xtask` runs.
+//! 4. [`commands`]: `build`, `image`, `push`, `keygen`, `test`, `bench`: what `cargo xtask` runs.
 //!
 //! Everything is `pub(crate)` unless the test crate or `main.rs` needs it, so the compiler reports
 //! dead code.
@@ -29,6 +32,7 @@ pub mod platform;
 pub mod procfs;
 pub mod project;
 pub mod registry;
+pub mod sigstore;
 
 #[cfg(test)]
 mod tidy;

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use anyhow::{Result, bail};
 use xshell::Shell;
-use xtask::commands::{bench, build, image, lint, push, test};
+use xtask::commands::{bench, build, image, keygen, lint, push, test};
 use xtask::platform::{PLATFORMS, Platform};
 use xtask::project;
 use xtask::registry::push::PushOptions;
@@ -102,6 +102,12 @@ fn run(flags: Xtask) -> Result<()> {
                 password_stdin: flags.password_stdin,
             };
             push::run(&sh, options, &login, &flags.reference)
+        }
+        XtaskCmd::Keygen(flags) => {
+            // Relative to where the user typed the command, not to the repository root that the
+            // shell above changed to.
+            let out = std::path::absolute(flags.out.unwrap_or_else(|| ".".into()))?;
+            keygen::run(&out)
         }
         XtaskCmd::Test(flags) => {
             let args: Vec<String> = flags

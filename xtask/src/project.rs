@@ -64,6 +64,12 @@ pub fn archive_path(out: &Path) -> PathBuf {
     out.join("pause.tar")
 }
 
+/// `target/tools/venv`: the Python virtual environment `cargo xtask test` installs the suites'
+/// Python tools into (pyspdxtools).
+pub fn tools_venv() -> PathBuf {
+    target_dir().join("tools").join("venv")
+}
+
 /// Where the suites record skipped tests when [`SKIP_LOG_VAR`] does not say otherwise.
 pub fn skip_log() -> PathBuf {
     target_dir().join("test-skips.log")

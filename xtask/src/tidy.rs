@@ -322,12 +322,14 @@ fn module_of(src: &Path, file: &Path) -> String {
     parts.join("::")
 }
 
-/// The layer of a module, as lib.rs defines them: base 0, oci 1, registry 2, commands 3.
+/// The rank of a module's layer, as lib.rs defines them: base, oci, registry, commands. sigstore
+/// sits in oci's layer but may use oci, not the reverse, so it ranks just above it.
 fn layer(module: &str) -> usize {
     match module.split("::").next().unwrap_or_default() {
         "oci" => 1,
-        "registry" => 2,
-        "commands" => 3,
+        "sigstore" => 2,
+        "registry" => 3,
+        "commands" => 4,
         _ => 0,
     }
 }
@@ -482,7 +484,7 @@ fn no_layer_imports_a_layer_above_it() {
     }
     assert!(
         violations.is_empty(),
-        "lower layers use higher ones (base < oci < registry < commands; see lib.rs): {violations:?}"
+        "lower layers use higher ones (base < oci < sigstore < registry < commands; see lib.rs): {violations:?}"
     );
 }
 

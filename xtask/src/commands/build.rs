@@ -9,11 +9,14 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use xshell::{Cmd, Shell, cmd};
 
+use crate::oci::materials::{self, Compiler, Materials};
 use crate::platform::Platform;
 use crate::project;
 
 /// pause's own workspace, whose release profile is the shipped one.
 const MANIFEST: &str = "pause/Cargo.toml";
+/// Its lock file: the exact crate versions and their checksums.
+const LOCKFILE: &str = "pause/Cargo.lock";
 const PROFILE_DIR: &str = "release";
 /// The largest binary any platform may ship; a build that grows past it fails.
 pub const MAX_BINARY_BYTES: u64 = 2048;
@@ -107,7 +110,6 @@ pub(crate) fn build(sh: &Shell, platforms: &[&'static Platform]) -> Result<Vec<B
 /// the shipped binary is linked with, and rustix's experimental-asm switch where it needs one.
 pub(crate) fn pause_cargo<'a>(sh: &'a Shell, subcommand: &str, platforms: &[&Platform]) -> Cmd<'a> {
     let root = project::root();
-    let link_script = root.join("pause/link.ld");
     let manifest = root.join(MANIFEST);
     let target_dir = project::target_dir();
     let mut cargo = cmd!(
@@ -116,21 +118,67 @@ pub(crate) fn pause_cargo<'a>(sh: &'a Shell, subcommand: &str, platforms: &[&Pla
     )
     .env("RUSTC_BOOTSTRAP", "rustix");
     for platform in platforms {
-        let triple = platform.triple;
-        let mut flags: Vec<String> = RUSTFLAGS.iter().map(|flag| flag.to_string()).collect();
-        flags.push(format!("-Clink-arg=-T{}", link_script.display()));
-        if EXPERIMENTAL_ASM_ARCHES.contains(&platform.rust_arch) {
-            flags.push(EXPERIMENTAL_ASM_CFG.to_string());
-        }
-        let var = format!(
-            "CARGO_TARGET_{}_RUSTFLAGS",
-            triple.to_uppercase().replace('-', "_")
-        );
+        let (var, flags) = target_rustflags(platform);
         cargo = cargo
-            .arg(format!("--target={triple}"))
-            .env(var, flags.join(" "));
+            .arg(format!("--target={}", platform.triple))
+            .env(var, flags);
     }
     cargo
+}
+
+/// `CARGO_TARGET_<TRIPLE>_RUSTFLAGS` and its value for `platform`: the shipped link, and the
+/// `cfg` that picks rustix's raw-syscall backend where it needs one.
+fn target_rustflags(platform: &Platform) -> (String, String) {
+    let link_script = project::root().join("pause/link.ld");
+    let mut flags: Vec<String> = RUSTFLAGS.iter().map(|flag| flag.to_string()).collect();
+    flags.push(format!("-Clink-arg=-T{}", link_script.display()));
+    if EXPERIMENTAL_ASM_ARCHES.contains(&platform.rust_arch) {
+        flags.push(EXPERIMENTAL_ASM_CFG.to_string());
+    }
+    let var = format!(
+        "CARGO_TARGET_{}_RUSTFLAGS",
+        platform.triple.to_uppercase().replace('-', "_")
+    );
+    (var, flags.join(" "))
+}
+
+/// What the binaries were built with, for their SBOMs: the compiler (`rustc -vV` of the pinned
+/// toolchain) and, per platform, the crates linked into pause (`cargo metadata`'s resolve graph
+/// for that target, with that target's RUSTFLAGS so the same `cfg`s hold as in the build, and
+/// `Cargo.lock`'s checksums).
+pub(crate) fn materials(sh: &Shell, platforms: &[&'static Platform]) -> Result<Materials> {
+    let root = project::root();
+    let manifest = root.join(MANIFEST);
+    let compiler = Compiler::parse(
+        &cmd!(sh, "rustc -vV")
+            .quiet()
+            .read()
+            .context("asking rustc its version (`rustc -vV`)")?,
+    )?;
+    let lockfile_path = root.join(LOCKFILE);
+    let lockfile = sh
+        .read_file(&lockfile_path)
+        .with_context(|| format!("reading {}", lockfile_path.display()))?;
+    let format = materials::METADATA_FORMAT;
+    let mut linked = std::collections::BTreeMap::new();
+    for platform in platforms {
+        let triple = platform.triple;
+        let (var, flags) = target_rustflags(platform);
+        let metadata = cmd!(
+            sh,
+            "cargo metadata --manifest-path {manifest} --filter-platform {triple} --format-version {format} --locked"
+        )
+        .env(var, flags)
+        .quiet()
+        .read()
+        .with_context(|| format!("`cargo metadata` of pause for {triple}"))?;
+        linked.insert(
+            triple.to_string(),
+            materials::linked(metadata.as_bytes(), &lockfile)
+                .with_context(|| format!("the crates linked into pause for {triple}"))?,
+        );
+    }
+    Ok(Materials { compiler, linked })
 }
 
 pub(crate) fn install_missing_targets(sh: &Shell, platforms: &[&Platform]) -> Result<()> {

@@ -75,11 +75,13 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         })
         .collect::<Result<Vec<_>>>()?;
     let revision = project::git_revision(sh);
+    let materials = build::materials(sh, &platforms)?;
     let inputs = Inputs {
         definition: &definition,
         tag: &options.tag,
         epoch,
         revision: revision.as_deref(),
+        materials: Some(&materials),
     };
     let image = image::assemble(&inputs, &contents)?;
     print_sizes(&image);

@@ -1,9 +1,10 @@
-//! What `cargo xtask` runs, one module per command, on top of `oci` and `registry`. Nothing below
+//! What `cargo xtask` runs, one module per command, on top of `oci`, `sigstore` and `registry`. Nothing below
 //! this layer imports it.
 
 pub mod bench;
 pub mod build;
 pub mod image;
+pub mod keygen;
 pub mod lint;
 pub mod push;
 pub mod test;

@@ -11,6 +11,9 @@ use serde::Deserialize;
 pub(crate) const CREATED: &str = "org.opencontainers.image.created";
 pub(crate) const VERSION: &str = "org.opencontainers.image.version";
 pub(crate) const REVISION: &str = "org.opencontainers.image.revision";
+/// Annotations the definition may set that the SBOM repeats: the image's license and source.
+pub(crate) const LICENSES: &str = "org.opencontainers.image.licenses";
+pub(crate) const SOURCE: &str = "org.opencontainers.image.source";
 /// The annotations the build computes; the definition may not set them.
 pub(crate) const COMPUTED_ANNOTATIONS: &[&str] = &[CREATED, VERSION, REVISION];
 

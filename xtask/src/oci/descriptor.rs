@@ -18,6 +18,11 @@ pub(crate) struct Descriptor {
     pub(crate) platform: Option<OciPlatform>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) annotations: BTreeMap<String, String>,
+    /// What an artifact manifest holds (image-spec 1.1), repeated in the descriptors that point at
+    /// it so a reader can pick it out without fetching it. Absent on the image's own descriptors,
+    /// which keep their exact bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) artifact_type: Option<String>,
 }
 
 impl Descriptor {
@@ -28,6 +33,7 @@ impl Descriptor {
             size,
             platform: None,
             annotations: BTreeMap::new(),
+            artifact_type: None,
         }
     }
 }

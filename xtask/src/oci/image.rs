@@ -1,14 +1,18 @@
-//! The image model: one layer, config and manifest per platform and the index over them, every
-//! document serialised, and its assembly from the binaries with no I/O, so the same inputs always
-//! give the same bytes.
+//! The image model: one layer, config and manifest per platform and the index over them, each
+//! platform's SBOM attached to its manifest, every document serialised, and its assembly from the
+//! binaries and the build's materials with no I/O, so the same inputs always give the same bytes.
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
+use super::artifact::{self, Artifact};
 use super::blob::Blob;
-use super::definition::{CREATED, Definition, REVISION, VERSION};
+use super::definition::{CREATED, Definition, LICENSES, REVISION, SOURCE, VERSION};
 use super::descriptor::Descriptor;
+use super::materials::Materials;
+use super::reference::Reference;
+use super::sbom::{self, Subject};
 use super::{config, index, layer, manifest, timestamp};
 use crate::platform::Platform;
 
@@ -27,6 +31,9 @@ pub(crate) struct PlatformImage {
     pub(crate) layer: Blob,
     pub(crate) config: Blob,
     pub(crate) manifest: Blob,
+    /// Its SPDX document, attached to `manifest` as an OCI 1.1 artifact; none for a binary this
+    /// project did not build.
+    pub(crate) sbom: Option<Artifact>,
 }
 
 impl PlatformImage {
@@ -53,6 +60,13 @@ impl Image {
                 .flat_map(|built| [&built.manifest, &built.config, &built.layer]),
         )
     }
+
+    /// The artifacts that refer to the image's manifests: each platform's SBOM.
+    pub(crate) fn referrers(&self) -> impl Iterator<Item = &Artifact> {
+        self.platforms
+            .iter()
+            .filter_map(|built| built.sbom.as_ref())
+    }
 }
 
 /// What the image is built from besides the binaries.
@@ -63,6 +77,9 @@ pub(crate) struct Inputs<'a> {
     pub(crate) epoch: u64,
     /// The commit built, for the revision annotation.
     pub(crate) revision: Option<&'a str>,
+    /// The compiler and the crates each platform's binary links, for the SBOMs; `None` for
+    /// binaries this project did not build (the bench's C peers), which get none.
+    pub(crate) materials: Option<&'a Materials>,
 }
 
 /// Builds every document of the image from the binaries, in the order given.
@@ -73,16 +90,49 @@ pub(crate) fn assemble(
     let definition = inputs.definition;
     let created = timestamp::rfc3339(inputs.epoch);
     let annotations = annotations(definition, &created, inputs.revision);
+    let name = image_name(inputs.tag)?;
     let mut platforms = Vec::new();
     for (platform, binary) in binaries {
         let layer = layer::build(&definition.binary, binary, inputs.epoch)?;
         let config = config::build(definition, platform, &layer.diff_id, &created)?;
         let manifest = manifest::build(&config, &layer.blob, &annotations)?;
+        let sbom = match inputs.materials {
+            Some(materials) => {
+                let linked = materials.linked.get(platform.triple).with_context(|| {
+                    format!(
+                        "no list of the crates linked for {}: the build's materials must cover every platform built",
+                        platform.triple
+                    )
+                })?;
+                let subject = Subject {
+                    name: &name,
+                    version: &annotations[VERSION],
+                    platform,
+                    manifest: &manifest,
+                    path: &definition.binary.path,
+                    file: binary,
+                    created: &created,
+                    license: definition.annotations.get(LICENSES).map(String::as_str),
+                    source: definition.annotations.get(SOURCE).map(String::as_str),
+                    revision: inputs.revision,
+                };
+                let document = sbom::document(&subject, linked, &materials.compiler)?;
+                let sbom = artifact::attach(
+                    manifest.descriptor(),
+                    document,
+                    &format!("{name}-{}.spdx.json", platform.dir_name()),
+                    BTreeMap::from([(CREATED.to_string(), created.clone())]),
+                )?;
+                Some(sbom)
+            }
+            None => None,
+        };
         platforms.push(PlatformImage {
             platform,
             layer: layer.blob,
             config,
             manifest,
+            sbom,
         });
     }
     let index = index::build(
@@ -97,6 +147,18 @@ pub(crate) fn assemble(
         index,
         platforms,
     })
+}
+
+/// `pause` for `localhost/pause:0.1.0`: the last component of the image's repository, as purl
+/// names an OCI image.
+fn image_name(tag: &str) -> Result<String> {
+    let reference = Reference::parse(tag).map_err(|error| anyhow::anyhow!("the tag {error}"))?;
+    Ok(reference
+        .repository
+        .rsplit('/')
+        .next()
+        .unwrap_or(&reference.repository)
+        .to_string())
 }
 
 /// The definition's annotations plus the computed ones.
@@ -118,6 +180,8 @@ fn annotations(
 pub(crate) mod tests {
     use super::{Image, Inputs, assemble};
     use crate::oci::definition::Definition;
+    use crate::oci::materials::tests::{RUSTC_VV, sample};
+    use crate::oci::materials::{Compiler, Materials};
     use crate::platform::{PLATFORMS, Platform};
 
     pub(crate) const TAG: &str = "localhost/pause:0.1.0";
@@ -127,15 +191,28 @@ pub(crate) mod tests {
         Definition::parse(include_str!("../../../image/image.toml")).expect("image/image.toml")
     }
 
+    /// Stand-in materials: every platform links the same sample graph.
+    pub(crate) fn materials() -> Materials {
+        Materials {
+            compiler: Compiler::parse(RUSTC_VV).expect("parses"),
+            linked: PLATFORMS
+                .iter()
+                .map(|platform| (platform.triple.to_string(), sample()))
+                .collect(),
+        }
+    }
+
     /// An image of `binaries` (stand-ins for the real ones: the documents do not care what the
     /// bytes are) dated `epoch`.
     pub(crate) fn image_of(binaries: &[(&'static Platform, Vec<u8>)], epoch: u64) -> Image {
         let definition = definition();
+        let materials = materials();
         let inputs = Inputs {
             definition: &definition,
             tag: TAG,
             epoch,
             revision: Some("0123456789ab"),
+            materials: Some(&materials),
         };
         assemble(&inputs, binaries).expect("assembles")
     }
@@ -159,11 +236,54 @@ pub(crate) mod tests {
         let (first, second) = (every_platform(0), every_platform(0));
         assert_eq!(first.index, second.index);
         assert!(first.blobs().eq(second.blobs()));
+        assert!(first.referrers().eq(second.referrers()), "the SBOMs too");
         assert_ne!(
             every_platform(1).index.digest,
             first.index.digest,
             "the date is an input"
         );
+    }
+
+    /// Each platform's SBOM is attached to that platform's manifest, dated as the image, and
+    /// describes that platform's binary; no SBOM is reachable from the index.
+    #[test]
+    fn every_platform_has_its_own_sbom() {
+        let image = every_platform(1_700_000_000);
+        for built in &image.platforms {
+            let sbom = built.sbom.as_ref().expect("an SBOM per platform");
+            let manifest: serde_json::Value = serde_json::from_slice(&sbom.manifest.data).unwrap();
+            assert_eq!(
+                manifest["subject"]["digest"],
+                built.manifest.digest.as_str()
+            );
+            assert_eq!(
+                manifest["annotations"]["org.opencontainers.image.created"],
+                "2023-11-14T22:13:20Z"
+            );
+            let document: serde_json::Value = serde_json::from_slice(&sbom.layer.data).unwrap();
+            assert_eq!(document["creationInfo"]["created"], "2023-11-14T22:13:20Z");
+            assert_eq!(
+                document["packages"][0]["externalRefs"][0]["referenceLocator"],
+                super::sbom::image_purl("pause", &built.manifest.digest, built.platform.arch)
+            );
+            assert!(!String::from_utf8_lossy(&image.index.data).contains(&sbom.manifest.digest));
+        }
+    }
+
+    /// A binary this project did not build (the bench's C peers) gets an image and no SBOM.
+    #[test]
+    fn without_materials_there_is_no_sbom() {
+        let definition = definition();
+        let inputs = Inputs {
+            definition: &definition,
+            tag: TAG,
+            epoch: 0,
+            revision: None,
+            materials: None,
+        };
+        let image = assemble(&inputs, &[(&PLATFORMS[0], b"binary".to_vec())]).expect("assembles");
+        assert!(image.platforms[0].sbom.is_none());
+        assert_eq!(image.referrers().count(), 0);
     }
 
     /// Without SOURCE_DATE_EPOCH the image is dated at the Unix epoch: config and history.

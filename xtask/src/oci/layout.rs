@@ -1,5 +1,10 @@
 //! The OCI image layout (image-spec `image-layout.md`) at `target/image/oci/`: swapped into place
 //! whole, and read back (verifying every digest) by whatever ships it.
+//!
+//! `index.json` names the multi-platform image and each platform's image, and lists each
+//! platform's SBOM artifact with no name: an artifact is found through its `subject`, as a
+//! registry's referrers API finds it, and loaders that look images up by name (skopeo, umoci,
+//! podman) never see it.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -9,6 +14,7 @@ use anyhow::{Context, Result, bail};
 use rustix::fs::{CWD, RenameFlags, renameat_with};
 use serde::Serialize;
 
+use super::artifact::{Artifact, EMPTY_MEDIA_TYPE};
 use super::blob::{Blob, layout_path, sha256};
 use super::descriptor::Descriptor;
 use super::image::Image;
@@ -30,14 +36,16 @@ struct LayoutVersion {
     image_layout_version: &'static str,
 }
 
-/// Which images `index.json` names.
+/// What `index.json` lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Refs {
-    /// Only the multi-platform image, under the tag: what loaders given no name expect.
+    /// Only the multi-platform image, under the tag: what loaders given no name expect (the
+    /// archive; `ctr images import` would import every other entry too).
     Image,
-    /// Also each platform's image alone, under [`platform_ref`]: tools that do not pick a
-    /// platform out of an index (umoci 0.4) need one manifest per name.
-    ImageAndPlatforms,
+    /// Also each platform's image alone, under [`platform_ref`] (tools that do not pick a
+    /// platform out of an index, umoci 0.4, need one manifest per name), and every referrer
+    /// (the SBOMs), unnamed.
+    Everything,
 }
 
 /// `localhost/pause:0.1.0-linux-arm-v7`: the name of one platform's image in the layout.
@@ -51,24 +59,30 @@ pub(crate) fn files(image: &Image, refs: Refs) -> Result<Vec<(String, Vec<u8>)>>
     let version = serde_json::to_vec(&LayoutVersion {
         image_layout_version: LAYOUT_VERSION,
     })?;
-    let mut named = vec![named_descriptor(
+    let mut listed = vec![named_descriptor(
         image.index.descriptor(),
         image.tag.clone(),
     )];
-    if refs == Refs::ImageAndPlatforms {
-        for built in &image.platforms {
-            named.push(named_descriptor(
-                built.manifest_descriptor(),
-                platform_ref(&image.tag, built.platform),
-            ));
-        }
-    }
-    let top = serde_json::to_vec(&Index::new(named, BTreeMap::new()))?;
-
     let mut blobs = BTreeMap::new();
     for blob in image.blobs() {
         blobs.insert(blob.layout_path(), blob.data.clone());
     }
+    if refs == Refs::Everything {
+        for built in &image.platforms {
+            listed.push(named_descriptor(
+                built.manifest_descriptor(),
+                platform_ref(&image.tag, built.platform),
+            ));
+        }
+        for referrer in image.referrers() {
+            listed.push(referrer.descriptor());
+            for blob in std::iter::once(&referrer.manifest).chain(referrer.blobs()) {
+                blobs.insert(blob.layout_path(), blob.data.clone());
+            }
+        }
+    }
+    let top = serde_json::to_vec(&Index::new(listed, BTreeMap::new()))?;
+
     let mut files = vec![
         (LAYOUT_FILE.to_string(), version),
         (INDEX_FILE.to_string(), top),
@@ -89,7 +103,7 @@ fn named_descriptor(mut descriptor: Descriptor, name: String) -> Descriptor {
 /// build is killed at any point.
 pub(crate) fn write(image: &Image, dir: &Path) -> Result<()> {
     let staging = Staging::beside(dir, "new")?;
-    for (path, data) in files(image, Refs::ImageAndPlatforms)? {
+    for (path, data) in files(image, Refs::Everything)? {
         let path = staging.path.join(path);
         fs::create_dir_all(path.parent().expect("layout files sit in the layout"))?;
         fs::write(&path, data).with_context(|| format!("writing {}", path.display()))?;
@@ -119,6 +133,17 @@ pub(crate) struct Contents {
     pub(crate) manifests: Vec<Blob>,
     /// Configs and layers, each once.
     pub(crate) blobs: Vec<Blob>,
+    /// The artifacts attached to the index or a manifest (each platform's SBOM), in
+    /// `index.json`'s order: pushed after the image, since a registry may refuse a subject it
+    /// does not have.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "pushed by the registry side of issue 11, not yet written"
+        )
+    )]
+    pub(crate) referrers: Vec<Artifact>,
 }
 
 /// Reads the image in the layout at `dir`, checking each blob against its digest and size.
@@ -179,10 +204,77 @@ pub(crate) fn read(dir: &Path) -> Result<Contents> {
         }
         manifests.push(blob);
     }
+    let subjects: Vec<&str> = std::iter::once(&index)
+        .chain(&manifests)
+        .map(|blob| blob.digest.as_str())
+        .collect();
+    let referrers = top
+        .manifests
+        .iter()
+        .filter(|descriptor| descriptor.artifact_type.is_some())
+        .map(|descriptor| read_referrer(dir, descriptor, &subjects))
+        .collect::<Result<Vec<_>>>()?;
     Ok(Contents {
         index,
         manifests,
         blobs: blobs.into_values().collect(),
+        referrers,
+    })
+}
+
+/// The artifact `descriptor` lists: an image manifest with an empty config and one layer, whose
+/// subject is one of `subjects` (the image's index and manifests).
+fn read_referrer(dir: &Path, descriptor: &Descriptor, subjects: &[&str]) -> Result<Artifact> {
+    let blob = read_blob(
+        dir,
+        &descriptor.media_type,
+        &descriptor.digest,
+        descriptor.size,
+    )?;
+    let rebuild = "rebuild it with `cargo xtask image`";
+    if blob.media_type != manifest::MEDIA_TYPE {
+        bail!(
+            "{} in {} is listed as an artifact but is a {}: {rebuild}",
+            blob.digest,
+            dir.display(),
+            blob.media_type
+        );
+    }
+    let artifact: Manifest = parse(&blob)?;
+    let (Some(artifact_type), Some(subject), [layer]) = (
+        artifact.artifact_type.as_ref(),
+        artifact.subject.as_ref(),
+        artifact.layers.as_slice(),
+    ) else {
+        bail!(
+            "artifact {} in {} needs an artifactType, a subject and one layer: {rebuild}",
+            blob.digest,
+            dir.display()
+        );
+    };
+    if artifact.config.media_type != EMPTY_MEDIA_TYPE {
+        bail!(
+            "artifact {} in {} has a {} config, not the empty one: {rebuild}",
+            blob.digest,
+            dir.display(),
+            artifact.config.media_type
+        );
+    }
+    if !subjects.contains(&subject.digest.as_str()) {
+        bail!(
+            "artifact {} in {} refers to {}, which is not in the image: {rebuild}",
+            blob.digest,
+            dir.display(),
+            subject.digest
+        );
+    }
+    let config = &artifact.config;
+    Ok(Artifact {
+        artifact_type: artifact_type.clone(),
+        subject: subject.clone(),
+        config: read_blob(dir, &config.media_type, &config.digest, config.size)?,
+        layer: read_blob(dir, &layer.media_type, &layer.digest, layer.size)?,
+        manifest: blob,
     })
 }
 
@@ -214,7 +306,7 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-    use super::{INDEX_FILE, read, write};
+    use super::{INDEX_FILE, Refs, files, read, write};
     use crate::oci::blob::LAYOUT_BLOB_DIR;
     use crate::oci::image::tests::{every_platform, image_of};
     use crate::platform::PLATFORMS;
@@ -240,8 +332,9 @@ mod tests {
             assert_eq!(read(&dir).unwrap().index.digest, image.index.digest);
             assert_eq!(
                 fs::read_dir(dir.join(LAYOUT_BLOB_DIR)).unwrap().count(),
-                4,
-                "index, manifest, config and layer of the last image only"
+                7,
+                "index, manifest, config and layer of the last image only, and its SBOM's \
+                 manifest, empty config and document"
             );
         }
         assert_eq!(entries(scratch.path()), ["oci"]);
@@ -270,6 +363,60 @@ mod tests {
         for blob in &contents.blobs {
             assert!(image.blobs().any(|built| built == blob), "{}", blob.digest);
         }
+        assert!(
+            contents.referrers.iter().eq(image.referrers()),
+            "every SBOM artifact, in platform order"
+        );
+    }
+
+    /// Loaders find images by name: the archive's `index.json` is the image alone, the layout's
+    /// names every image and lists each SBOM, unnamed, with its artifactType.
+    #[test]
+    fn referrers_are_listed_unnamed_and_only_in_the_layout() {
+        let image = every_platform(0);
+        let index_of = |refs| -> serde_json::Value {
+            let files = files(&image, refs).unwrap();
+            serde_json::from_slice(&files[1].1).unwrap()
+        };
+        let archive = index_of(Refs::Image);
+        assert_eq!(archive["manifests"].as_array().unwrap().len(), 1);
+        let layout = index_of(Refs::Everything);
+        let listed = layout["manifests"].as_array().unwrap();
+        assert_eq!(listed.len(), 1 + 2 * PLATFORMS.len());
+        let unnamed: Vec<&serde_json::Value> = listed
+            .iter()
+            .filter(|entry| entry["annotations"].is_null())
+            .collect();
+        assert_eq!(unnamed.len(), PLATFORMS.len());
+        for entry in unnamed {
+            assert_eq!(entry["artifactType"], "application/spdx+json");
+        }
+    }
+
+    /// A listed artifact whose subject is not in the image is refused, naming it.
+    #[test]
+    fn a_referrer_of_something_else_is_refused() {
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path().join("oci");
+        let mut image = image_of(&[(&PLATFORMS[0], b"a".to_vec())], 0);
+        let stranger =
+            crate::oci::blob::Blob::new(crate::oci::manifest::MEDIA_TYPE, b"{}".to_vec());
+        let sbom = image.platforms[0].sbom.as_ref().expect("an SBOM");
+        image.platforms[0].sbom = Some(
+            crate::oci::artifact::attach(
+                stranger.descriptor(),
+                sbom.layer.clone(),
+                "x",
+                Default::default(),
+            )
+            .unwrap(),
+        );
+        write(&image, &dir).unwrap();
+        let error = read(&dir).unwrap_err().to_string();
+        assert!(
+            error.contains(&stranger.digest) && error.contains("not in the image"),
+            "{error}"
+        );
     }
 
     /// A reader never finds the layout missing while it is rewritten: there is no moment between

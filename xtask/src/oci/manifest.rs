@@ -1,4 +1,5 @@
-//! An OCI image manifest: one platform's config and layer.
+//! An OCI image manifest: one platform's config and layer, or (image-spec 1.1) an artifact that
+//! refers to another manifest through `subject`.
 
 use std::collections::BTreeMap;
 
@@ -12,13 +13,20 @@ pub(crate) const MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json"
 /// The only schema version of image-spec v1 documents.
 pub(crate) const SCHEMA_VERSION: u32 = 2;
 
+/// Fields serialise in the image spec's order. `artifactType` and `subject` are left out when
+/// absent, so the image's own manifests keep the bytes (and digests) they had before artifacts.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Manifest {
     pub(crate) schema_version: u32,
     pub(crate) media_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) artifact_type: Option<String>,
     pub(crate) config: Descriptor,
     pub(crate) layers: Vec<Descriptor>,
+    /// The manifest this one is about: registries list it among that manifest's referrers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) subject: Option<Descriptor>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) annotations: BTreeMap<String, String>,
 }
@@ -31,8 +39,10 @@ pub(crate) fn build(
     let manifest = Manifest {
         schema_version: SCHEMA_VERSION,
         media_type: MEDIA_TYPE.to_string(),
+        artifact_type: None,
         config: config.descriptor(),
         layers: vec![layer.descriptor()],
+        subject: None,
         annotations: annotations.clone(),
     };
     Blob::json(MEDIA_TYPE, &manifest)

@@ -5,6 +5,7 @@
 //! Uses only the base layer (`project`, `platform`); never `registry` or `commands`.
 
 pub(crate) mod archive;
+pub(crate) mod artifact;
 pub mod blob;
 pub(crate) mod config;
 pub(crate) mod definition;
@@ -14,7 +15,10 @@ pub(crate) mod index;
 pub(crate) mod layer;
 pub mod layout;
 pub(crate) mod manifest;
+pub(crate) mod materials;
 pub(crate) mod reference;
+pub(crate) mod referrers;
+pub(crate) mod sbom;
 mod staging;
 pub(crate) mod tarball;
 pub mod timestamp;

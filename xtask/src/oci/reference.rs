@@ -21,7 +21,7 @@ const DOCKER_HUB_ALIASES: &[&str] = &["index.docker.io", "registry-1.docker.io"]
 /// Where Docker Hub's registry API answers.
 const DOCKER_HUB_API: &str = "registry-1.docker.io";
 /// The namespace of Docker Hub's official images: `docker.io/pause` is `docker.io/library/pause`.
-const DOCKER_HUB_OFFICIAL: &str = "library";
+pub(crate) const DOCKER_HUB_OFFICIAL: &str = "library";
 const LOCALHOST: &str = "localhost";
 const MAX_TAG_LENGTH: usize = 128;
 /// The most a repository name (registry included) may have, as the distribution spec says.

@@ -93,6 +93,8 @@ pub(crate) fn build(
             tag: &tag,
             epoch,
             revision: None,
+            // Peers built from C: no SBOM of ours describes them.
+            materials: None,
         };
         let image = image::assemble(&inputs, &[(host, bytes)])?;
         let archive = out.join(format!("{}.tar", anchor.slug));

@@ -42,7 +42,14 @@ pub(crate) const PACKAGES: &[(&str, &str)] = &[
         "the real registry the image is pushed to and pulled from",
     ),
     ("apache2-utils", "htpasswd for the authenticated registry"),
-    ("openssl", "the throwaway CA of the TLS registry"),
+    (
+        "openssl",
+        "the throwaway CA of the TLS registry; reads cosign keys and verifies signatures",
+    ),
+    (
+        "python3-venv",
+        "python3 and its venv module: the venv pyspdxtools, the SPDX validator, is installed in",
+    ),
     ("runc", "the pod runtime"),
     ("conmon", "podman's container monitor"),
     (

@@ -1,0 +1,125 @@
+//! The distribution spec's referrers tag schema (distribution-spec 1.1, for registries without
+//! the referrers API, such as Debian's docker-registry 2.8): the artifacts that refer to a
+//! manifest are listed in an image index under the tag `sha256-<hex of that manifest>`, which
+//! every client maintains by read, append, write. Pure: given the index the registry holds (if
+//! any), [`add`] gives the one to push.
+
+// Until the push attaches the SBOMs (the registry side of issue 11), only the tests use this
+// module; the expectation fails, and should go, once the push does.
+#![cfg_attr(
+    not(test),
+    expect(dead_code, reason = "used by the push of referrers, not yet written")
+)]
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::blob::{Blob, digest_hex};
+use super::descriptor::Descriptor;
+use super::index;
+use super::manifest::SCHEMA_VERSION;
+
+/// The referrers index, keeping every entry as the registry returned it: entries other clients
+/// wrote may carry fields this xtask does not model, and none may be lost.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReferrersIndex {
+    schema_version: u32,
+    media_type: String,
+    manifests: Vec<Value>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    annotations: BTreeMap<String, String>,
+}
+
+/// `sha256-<hex>`: the tag listing the referrers of the manifest `subject`.
+pub(crate) fn fallback_tag(subject: &str) -> String {
+    format!("sha256-{}", digest_hex(subject))
+}
+
+/// The referrers index after listing `referrer` (the artifact manifest's descriptor, with its
+/// `artifactType` and annotations) in `existing` (the index's bytes, when the tag exists); `None`
+/// when it is listed already, so there is nothing to push. Every entry already there stays, in
+/// its place.
+pub(crate) fn add(existing: Option<&[u8]>, referrer: &Descriptor) -> Result<Option<Blob>> {
+    let mut listing = match existing {
+        Some(bytes) => serde_json::from_slice::<ReferrersIndex>(bytes).context(
+            "the registry's referrers tag does not hold an image index: \
+             another tool uses that tag; remove it or push to another repository",
+        )?,
+        None => ReferrersIndex {
+            schema_version: SCHEMA_VERSION,
+            media_type: index::MEDIA_TYPE.to_string(),
+            manifests: Vec::new(),
+            annotations: BTreeMap::new(),
+        },
+    };
+    if listing
+        .manifests
+        .iter()
+        .any(|entry| entry["digest"] == referrer.digest.as_str())
+    {
+        return Ok(None);
+    }
+    listing.manifests.push(serde_json::to_value(referrer)?);
+    Blob::json(index::MEDIA_TYPE, &listing).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{add, fallback_tag};
+    use crate::oci::blob::Blob;
+    use crate::oci::descriptor::Descriptor;
+
+    fn referrer(content: &[u8]) -> Descriptor {
+        Descriptor {
+            artifact_type: Some("application/spdx+json".to_string()),
+            ..Blob::new(crate::oci::manifest::MEDIA_TYPE, content.to_vec()).descriptor()
+        }
+    }
+
+    #[test]
+    fn the_tag_names_the_subject() {
+        assert_eq!(fallback_tag("sha256:ab12"), "sha256-ab12");
+    }
+
+    #[test]
+    fn a_first_referrer_makes_the_index() {
+        let index = add(None, &referrer(b"a")).unwrap().unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&index.data).unwrap();
+        assert_eq!(
+            value["mediaType"],
+            "application/vnd.oci.image.index.v1+json"
+        );
+        assert_eq!(value["schemaVersion"], 2);
+        assert_eq!(
+            value["manifests"][0]["artifactType"],
+            "application/spdx+json"
+        );
+    }
+
+    /// Entries others put there stay whole (fields this xtask does not know included) and first.
+    #[test]
+    fn adding_keeps_every_existing_entry() {
+        let theirs = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:00","size":1,"artifactType":"application/vnd.dev.sigstore.bundle.v0.3+json","data":"e30=","annotations":{"x":"y"}}]}"#;
+        let index = add(Some(theirs.as_bytes()), &referrer(b"a"))
+            .unwrap()
+            .unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&index.data).unwrap();
+        let before: serde_json::Value = serde_json::from_str(theirs).unwrap();
+        assert_eq!(value["manifests"][0], before["manifests"][0]);
+        assert_eq!(value["manifests"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_listed_referrer_is_not_added_again() {
+        let first = add(None, &referrer(b"a")).unwrap().unwrap();
+        assert!(add(Some(&first.data), &referrer(b"a")).unwrap().is_none());
+        let error = add(Some(b"not json"), &referrer(b"a"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("referrers tag"), "{error}");
+    }
+}
