@@ -6,5 +6,6 @@ pub mod build;
 pub mod image;
 pub mod keygen;
 pub mod lint;
+pub(crate) mod password;
 pub mod push;
 pub mod test;
