@@ -35,14 +35,19 @@ xflags::xflags! {
             optional --insecure
             /// Trust this CA certificate (PEM) besides the system's.
             optional --ca-file pem: PathBuf
+            /// Sign the index and every platform manifest with this cosign key (password from
+            /// COSIGN_PASSWORD or the terminal).
+            optional --sign-key key: PathBuf
         }
 
         /// Push an OCI layout with its exact digests: the blobs the registry lacks, each
-        /// manifest, the index last under the tag; then print the settings that pin it by digest
-        /// for containerd, CRI-O and podman. Credentials: --username with the password on stdin,
-        /// else REGISTRY_AUTH_FILE, podman's auth.json or docker's config.json ($DOCKER_CONFIG;
-        /// auths, credHelpers, credsStore; Docker Hub by any of its names). Basic or token
-        /// (Bearer) login. Loopback registries get plain HTTP.
+        /// manifest, each platform's SBOM (listed by the referrers API, or under the fallback tag
+        /// sha256-<hex>), with --sign-key cosign's signature of the index and of each platform
+        /// manifest (tag sha256-<hex>.sig), and the index last under the tag; then print the
+        /// settings that pin it by digest for containerd, CRI-O and podman. Credentials:
+        /// --username with the password on stdin, else REGISTRY_AUTH_FILE, podman's auth.json or
+        /// docker's config.json ($DOCKER_CONFIG; auths, credHelpers, credsStore; Docker Hub by any
+        /// of its names). Basic or token (Bearer) login. Loopback registries get plain HTTP.
         cmd push {
             /// REGISTRY/REPOSITORY:TAG, e.g. ghcr.io/OWNER/pause:0.1.0.
             required reference: String
@@ -56,6 +61,9 @@ xflags::xflags! {
             optional --insecure
             /// Trust this CA certificate (PEM) besides the system's.
             optional --ca-file pem: PathBuf
+            /// Sign the index and every platform manifest with this cosign key (password from
+            /// COSIGN_PASSWORD or the terminal).
+            optional --sign-key key: PathBuf
         }
 
         /// Write a cosign key pair: DIR/cosign.key (ECDSA P-256, encrypted with a password from

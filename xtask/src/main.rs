@@ -65,6 +65,7 @@ fn run(flags: Xtask) -> Result<()> {
                     ("--password-stdin", login.password_stdin),
                     ("--insecure", flags.insecure),
                     ("--ca-file", flags.ca_file.is_some()),
+                    ("--sign-key", flags.sign_key.is_some()),
                 ]
                 .into_iter()
                 .find_map(|(flag, given)| given.then_some(flag))
@@ -73,6 +74,13 @@ fn run(flags: Xtask) -> Result<()> {
                     "{flag} is an option of the push, and no --push REGISTRY/REPOSITORY:TAG was given: add --push, or leave it out"
                 );
             }
+            // The key's password is asked (and checked) before the build: a wrong one fails at
+            // once, not after minutes of compiling.
+            let sign_key = flags
+                .sign_key
+                .as_deref()
+                .map(push::signing_key)
+                .transpose()?;
             image::run(&sh, &options)?;
             match push_to {
                 Some(reference) => {
@@ -80,6 +88,7 @@ fn run(flags: Xtask) -> Result<()> {
                         layout: project::layout_dir(&options.out),
                         insecure: flags.insecure,
                         ca_file: flags.ca_file,
+                        sign_key,
                         ..PushOptions::default()
                     };
                     push::run(&sh, push_options, &login, &reference)
@@ -95,6 +104,11 @@ fn run(flags: Xtask) -> Result<()> {
                 },
                 insecure: flags.insecure,
                 ca_file: flags.ca_file,
+                sign_key: flags
+                    .sign_key
+                    .as_deref()
+                    .map(push::signing_key)
+                    .transpose()?,
                 ..PushOptions::default()
             };
             let login = push::Login {

@@ -1,14 +1,19 @@
 //! `cargo xtask push REGISTRY/REPOSITORY:TAG` (and `image --push`): the command line's side of a
-//! push — the password from standard input — over `registry::push`, and the settings that pin the
-//! pushed image on the nodes.
+//! push — the password from standard input, the signing key (`--sign-key`) and its password —
+//! over `registry::push`, and the settings that pin the pushed image on the nodes.
 
 use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use xshell::Shell;
+use zeroize::Zeroizing;
 
+use super::password::{self, Purpose};
 use crate::registry::credentials::Credentials;
 use crate::registry::push::{self, PushOptions};
+use crate::sigstore::key::SigningKey;
 
 /// Who logs in, as the command line says it.
 pub struct Login {
@@ -20,17 +25,58 @@ pub struct Login {
 /// Pushes `options.layout` to `reference`, logging in as `login` says, and prints the node
 /// settings that pin what it pushed.
 pub fn run(sh: &Shell, mut options: PushOptions, login: &Login, reference: &str) -> Result<()> {
-    options.login = match (&login.username, login.password_stdin) {
-        (Some(username), true) => Some(Credentials::new(username, password_from_stdin()?)),
-        (None, false) => None,
-        (Some(_), false) => {
-            bail!("--username needs --password-stdin, with the password piped to standard input")
-        }
-        (None, true) => bail!("--password-stdin needs --username U"),
-    };
+    options.login = login.credentials()?;
     let pushed = push::push(sh, &options, reference)?;
     print!("{}", node_settings(&pushed.pinned()));
     Ok(())
+}
+
+impl Login {
+    /// The credentials the flags give: `--username` with the password read from standard input.
+    pub fn credentials(&self) -> Result<Option<Credentials>> {
+        Ok(match (&self.username, self.password_stdin) {
+            (Some(username), true) => Some(Credentials::new(username, password_from_stdin()?)),
+            (None, false) => None,
+            (Some(_), false) => bail!(
+                "--username needs --password-stdin, with the password piped to standard input"
+            ),
+            (None, true) => bail!("--password-stdin needs --username U"),
+        })
+    }
+}
+
+/// The key of `--sign-key FILE` (cosign's `cosign.key`), opened with its password from
+/// COSIGN_PASSWORD or the terminal: run before anything is built or pushed, so that a wrong
+/// password or a wrong file is one line and nothing else happened. The error never shows the
+/// password or the key.
+pub fn signing_key(path: &Path) -> Result<Arc<SigningKey>> {
+    let shown = path.display();
+    let text = std::fs::read(path)
+        .map(Zeroizing::new)
+        .with_context(|| format!("cannot read --sign-key {shown}"))?;
+    let text = std::str::from_utf8(&text).map_err(|_| {
+        anyhow::anyhow!(
+            "--sign-key {shown} is not a cosign key file (it is not text): give cosign.key"
+        )
+    })?;
+    let password = password::read(Purpose::ExistingKey, "cargo xtask push")?;
+    let key = SigningKey::from_key_file(text, password.as_bytes()).map_err(|error| {
+        let error = format!("{error:#}");
+        let fix = if error.contains("password") {
+            format!(
+                ": give the password the key was made with, in {} or on the terminal",
+                password::PASSWORD_VAR
+            )
+        } else {
+            String::new()
+        };
+        anyhow::anyhow!("--sign-key {shown}: {error}{fix}; nothing was pushed")
+    })?;
+    println!(
+        "signing with {shown}: public key {}",
+        key.public_key().fingerprint()
+    );
+    Ok(Arc::new(key))
 }
 
 /// The password given on standard input for `--username`, without its line ending.

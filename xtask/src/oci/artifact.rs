@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::blob::Blob;
 use super::descriptor::Descriptor;
@@ -36,6 +36,20 @@ impl Artifact {
             artifact_type: Some(self.artifact_type.clone()),
             ..self.manifest.descriptor()
         }
+    }
+
+    /// The manifest's descriptor as the distribution spec's referrers list carries it: its
+    /// `artifactType` and every annotation of the manifest, so a client filtering the list (by
+    /// type, by date) needs no manifest fetch.
+    pub(crate) fn referrer_descriptor(&self) -> Result<Descriptor> {
+        let manifest: Manifest =
+            serde_json::from_slice(&self.manifest.data).with_context(|| {
+                format!("artifact {} is not an image manifest", self.manifest.digest)
+            })?;
+        Ok(Descriptor {
+            annotations: manifest.annotations,
+            ..self.descriptor()
+        })
     }
 
     /// The config and the layer.
@@ -128,6 +142,16 @@ mod tests {
         assert_eq!(
             artifact.descriptor().artifact_type.as_deref(),
             Some("application/spdx+json")
+        );
+        let listed = artifact.referrer_descriptor().unwrap();
+        assert_eq!(
+            listed.annotations["a"], "b",
+            "the manifest's annotations, copied"
+        );
+        assert_eq!(listed.digest, artifact.manifest.digest);
+        assert!(
+            artifact.descriptor().annotations.is_empty(),
+            "not in the layout's listing"
         );
     }
 }

@@ -136,13 +136,6 @@ pub(crate) struct Contents {
     /// The artifacts attached to the index or a manifest (each platform's SBOM), in
     /// `index.json`'s order: pushed after the image, since a registry may refuse a subject it
     /// does not have.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "pushed by the registry side of issue 11, not yet written"
-        )
-    )]
     pub(crate) referrers: Vec<Artifact>,
 }
 

@@ -4,16 +4,9 @@
 //! every client maintains by read, append, write. Pure: given the index the registry holds (if
 //! any), [`add`] gives the one to push.
 
-// Until the push attaches the SBOMs (the registry side of issue 11), only the tests use this
-// module; the expectation fails, and should go, once the push does.
-#![cfg_attr(
-    not(test),
-    expect(dead_code, reason = "used by the push of referrers, not yet written")
-)]
-
 use std::collections::BTreeMap;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -45,10 +38,12 @@ pub(crate) fn fallback_tag(subject: &str) -> String {
 /// its place.
 pub(crate) fn add(existing: Option<&[u8]>, referrer: &Descriptor) -> Result<Option<Blob>> {
     let mut listing = match existing {
-        Some(bytes) => serde_json::from_slice::<ReferrersIndex>(bytes).context(
-            "the registry's referrers tag does not hold an image index: \
-             another tool uses that tag; remove it or push to another repository",
-        )?,
+        Some(bytes) => serde_json::from_slice::<ReferrersIndex>(bytes).map_err(|error| {
+            anyhow!(
+                "it does not hold an image index ({error}): another tool uses that tag; nothing \
+                 was written to it: remove it, or push to another repository"
+            )
+        })?,
         None => ReferrersIndex {
             schema_version: SCHEMA_VERSION,
             media_type: index::MEDIA_TYPE.to_string(),
@@ -67,9 +62,23 @@ pub(crate) fn add(existing: Option<&[u8]>, referrer: &Descriptor) -> Result<Opti
     Blob::json(index::MEDIA_TYPE, &listing).map(Some)
 }
 
+/// The referrers an index lists (the referrers API's answer, or the fallback tag's index) that
+/// are artifacts of `artifact_type`, as descriptors. Entries that are not descriptors at all
+/// (another tool's mistake) are passed over: they cannot be the artifact looked for.
+pub(crate) fn listed(index: &[u8], artifact_type: &str) -> Result<Vec<Descriptor>> {
+    let listing = serde_json::from_slice::<ReferrersIndex>(index)
+        .context("it does not hold an image index")?;
+    Ok(listing
+        .manifests
+        .into_iter()
+        .filter_map(|entry| serde_json::from_value::<Descriptor>(entry).ok())
+        .filter(|descriptor| descriptor.artifact_type.as_deref() == Some(artifact_type))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{add, fallback_tag};
+    use super::{add, fallback_tag, listed};
     use crate::oci::blob::Blob;
     use crate::oci::descriptor::Descriptor;
 
@@ -114,12 +123,23 @@ mod tests {
     }
 
     #[test]
+    fn a_listing_gives_the_referrers_of_one_type() {
+        let sbom = referrer(b"a");
+        let mut other = referrer(b"b");
+        other.artifact_type = Some("application/vnd.dev.sigstore.bundle.v0.3+json".to_string());
+        let first = add(None, &sbom).unwrap().unwrap();
+        let both = add(Some(&first.data), &other).unwrap().unwrap();
+        assert_eq!(listed(&both.data, "application/spdx+json").unwrap(), [sbom]);
+        assert!(listed(b"{}", "application/spdx+json").is_err());
+    }
+
+    #[test]
     fn a_listed_referrer_is_not_added_again() {
         let first = add(None, &referrer(b"a")).unwrap().unwrap();
         assert!(add(Some(&first.data), &referrer(b"a")).unwrap().is_none());
         let error = add(Some(b"not json"), &referrer(b"a"))
             .unwrap_err()
             .to_string();
-        assert!(error.contains("referrers tag"), "{error}");
+        assert!(error.contains("not hold an image index"), "{error}");
     }
 }

@@ -1,24 +1,43 @@
 //! Pushing an OCI layout to a registry with the exact bytes of every blob and manifest, so the
-//! registry's digests equal the local ones. Blobs go first (a HEAD each: what the registry has is
-//! not sent again), then each manifest by digest, and the index last under the tag, so a failure
-//! never leaves the tag on a partial image.
+//! registry's digests equal the local ones, with each platform's SBOM attached and, when a key is
+//! given, cosign's signatures of the index and of every platform manifest.
+//!
+//! The order, so that the tag only ever names a whole image and nothing of others' is lost:
+//! 1. the signatures are made and merged with the `.sig` manifests the registry holds (a wrong
+//!    key password failed earlier, in `commands::push`; a malformed `.sig` fails here, before any
+//!    upload);
+//! 2. the image's blobs (a HEAD each: what the registry has is not sent again), each platform
+//!    manifest by digest, then the index by digest, untagged;
+//! 3. each SBOM: where the registry lists its subject's referrers (the API, or the fallback tag
+//!    `sha256-<hex>`, read and merged for every SBOM before any is written), then its blobs, its
+//!    manifest, and the extended fallback index;
+//! 4. the `.sig` images;
+//! 5. the index under the tag, last: a failure anywhere before leaves no tag on a partial image,
+//!    an unsigned one, or one whose SBOMs cannot be found.
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
 use xshell::Shell;
 
 use super::client::{ConnectOptions, Registry};
 use super::credentials::{self, Credentials};
+use super::referrers;
 use super::session::{Access, Session};
+use super::signatures;
+use crate::oci::descriptor::Descriptor;
 use crate::oci::index::Index;
 use crate::oci::layout::{self, Contents};
 use crate::oci::reference::Reference;
+use crate::oci::sbom;
 use crate::project;
+use crate::sigstore::key::SigningKey;
 
-/// How to push: from which layout, as whom, how to reach the registry. Its `Debug` shows no
-/// password (see [`super::secret::Secret`]).
+/// How to push: from which layout, as whom, how to reach the registry, signed with which key. Its
+/// `Debug` shows no password (see [`super::secret::Secret`]) and no key (only its public half's
+/// fingerprint).
 #[derive(Debug, Clone)]
 pub struct PushOptions {
     pub layout: PathBuf,
@@ -30,6 +49,8 @@ pub struct PushOptions {
     pub insecure: bool,
     /// A CA certificate (PEM) to trust besides the system's.
     pub ca_file: Option<PathBuf>,
+    /// Sign the index and every platform manifest with this key (`--sign-key`), as cosign does.
+    pub sign_key: Option<Arc<SigningKey>>,
 }
 
 impl Default for PushOptions {
@@ -40,6 +61,7 @@ impl Default for PushOptions {
             auth_files: credentials::default_files(),
             insecure: false,
             ca_file: None,
+            sign_key: None,
         }
     }
 }
@@ -82,7 +104,12 @@ pub fn push(sh: &Shell, options: &PushOptions, reference: &str) -> Result<Pushed
     };
     let registry = Registry::connect(&target.registry, &connect, login)?;
     let mut session = Session::open(&registry, &target.repository, Access::Push)?;
-    let pushed = send(&mut session, &target, &contents)?;
+    let pushed = send(
+        &mut session,
+        &target,
+        &contents,
+        options.sign_key.as_deref(),
+    )?;
     println!("pushed {pushed}");
     Ok(pushed)
 }
@@ -122,7 +149,26 @@ impl Target {
     }
 }
 
-fn send(session: &mut Session<'_>, target: &Target, contents: &Contents) -> Result<PushedImage> {
+fn send(
+    session: &mut Session<'_>,
+    target: &Target,
+    contents: &Contents,
+    key: Option<&SigningKey>,
+) -> Result<PushedImage> {
+    let name = format!("{}/{}", target.registry, target.repository);
+    let index: Index =
+        serde_json::from_slice(&contents.index.data).context("reading the layout's image index")?;
+
+    // 1. Every signature made and merged before anything is written.
+    let signed = match key {
+        Some(key) => std::iter::once(&contents.index)
+            .chain(&contents.manifests)
+            .map(|manifest| signatures::plan(session, key, &name, &manifest.digest))
+            .collect::<Result<Vec<_>>>()?,
+        None => Vec::new(),
+    };
+
+    // 2. The image, untagged.
     for blob in &contents.blobs {
         if session.blob_exists(&blob.digest)? {
             println!(
@@ -135,21 +181,47 @@ fn send(session: &mut Session<'_>, target: &Target, contents: &Contents) -> Resu
         session.put_blob(blob)?;
         println!("blob {} {} bytes: uploaded", blob.digest, blob.data.len());
     }
-    let index: Index =
-        serde_json::from_slice(&contents.index.data).context("reading the layout's image index")?;
     for (manifest, descriptor) in contents.manifests.iter().zip(&index.manifests) {
         session.put_manifest(&manifest.digest, manifest)?;
-        let platform = descriptor
-            .platform
-            .as_ref()
-            .map_or_else(String::new, |platform| format!(" {platform}"));
         println!(
-            "manifest {}{platform} {} bytes: pushed",
+            "manifest {}{} {} bytes: pushed",
             manifest.digest,
+            platform_of(descriptor),
             manifest.data.len()
         );
     }
-    // The index last, under the tag: a failure before this leaves no tag on a partial image.
+    session.put_manifest(&contents.index.digest, &contents.index)?;
+
+    // 3. The SBOMs: every listing read and merged (now that the repository and the subjects
+    // exist, so that a registry with the referrers API says so), then written.
+    let attached = contents
+        .referrers
+        .iter()
+        .map(|artifact| referrers::plan(session, artifact))
+        .collect::<Result<Vec<_>>>()?;
+    for planned in &attached {
+        let artifact = planned.artifact;
+        let listed = planned.push(session)?;
+        let of = index
+            .manifests
+            .iter()
+            .find(|descriptor| descriptor.digest == artifact.subject.digest)
+            .map_or_else(String::new, platform_of);
+        println!(
+            "{} {} of{of} {}: pushed, {listed}",
+            short_type(&artifact.artifact_type),
+            artifact.manifest.digest,
+            artifact.subject.digest
+        );
+    }
+
+    // 4. The signatures.
+    for planned in &signed {
+        let done = planned.push(session)?;
+        println!("signature of {}: {done}", planned.digest);
+    }
+
+    // 5. The index last, under the tag: a failure before this leaves no tag on a partial image.
     session.put_manifest(&target.tag, &contents.index)?;
     println!(
         "index {} {} bytes: pushed as {}",
@@ -157,12 +229,28 @@ fn send(session: &mut Session<'_>, target: &Target, contents: &Contents) -> Resu
         contents.index.data.len(),
         target.tag
     );
-    let name = format!("{}/{}", target.registry, target.repository);
     Ok(PushedImage {
         reference: format!("{name}:{}", target.tag),
         name,
         digest: contents.index.digest.clone(),
     })
+}
+
+/// ` linux/arm/v7` for a descriptor with a platform, else nothing.
+fn platform_of(descriptor: &Descriptor) -> String {
+    descriptor
+        .platform
+        .as_ref()
+        .map_or_else(String::new, |platform| format!(" {platform}"))
+}
+
+/// `sbom` for an SPDX document; otherwise the artifact type itself.
+fn short_type(artifact_type: &str) -> &str {
+    if artifact_type == sbom::MEDIA_TYPE {
+        "sbom"
+    } else {
+        artifact_type
+    }
 }
 
 #[cfg(test)]

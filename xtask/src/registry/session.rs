@@ -99,6 +99,11 @@ impl<'r> Session<'r> {
         Ok(session)
     }
 
+    /// `REGISTRY/REPOSITORY`, the registry as the user named it: for messages.
+    pub(crate) fn name(&self) -> String {
+        format!("{}/{}", self.registry.name, self.repository)
+    }
+
     /// Whether the repository holds the blob `digest`.
     pub fn blob_exists(&mut self, digest: &str) -> Result<bool> {
         let url = self

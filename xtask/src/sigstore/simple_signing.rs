@@ -9,13 +9,6 @@
 //! here have their field order, and the tests check the bytes against a signature cosign 1.13.1
 //! pushed to Docker Hub.
 
-// Until the push signs (`--sign-key`, the registry side of issue 11), only the tests and the
-// test suites use this module; the expectation fails, and should go, once the push does.
-#![cfg_attr(
-    not(test),
-    expect(dead_code, reason = "used by the signing push, not yet written")
-)]
-
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, bail};
@@ -196,10 +189,12 @@ pub(crate) fn signature_manifest(
         )]),
     };
     let mut document = match existing {
-        Some(bytes) => serde_json::from_slice::<SignatureManifest>(bytes).context(
-            "the registry's signature manifest is not an image manifest: \
-             remove that .sig tag (cosign clean) or push to another repository",
-        )?,
+        Some(bytes) => serde_json::from_slice::<SignatureManifest>(bytes).map_err(|error| {
+            anyhow::anyhow!(
+                "it is not an image manifest ({error}): another tool uses that tag; nothing was \
+                 written to it: remove that .sig tag (cosign clean) or push to another repository"
+            )
+        })?,
         None => SignatureManifest {
             schema_version: manifest::SCHEMA_VERSION,
             media_type: manifest::MEDIA_TYPE.to_string(),
@@ -235,6 +230,80 @@ pub(crate) fn signature_manifest(
         config,
         payload,
         unchanged: present,
+    })
+}
+
+/// One signature a `.sig` manifest carries: the payload layer it signs and the signature from
+/// the layer's annotation (ASN.1 DER; None when the annotation is missing or not base64).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Signed {
+    pub(crate) payload_digest: String,
+    pub(crate) payload_size: u64,
+    pub(crate) signature: Option<Vec<u8>>,
+}
+
+/// The signatures in the `.sig` manifest `manifest` (its bytes), in layer order; layers of other
+/// media types are not signatures and are passed over.
+pub(crate) fn signatures(manifest: &[u8]) -> Result<Vec<Signed>> {
+    let document = serde_json::from_slice::<SignatureManifest>(manifest)
+        .context("it is not an image manifest")?;
+    Ok(document
+        .layers
+        .into_iter()
+        .filter(|layer| layer.media_type == PAYLOAD_MEDIA_TYPE)
+        .map(|layer| Signed {
+            signature: layer
+                .annotations
+                .get(SIGNATURE_ANNOTATION)
+                .and_then(|encoded| STANDARD.decode(encoded).ok()),
+            payload_digest: layer.digest,
+            payload_size: layer.size,
+        })
+        .collect())
+}
+
+/// What a simple-signing payload claims: the repository it names and the manifest digest it
+/// vouches for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Claim {
+    pub(crate) docker_reference: String,
+    pub(crate) digest: String,
+}
+
+/// Reads the claim of a payload, refusing one that is not a cosign container image signature.
+pub(crate) fn claim(payload: &[u8]) -> Result<Claim> {
+    #[derive(Deserialize)]
+    struct Read {
+        critical: ReadCritical,
+    }
+    #[derive(Deserialize)]
+    struct ReadCritical {
+        identity: ReadIdentity,
+        image: ReadImage,
+        #[serde(rename = "type")]
+        kind: String,
+    }
+    #[derive(Deserialize)]
+    struct ReadIdentity {
+        #[serde(rename = "docker-reference")]
+        docker_reference: String,
+    }
+    #[derive(Deserialize)]
+    struct ReadImage {
+        #[serde(rename = "docker-manifest-digest")]
+        docker_manifest_digest: String,
+    }
+    let read: Read = serde_json::from_slice(payload)
+        .map_err(|error| anyhow::anyhow!("not a simple-signing payload ({error})"))?;
+    if read.critical.kind != SIGNATURE_TYPE {
+        bail!(
+            "the payload's type is `{}`, not `{SIGNATURE_TYPE}`",
+            read.critical.kind
+        );
+    }
+    Ok(Claim {
+        docker_reference: read.critical.identity.docker_reference,
+        digest: read.critical.image.docker_manifest_digest,
     })
 }
 
@@ -406,6 +475,31 @@ mod tests {
         assert!(again.unchanged);
         assert_eq!(again.manifest, first.manifest);
         assert_eq!(layers(&again.manifest).len(), 1);
+    }
+
+    /// The signatures and claims read back are the ones written.
+    #[test]
+    fn signatures_and_claims_read_back() {
+        let payload = payload(HUB_IMAGE, HUB_DIGEST).unwrap();
+        let first = signature_manifest(None, &payload, b"sig one").unwrap();
+        let second = signature_manifest(Some(&first.manifest.data), b"other", b"sig two").unwrap();
+        let read = super::signatures(&second.manifest.data).unwrap();
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[0].payload_digest, sha256(&payload));
+        assert_eq!(read[0].payload_size, payload.len() as u64);
+        assert_eq!(read[0].signature.as_deref(), Some(&b"sig one"[..]));
+        assert_eq!(read[1].signature.as_deref(), Some(&b"sig two"[..]));
+        let claim = super::claim(&payload).unwrap();
+        assert_eq!(claim.digest, HUB_DIGEST);
+        assert_eq!(
+            claim.docker_reference,
+            "index.docker.io/chihjenhuang/cosign1"
+        );
+        let other_type = String::from_utf8(payload)
+            .unwrap()
+            .replace("cosign container image signature", "something else");
+        assert!(super::claim(other_type.as_bytes()).is_err());
+        assert!(super::signatures(b"[]").is_err());
     }
 
     /// A manifest that is not one is refused with what to do.

@@ -1,0 +1,118 @@
+//! Artifacts attached to a manifest (each platform's SBOM), as a registry lists them: through the
+//! referrers API (`GET /v2/<name>/referrers/<digest>`, distribution-spec 1.1) when the registry
+//! answers it, else through the spec's fallback, the image index under the tag
+//! `sha256-<hex of the subject>` that clients maintain by read, append, write (Debian's
+//! docker-registry 2.8 answers the API with 404). The index codec is `oci::referrers`; this
+//! module only fetches and stores.
+//!
+//! Attaching is two steps, [`plan`] then [`Planned::push`], so that every listing is read and
+//! merged (and a malformed one refused) before anything of the attachment is written.
+
+use anyhow::{Result, anyhow};
+
+use super::session::Session;
+use crate::oci::artifact::Artifact;
+use crate::oci::blob::Blob;
+use crate::oci::descriptor::Descriptor;
+use crate::oci::referrers::{self, fallback_tag};
+
+/// Where a registry lists the referrers of a manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Listing {
+    /// The referrers API answers: the registry keeps the list itself.
+    Api,
+    /// No referrers API: the index under this tag is the list.
+    FallbackTag(String),
+}
+
+/// The referrers of `subject` that are artifacts of `artifact_type`, and where they were found.
+pub(crate) fn find(
+    session: &mut Session<'_>,
+    subject: &str,
+    artifact_type: &str,
+) -> Result<(Listing, Vec<Descriptor>)> {
+    let (listing, index) = read(session, subject)?;
+    let found = match &index {
+        Some(index) => referrers::listed(&index.data, artifact_type)
+            .map_err(|error| anyhow!("{}: {error:#}", describe(session, &listing, subject)))?,
+        None => Vec::new(),
+    };
+    Ok((listing, found))
+}
+
+/// What attaching an artifact takes: the artifact itself, and the referrers index to store under
+/// the fallback tag, if the registry has no API and the artifact is not listed yet.
+pub(crate) struct Planned<'a> {
+    pub(crate) artifact: &'a Artifact,
+    pub(crate) listing: Listing,
+    /// The new referrers index, when there is something to add to the fallback tag.
+    index: Option<Blob>,
+}
+
+/// Reads where `artifact`'s subject lists its referrers and, for the fallback tag, the index
+/// with the artifact appended (every entry already there kept, in its place). A fallback tag
+/// that holds no image index is refused, naming it; nothing is written.
+pub(crate) fn plan<'a>(session: &mut Session<'_>, artifact: &'a Artifact) -> Result<Planned<'a>> {
+    let subject = &artifact.subject.digest;
+    let (listing, existing) = read(session, subject)?;
+    let index = match &listing {
+        Listing::Api => None,
+        Listing::FallbackTag(_) => referrers::add(
+            existing.as_ref().map(|blob| blob.data.as_slice()),
+            &artifact.referrer_descriptor()?,
+        )
+        .map_err(|error| anyhow!("{}: {error:#}", describe(session, &listing, subject)))?,
+    };
+    Ok(Planned {
+        artifact,
+        listing,
+        index,
+    })
+}
+
+impl Planned<'_> {
+    /// Uploads the artifact's blobs the registry lacks and its manifest (by digest), then the
+    /// referrers index under the fallback tag when it changed. Returns a line saying where the
+    /// artifact is listed.
+    pub(crate) fn push(&self, session: &mut Session<'_>) -> Result<String> {
+        let artifact = self.artifact;
+        for blob in artifact.blobs() {
+            if !session.blob_exists(&blob.digest)? {
+                session.put_blob(blob)?;
+                println!("blob {} {} bytes: uploaded", blob.digest, blob.data.len());
+            }
+        }
+        session.put_manifest(&artifact.manifest.digest, &artifact.manifest)?;
+        Ok(match (&self.listing, &self.index) {
+            (Listing::Api, _) => "listed by the registry's referrers API".to_string(),
+            (Listing::FallbackTag(tag), Some(index)) => {
+                session.put_manifest(tag, index)?;
+                format!("listed under the tag {tag} (the registry has no referrers API)")
+            }
+            (Listing::FallbackTag(tag), None) => format!("already listed under the tag {tag}"),
+        })
+    }
+}
+
+/// Where `subject`'s referrers are listed and the listing as the registry has it (None: no
+/// fallback tag yet).
+fn read(session: &mut Session<'_>, subject: &str) -> Result<(Listing, Option<Blob>)> {
+    if let Some(index) = session.referrers(subject)? {
+        return Ok((Listing::Api, Some(index)));
+    }
+    let tag = fallback_tag(subject);
+    let existing = session.get_manifest(&tag)?;
+    Ok((Listing::FallbackTag(tag), existing))
+}
+
+/// `the referrers tag REGISTRY/REPOSITORY:sha256-…` or `the referrers API's list of …`, for
+/// messages.
+fn describe(session: &Session<'_>, listing: &Listing, subject: &str) -> String {
+    match listing {
+        Listing::Api => format!(
+            "the referrers API's list of {} for {subject}",
+            session.name()
+        ),
+        Listing::FallbackTag(tag) => format!("the referrers tag {}:{tag}", session.name()),
+    }
+}
