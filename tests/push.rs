@@ -50,7 +50,8 @@ fn needs(extra: &[Need]) -> Vec<Need> {
 struct Local {
     /// The image index's digest: the registry's must be the same.
     index_digest: String,
-    /// Configs and layers: the blobs a first push uploads.
+    /// Configs and layers, and the SBOMs' documents and empty config: the blobs a first push
+    /// uploads.
     blobs: usize,
 }
 
@@ -58,7 +59,7 @@ fn local_image() -> Local {
     let layout = Layout::open(&project_layout());
     Local {
         index_digest: layout.index_digest(),
-        blobs: layout.config_and_layer_count(),
+        blobs: layout.pushed_blob_count(),
     }
 }
 
@@ -1297,6 +1298,7 @@ fn a_pull_session_reads_back_what_the_push_wrote() {
         auth_files: Vec::new(),
         insecure: false,
         ca_file: Some(setup.pki.ca_file()),
+        sign_key: None,
     };
     push_to(registry, &options, "read-back").expect("pushing the image");
 

@@ -143,7 +143,34 @@ fn oci_platform(platform: &Platform) -> Value {
 }
 
 impl Layout {
-    /// The configs and layers of every platform, each once: what a push uploads besides manifests.
+    /// Every blob a first push uploads, each once: the image's configs and layers, and those of
+    /// the artifacts `index.json` lists (each SBOM's document, and the empty config they share).
+    pub fn pushed_blob_count(&self) -> usize {
+        let mut digests: Vec<String> = self.top["manifests"]
+            .as_array()
+            .expect("index.json lists manifests")
+            .iter()
+            .filter(|entry| entry["artifactType"].is_string())
+            .flat_map(|entry| {
+                let manifest = json(&self.fetch(entry));
+                std::iter::once(manifest["config"]["digest"].to_string())
+                    .chain(
+                        manifest["layers"]
+                            .as_array()
+                            .expect("a manifest lists layers")
+                            .iter()
+                            .map(|layer| layer["digest"].to_string()),
+                    )
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        digests.sort();
+        digests.dedup();
+        self.config_and_layer_count() + digests.len()
+    }
+
+    /// The configs and layers of every platform, each once: what a push uploads besides manifests
+    /// and the artifacts attached to them.
     pub fn config_and_layer_count(&self) -> usize {
         let (_, index) = self.image();
         let mut digests: Vec<String> = index["manifests"]

@@ -28,6 +28,7 @@ pub mod podman;
 pub mod private_network;
 pub mod process;
 pub mod registry;
+pub mod registry_http;
 pub mod runtime;
 pub mod token_server;
 pub mod xtask_cli;

@@ -254,6 +254,7 @@ impl Registry {
             auth_files: Vec::new(),
             insecure: false,
             ca_file: self.ca_file(),
+            sign_key: None,
         }
     }
 

@@ -43,6 +43,10 @@ pub(crate) const PACKAGES: &[(&str, &str)] = &[
     ),
     ("apache2-utils", "htpasswd for the authenticated registry"),
     (
+        "curl",
+        "reads what a push stored, and plants what other tools store, over the registry's HTTP API (not the xtask's client)",
+    ),
+    (
         "openssl",
         "the throwaway CA of the TLS registry; reads cosign keys and verifies signatures",
     ),
