@@ -66,6 +66,26 @@ xflags::xflags! {
             optional --sign-key key: PathBuf
         }
 
+        /// Check a pushed image against this checkout: rebuild it with the date its index
+        /// carries and compare every digest (index, manifests, configs, layers); with --key, check
+        /// cosign's signature of the index and of every platform manifest; check that every
+        /// platform has an SBOM naming its layer's /pause and the pinned compiler. Prints a table;
+        /// fails unless every row holds, naming the first blob that differs and what differs.
+        cmd verify {
+            /// REGISTRY/REPOSITORY:TAG (or @sha256:...), e.g. ghcr.io/OWNER/pause:0.1.0.
+            required reference: String
+            /// cosign.pub: check the signatures with this public key.
+            optional --key pem: PathBuf
+            /// Log in as this user, with the password piped to standard input.
+            optional --username user: String
+            /// Read the password for --username from standard input.
+            optional --password-stdin
+            /// Plain HTTP even for a registry that is not on loopback.
+            optional --insecure
+            /// Trust this CA certificate (PEM) besides the system's.
+            optional --ca-file pem: PathBuf
+        }
+
         /// Write a cosign key pair: DIR/cosign.key (ECDSA P-256, encrypted with a password from
         /// COSIGN_PASSWORD or asked twice on the terminal; mode 0600) and DIR/cosign.pub, the files
         /// `cosign generate-key-pair` writes. Never overwrites them.

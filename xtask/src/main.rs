@@ -6,7 +6,7 @@ use std::io::Write;
 
 use anyhow::{Result, bail};
 use xshell::Shell;
-use xtask::commands::{bench, build, image, keygen, lint, push, test};
+use xtask::commands::{bench, build, image, keygen, lint, push, test, verify};
 use xtask::platform::{PLATFORMS, Platform};
 use xtask::project;
 use xtask::registry::push::PushOptions;
@@ -116,6 +116,24 @@ fn run(flags: Xtask) -> Result<()> {
                 password_stdin: flags.password_stdin,
             };
             push::run(&sh, options, &login, &flags.reference)
+        }
+        XtaskCmd::Verify(flags) => {
+            let login = push::Login {
+                username: flags.username,
+                password_stdin: flags.password_stdin,
+            };
+            let options = verify::Options {
+                key: match flags.key {
+                    // Relative to where the user typed the command.
+                    Some(path) => Some(std::path::absolute(path)?),
+                    None => None,
+                },
+                login: login.credentials()?,
+                insecure: flags.insecure,
+                ca_file: flags.ca_file,
+                ..verify::Options::new(flags.reference)
+            };
+            verify::run(&sh, &options)
         }
         XtaskCmd::Keygen(flags) => {
             // Relative to where the user typed the command, not to the repository root that the

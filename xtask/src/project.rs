@@ -41,6 +41,22 @@ pub(crate) fn git_revision(sh: &Shell) -> Option<String> {
         .ok()
 }
 
+/// The toolchain `rust-toolchain.toml` pins (`1.95.0`): the compiler every build uses, whose
+/// version each SBOM records.
+pub(crate) fn pinned_toolchain() -> anyhow::Result<String> {
+    use anyhow::Context;
+    let path = root().join("rust-toolchain.toml");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let file: toml::Table =
+        toml::from_str(&text).with_context(|| format!("{} is not TOML", path.display()))?;
+    file.get("toolchain")
+        .and_then(|toolchain| toolchain.get("channel"))
+        .and_then(|channel| channel.as_str())
+        .map(str::to_string)
+        .with_context(|| format!("{} names no [toolchain] channel", path.display()))
+}
+
 /// `target/pause/linux-arm-v7/pause`: where `cargo xtask build` puts a platform's binary.
 pub fn binary_path(platform: &Platform) -> PathBuf {
     target_dir()

@@ -55,7 +55,6 @@ pub fn default_tag() -> String {
 /// Builds and writes the image; nothing is written unless every check passed.
 pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     check_tag(&options.tag)?;
-    let definition = load_definition()?;
     let epoch = timestamp::parse(std::env::var(timestamp::VAR).ok().as_deref())?;
     let platforms = in_table_order(&options.platforms);
     if platforms.is_empty() {
@@ -64,26 +63,7 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
             crate::platform::all_names()
         );
     }
-
-    let binaries = build::build(sh, &platforms)?;
-    let contents = binaries
-        .iter()
-        .map(|binary| {
-            let bytes = std::fs::read(&binary.path)
-                .with_context(|| format!("reading {}", binary.path.display()))?;
-            Ok((binary.platform, bytes))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let revision = project::git_revision(sh);
-    let materials = build::materials(sh, &platforms)?;
-    let inputs = Inputs {
-        definition: &definition,
-        tag: &options.tag,
-        epoch,
-        revision: revision.as_deref(),
-        materials: Some(&materials),
-    };
-    let image = image::assemble(&inputs, &contents)?;
+    let image = build(sh, &options.tag, &platforms, epoch)?;
     print_sizes(&image);
     check_sizes(&image)?;
 
@@ -111,6 +91,37 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     Ok(())
 }
 
+/// The image this checkout builds for `platforms` (in the table's order), dated `epoch`, named
+/// `tag`: the binaries built, the materials asked, every document assembled; nothing written.
+/// `cargo xtask verify` rebuilds a published image with it, with the published date.
+pub(crate) fn build(
+    sh: &Shell,
+    tag: &str,
+    platforms: &[&'static Platform],
+    epoch: u64,
+) -> Result<Image> {
+    let definition = load_definition()?;
+    let binaries = build::build(sh, platforms)?;
+    let contents = binaries
+        .iter()
+        .map(|binary| {
+            let bytes = std::fs::read(&binary.path)
+                .with_context(|| format!("reading {}", binary.path.display()))?;
+            Ok((binary.platform, bytes))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let revision = project::git_revision(sh);
+    let materials = build::materials(sh, platforms)?;
+    let inputs = Inputs {
+        definition: &definition,
+        tag,
+        epoch,
+        revision: revision.as_deref(),
+        materials: Some(&materials),
+    };
+    image::assemble(&inputs, &contents)
+}
+
 /// `image/image.toml`, checked; an error names the file.
 pub(crate) fn load_definition() -> Result<Definition> {
     let path = project::root().join(DEFINITION);
@@ -122,7 +133,7 @@ pub(crate) fn load_definition() -> Result<Definition> {
 
 /// The requested platforms once each, in the table's order, so that the index does not depend on
 /// how `--platform` was spelled.
-fn in_table_order(requested: &[&'static Platform]) -> Vec<&'static Platform> {
+pub(crate) fn in_table_order(requested: &[&'static Platform]) -> Vec<&'static Platform> {
     PLATFORMS
         .iter()
         .filter(|platform| requested.contains(platform))

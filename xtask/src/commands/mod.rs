@@ -1,5 +1,5 @@
-//! What `cargo xtask` runs, one module per command, on top of `oci`, `sigstore` and `registry`. Nothing below
-//! this layer imports it.
+//! What `cargo xtask` runs, one module per command, on top of `oci`, `sigstore` and `registry`.
+//! Nothing below this layer imports it.
 
 pub mod bench;
 pub mod build;
@@ -9,3 +9,4 @@ pub mod lint;
 pub(crate) mod password;
 pub mod push;
 pub mod test;
+pub mod verify;

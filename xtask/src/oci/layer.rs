@@ -2,9 +2,10 @@
 //! the stream fixed (no timestamp, no file name, one compression level), so a rebuild gives the
 //! same digest.
 
-use std::io::Write;
+use std::io::{Read, Write};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use flate2::read::GzDecoder;
 use flate2::{Compression, GzBuilder};
 
 use super::blob::{Blob, sha256};
@@ -46,4 +47,77 @@ pub(crate) fn build(file: &File, contents: &[u8], mtime: u64) -> Result<Layer> {
         blob: Blob::new(MEDIA_TYPE, compressed),
         diff_id,
     })
+}
+
+/// One entry of a layer as its tar header and data say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub(crate) path: String,
+    pub(crate) mode: u32,
+    pub(crate) uid: u64,
+    pub(crate) gid: u64,
+    pub(crate) mtime: u64,
+    pub(crate) data: Vec<u8>,
+}
+
+/// The entries of a gzip-compressed layer, in order, and the digest of its tar (its diff ID):
+/// what a comparison of two layers names when their compressed bytes differ.
+pub(crate) fn read(compressed: &[u8]) -> Result<(Vec<Entry>, String)> {
+    let mut tar = Vec::new();
+    GzDecoder::new(compressed)
+        .read_to_end(&mut tar)
+        .context("the layer is not a gzip stream")?;
+    let mut entries = Vec::new();
+    let mut archive = tar::Archive::new(tar.as_slice());
+    for entry in archive.entries().context("the layer is not a tar")? {
+        let mut entry = entry.context("the layer's tar is corrupt")?;
+        let header = entry.header();
+        let read = (|| -> std::io::Result<Entry> {
+            Ok(Entry {
+                path: entry.path()?.display().to_string(),
+                mode: header.mode()?,
+                uid: header.uid()?,
+                gid: header.gid()?,
+                mtime: header.mtime()?,
+                data: Vec::new(),
+            })
+        })();
+        let mut read = read.context("the layer's tar has a corrupt header")?;
+        entry
+            .read_to_end(&mut read.data)
+            .context("the layer's tar is cut short")?;
+        entries.push(read);
+    }
+    Ok((entries, sha256(&tar)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Entry, build, read};
+    use crate::oci::definition::File;
+
+    #[test]
+    fn a_layer_reads_back_as_its_one_file() {
+        let file = File {
+            path: "/pause".to_string(),
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+        };
+        let layer = build(&file, b"\x7fELF", 1_700_000_000).unwrap();
+        let (entries, diff_id) = read(&layer.blob.data).unwrap();
+        assert_eq!(diff_id, layer.diff_id);
+        assert_eq!(
+            entries,
+            [Entry {
+                path: "pause".to_string(),
+                mode: 0o755,
+                uid: 0,
+                gid: 0,
+                mtime: 1_700_000_000,
+                data: b"\x7fELF".to_vec(),
+            }]
+        );
+        assert!(read(b"not gzip").is_err());
+    }
 }

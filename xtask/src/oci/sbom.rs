@@ -332,6 +332,84 @@ pub(crate) fn document(
     Blob::json(MEDIA_TYPE, &document)
 }
 
+/// What a verifier checks in an SPDX document this xtask wrote, read back from its bytes: each
+/// file with its checksums, and the compiler's version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Summary {
+    pub(crate) files: Vec<FileSummary>,
+    /// The `rustc` package's version, if the document names the compiler.
+    pub(crate) rustc: Option<String>,
+}
+
+/// A file the document lists: its name (`./pause`) and checksums, lower-case hex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FileSummary {
+    pub(crate) name: String,
+    pub(crate) sha1: Option<String>,
+    pub(crate) sha256: Option<String>,
+}
+
+/// Reads back the files and the compiler of an SPDX 2.3 JSON document; only what this xtask
+/// writes is modelled, every other field is ignored.
+pub(crate) fn summary(document: &[u8]) -> Result<Summary> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Read {
+        #[serde(default)]
+        files: Vec<ReadFile>,
+        #[serde(default)]
+        packages: Vec<ReadPackage>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ReadFile {
+        file_name: String,
+        #[serde(default)]
+        checksums: Vec<ReadChecksum>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ReadChecksum {
+        algorithm: String,
+        checksum_value: String,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ReadPackage {
+        #[serde(rename = "SPDXID")]
+        spdx_id: String,
+        name: String,
+        #[serde(default)]
+        version_info: Option<String>,
+    }
+    let read: Read = serde_json::from_slice(document)
+        .map_err(|error| anyhow::anyhow!("not an SPDX JSON document ({error})"))?;
+    let compiler_prefix = spdx_id("Compiler", "");
+    let rustc = read
+        .packages
+        .into_iter()
+        .find(|package| package.name == "rustc" && package.spdx_id.starts_with(&compiler_prefix))
+        .and_then(|package| package.version_info);
+    let files = read
+        .files
+        .into_iter()
+        .map(|file| {
+            let checksum = |algorithm: &str| {
+                file.checksums
+                    .iter()
+                    .find(|checksum| checksum.algorithm == algorithm)
+                    .map(|checksum| checksum.checksum_value.to_lowercase())
+            };
+            FileSummary {
+                sha1: checksum("SHA1"),
+                sha256: checksum("SHA256"),
+                name: file.file_name,
+            }
+        })
+        .collect();
+    Ok(Summary { files, rustc })
+}
+
 /// A crate as an SPDX package: its purl on crates.io, its declared license, `Cargo.lock`'s
 /// checksum of its `.crate` file.
 fn crate_package(linked: &Crate, download_location: String, purpose: &'static str) -> Package {
@@ -462,6 +540,23 @@ mod tests {
             ["SPDXRef-Crate-leaf-2.0.0", "SPDXRef-Crate-lib-1.1.6"],
             "every linked crate, no build-dependency"
         );
+    }
+
+    #[test]
+    fn the_summary_reads_back_the_file_and_the_compiler() {
+        use sha1::{Digest, Sha1};
+        use sha2::Sha256;
+        let summary = super::summary(&sbom(BINARY, CREATED).data).unwrap();
+        assert_eq!(summary.rustc.as_deref(), Some("1.95.0"));
+        assert_eq!(
+            summary.files,
+            [super::FileSummary {
+                name: "./pause".to_string(),
+                sha1: Some(crate::oci::blob::hex(&Sha1::digest(BINARY))),
+                sha256: Some(crate::oci::blob::hex(&Sha256::digest(BINARY))),
+            }]
+        );
+        assert!(super::summary(b"<html>").is_err());
     }
 
     #[test]

@@ -73,13 +73,69 @@ fn civil_from_days(mut days: u64) -> (u64, u64, u64) {
     (year, month as u64 + 1, days + 1)
 }
 
+/// The seconds since the Unix epoch that `text` names, when it is a date as [`rfc3339`] writes
+/// them (`YYYY-MM-DDTHH:MM:SSZ`, UTC, whole seconds, 1970 to 9999): the inverse that takes a
+/// published image's `created` back to the SOURCE_DATE_EPOCH it was built with. Anything else
+/// (another zone, fractions, a 30 February) is None: no build of this xtask wrote it.
+pub(crate) fn seconds_of(text: &str) -> Option<u64> {
+    const EPOCH_YEAR: u64 = 1970;
+    const LAST_YEAR: u64 = 9999;
+    let bytes = text.as_bytes();
+    let shape = "dddd-dd-ddTdd:dd:ddZ";
+    if bytes.len() != shape.len()
+        || !shape.bytes().zip(bytes).all(|(want, got)| match want {
+            b'd' => got.is_ascii_digit(),
+            _ => want == *got,
+        })
+    {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| text[range].parse::<u64>().ok();
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    if !(EPOCH_YEAR..=LAST_YEAR).contains(&year) || !(1..=12).contains(&month) || day == 0 {
+        return None;
+    }
+    let leap_days = |year: u64| u64::from(is_leap(year));
+    let mut days: u64 = (EPOCH_YEAR..year).map(|y| 365 + leap_days(y)).sum();
+    const DAYS_BEFORE_MONTH: [u64; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+    const MARCH: u64 = 3;
+    days += DAYS_BEFORE_MONTH[(month - 1) as usize] + (day - 1);
+    if month >= MARCH {
+        days += leap_days(year);
+    }
+    let seconds =
+        days * SECONDS_PER_DAY + hour * SECONDS_PER_HOUR + minute * SECONDS_PER_MINUTE + second;
+    // Out-of-range days, hours, minutes or seconds do not survive the way back.
+    (seconds <= LATEST && rfc3339(seconds) == text).then_some(seconds)
+}
+
 fn is_leap(year: u64) -> bool {
     year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{LATEST, parse, rfc3339};
+    use super::{LATEST, parse, rfc3339, seconds_of};
+
+    #[test]
+    fn dates_read_back_to_their_seconds() {
+        for seconds in [0, 59, 951_782_400, 1_700_000_000, 4_107_542_399, LATEST] {
+            assert_eq!(seconds_of(&rfc3339(seconds)), Some(seconds), "{seconds}");
+        }
+        for other in [
+            "2023-11-14T22:13:20.5Z",
+            "2023-11-14T22:13:20+01:00",
+            "2023-02-29T00:00:00Z",
+            "2023-11-31T00:00:00Z",
+            "2023-11-14T24:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "2023-1-14T22:13:20Z",
+            "",
+        ] {
+            assert_eq!(seconds_of(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn formats_known_instants() {

@@ -206,12 +206,11 @@ fn send(
             .manifests
             .iter()
             .find(|descriptor| descriptor.digest == artifact.subject.digest)
-            .map_or_else(String::new, platform_of);
+            .map_or_else(|| format!(" {}", artifact.subject.digest), platform_of);
         println!(
-            "{} {} of{of} {}: pushed, {listed}",
+            "{} {} of{of}: pushed, {listed}",
             short_type(&artifact.artifact_type),
             artifact.manifest.digest,
-            artifact.subject.digest
         );
     }
 
