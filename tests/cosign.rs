@@ -12,14 +12,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
-use pause_tests::deadline::output_within;
 use pause_tests::layout::Layout;
 use pause_tests::process::run;
 use pause_tests::registry::{self, REPOSITORY, Registry};
 use pause_tests::registry_http::{self, RegistryHttp};
-use pause_tests::xtask_cli;
+use pause_tests::xtask_cli::{self, Said};
 use pause_tests::{Need, PLATFORMS, image, ready};
 use sigstore::crypto::signing_key::SigStoreKeyPair;
 use sigstore::crypto::signing_key::ecdsa::{ECDSAKeys, EllipticCurve};
@@ -321,8 +319,6 @@ const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 const INDEX_TYPE: &str = "application/vnd.oci.image.index.v1+json";
 const CONFIG_TYPE: &str = "application/vnd.oci.image.config.v1+json";
-/// How long one run of the xtask's command line may take against a registry on loopback.
-const COMMAND_LINE_TIMEOUT: Duration = Duration::from_secs(180);
 
 fn registry_needs() -> Vec<Need> {
     let mut needs = registry::NEEDS.to_vec();
@@ -330,47 +326,11 @@ fn registry_needs() -> Vec<Need> {
     needs
 }
 
-/// Runs the xtask binary with `args`, COSIGN_PASSWORD set to `password` (None: unset), in a
-/// session of its own (no terminal to ask on), with no stored registry credentials in reach.
+/// Runs the xtask binary with `args`, COSIGN_PASSWORD set to `password` (None: unset), with no
+/// terminal and no stored registry credentials.
 fn xtask(args: &[&str], password: Option<&str>) -> Said {
-    let home = tempfile::tempdir().expect("a temp dir");
-    let mut command = Command::new(xtask_cli::project());
-    command
-        .args(args)
-        .env_remove(PASSWORD_VAR)
-        .env_remove("REGISTRY_AUTH_FILE")
-        .env_remove("XDG_RUNTIME_DIR")
-        .env("HOME", home.path())
-        .env("DOCKER_CONFIG", home.path().join("no-docker-config"));
-    if let Some(password) = password {
-        command.env(PASSWORD_VAR, password);
-    }
-    // SAFETY: setsid is async-signal-safe, and nothing else runs between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
-    let out = output_within(&mut command, COMMAND_LINE_TIMEOUT);
-    Said {
-        success: out.status.success(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// What one run of the xtask printed.
-struct Said {
-    success: bool,
-    stdout: String,
-    stderr: String,
-}
-
-impl Said {
-    fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
+    let env: Vec<(&str, &str)> = password.map(|p| (PASSWORD_VAR, p)).into_iter().collect();
+    xtask_cli::run(args, &env)
 }
 
 /// `cargo xtask push REFERENCE --sign-key KEY` with the right password; it must succeed.

@@ -18,14 +18,13 @@ use std::time::Duration;
 use pause_tests::deadline::output_within_reading;
 use pause_tests::flaky_proxy::{Fault, FlakyProxy};
 use pause_tests::image::layout as project_layout;
-use pause_tests::layout::Layout;
+use pause_tests::layout::{EditedLayout, Layout};
 use pause_tests::pki::Pki;
 use pause_tests::private_network::{self, PrivateNetwork};
 use pause_tests::process::{output, run};
 use pause_tests::registry::{self, NEEDS_AUTH, NEEDS_SKOPEO, NEEDS_TLS, REPOSITORY, Registry};
 use pause_tests::token_server::{self, Fault as TokenFault, TokenServer};
 use pause_tests::{Need, PLATFORMS, ready, xtask_cli};
-use serde_json::Value;
 use xshell::Shell;
 use xtask::oci::blob::sha256;
 use xtask::oci::descriptor::OciPlatform;
@@ -307,51 +306,12 @@ fn unavailable_answers_are_retried() {
 
 /// A copy of the project's layout in `dir` whose first platform manifest claims, inside, to be an
 /// image index: intact digests, so the pusher sends it, but a document the registry must refuse.
+/// Its SBOM, which described the manifest as it was, goes with the edit.
 fn layout_with_an_invalid_manifest(dir: &Path) -> PathBuf {
     const INDEX_TYPE: &str = "application/vnd.oci.image.index.v1+json";
-    let layout = dir.join("oci");
-    run(&[
-        "cp",
-        "-r",
-        &project_layout().display().to_string(),
-        &layout.display().to_string(),
-    ]);
-    let blob = |digest: &Value| {
-        layout
-            .join("blobs/sha256")
-            .join(digest.as_str().unwrap().trim_start_matches("sha256:"))
-    };
-    let read = |digest: &Value| -> Value {
-        serde_json::from_slice(&fs::read(blob(digest)).unwrap()).unwrap()
-    };
-    // Writes `document` as a blob and points `descriptor` at it.
-    let store = |document: &Value, descriptor: &mut Value| {
-        let bytes = serde_json::to_vec(document).unwrap();
-        descriptor["digest"] = sha256(&bytes).into();
-        descriptor["size"] = bytes.len().into();
-        fs::write(blob(&descriptor["digest"]), bytes).unwrap();
-    };
-    let mut top: Value =
-        serde_json::from_slice(&fs::read(layout.join("index.json")).unwrap()).unwrap();
-    let index_entry = top["manifests"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|entry| entry["mediaType"] == INDEX_TYPE)
-        .expect("the layout names its image index");
-    let mut index = read(&index_entry["digest"]);
-    let mut manifest = read(&index["manifests"][0]["digest"]);
-    manifest["mediaType"] = INDEX_TYPE.into();
-    store(&manifest, &mut index["manifests"][0]);
-    store(&index, index_entry);
-    // The SBOMs (listed without a name) describe the manifest as it was: without them, the push
-    // gets as far as the manifest the registry must refuse.
-    top["manifests"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|entry| entry["annotations"]["org.opencontainers.image.ref.name"].is_string());
-    fs::write(layout.join("index.json"), serde_json::to_vec(&top).unwrap()).unwrap();
-    layout
+    let layout = EditedLayout::copy(&project_layout(), &dir.join("oci"));
+    layout.edit_manifest(0, |manifest| manifest["mediaType"] = INDEX_TYPE.into());
+    layout.dir().to_path_buf()
 }
 
 #[test]

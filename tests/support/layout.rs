@@ -195,3 +195,192 @@ impl Layout {
         digests.len()
     }
 }
+
+/// A copy of a layout that a test changes the way another build, or an attacker, would: every
+/// edit stores the changed document as a new blob and points everything above it at the new
+/// digest (config → manifest → index → `index.json`), so the copy stays a valid layout that the
+/// pusher sends as it is. An edited manifest loses the SBOM attached to its old digest, which no
+/// longer describes it (the pusher refuses an SBOM whose subject is not in the image).
+pub struct EditedLayout {
+    dir: PathBuf,
+}
+
+impl EditedLayout {
+    /// A copy of the layout `from` at `to` (which must not exist).
+    pub fn copy(from: &Path, to: &Path) -> EditedLayout {
+        let status = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(from)
+            .arg(to)
+            .status()
+            .expect("running cp");
+        assert!(status.success(), "copying {} failed", from.display());
+        EditedLayout {
+            dir: to.to_path_buf(),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn blob_path(&self, digest: &str) -> PathBuf {
+        let hex = digest.strip_prefix("sha256:").expect("sha256 digests");
+        self.dir.join("blobs/sha256").join(hex)
+    }
+
+    fn bytes(&self, digest: &str) -> Vec<u8> {
+        std::fs::read(self.blob_path(digest)).unwrap_or_else(|error| panic!("{digest}: {error}"))
+    }
+
+    fn document(&self, digest: &str) -> Value {
+        json(&self.bytes(digest))
+    }
+
+    /// Stores `bytes` as a blob; returns its digest.
+    fn store(&self, bytes: &[u8]) -> String {
+        let digest = sha256(bytes);
+        std::fs::write(self.blob_path(&digest), bytes).expect("writing a blob");
+        digest
+    }
+
+    /// Points `descriptor` at `document`, stored.
+    fn store_into(&self, document: &Value, descriptor: &mut Value) {
+        let bytes = serde_json::to_vec(document).expect("JSON");
+        descriptor["digest"] = self.store(&bytes).into();
+        descriptor["size"] = bytes.len().into();
+    }
+
+    fn top(&self) -> Value {
+        json(&std::fs::read(self.dir.join("index.json")).expect("index.json"))
+    }
+
+    fn write_top(&self, top: &Value) {
+        std::fs::write(
+            self.dir.join("index.json"),
+            serde_json::to_vec(top).expect("JSON"),
+        )
+        .expect("writing index.json");
+    }
+
+    /// The multi-platform index's digest.
+    pub fn index_digest(&self) -> String {
+        self.index_entry(&self.top())["digest"]
+            .as_str()
+            .expect("a digest")
+            .to_string()
+    }
+
+    fn index_entry(&self, top: &Value) -> Value {
+        top["manifests"]
+            .as_array()
+            .expect("index.json lists manifests")
+            .iter()
+            .find(|entry| entry["mediaType"] == INDEX_TYPE)
+            .expect("the layout names its image index")
+            .clone()
+    }
+
+    /// Changes the image index with `edit`.
+    pub fn edit_index(&self, edit: impl FnOnce(&mut Value)) {
+        let mut top = self.top();
+        let entry = top["manifests"]
+            .as_array_mut()
+            .expect("index.json lists manifests")
+            .iter_mut()
+            .find(|entry| entry["mediaType"] == INDEX_TYPE)
+            .expect("the layout names its image index");
+        let mut index = self.document(entry["digest"].as_str().expect("a digest"));
+        edit(&mut index);
+        self.store_into(&index, entry);
+        self.write_top(&top);
+    }
+
+    /// Changes the manifest of platform `at` (in the index's order) with `edit`; the index and
+    /// `index.json` follow, and the SBOM of the old manifest goes.
+    pub fn edit_manifest(&self, at: usize, edit: impl FnOnce(&mut Value)) {
+        let old = {
+            let index = self.document(&self.index_digest());
+            index["manifests"][at]["digest"]
+                .as_str()
+                .expect("a digest")
+                .to_string()
+        };
+        let mut manifest = self.document(&old);
+        edit(&mut manifest);
+        let mut new = Value::Null;
+        self.edit_index(|index| {
+            self.store_into(&manifest, &mut index["manifests"][at]);
+            new = index["manifests"][at]["digest"].clone();
+        });
+        let mut top = self.top();
+        let entries = top["manifests"]
+            .as_array_mut()
+            .expect("index.json lists manifests");
+        entries.retain(|entry| {
+            entry["artifactType"].is_null()
+                || self.document(entry["digest"].as_str().expect("a digest"))["subject"]["digest"]
+                    != old.as_str()
+        });
+        for entry in entries
+            .iter_mut()
+            .filter(|entry| entry["digest"] == old.as_str())
+        {
+            entry["digest"] = new.clone();
+            entry["size"] = serde_json::to_vec(&manifest).expect("JSON").len().into();
+        }
+        self.write_top(&top);
+    }
+
+    /// The compressed layer of platform `at`.
+    pub fn layer(&self, at: usize) -> Vec<u8> {
+        let index = self.document(&self.index_digest());
+        let manifest = self.document(index["manifests"][at]["digest"].as_str().expect("a digest"));
+        self.bytes(manifest["layers"][0]["digest"].as_str().expect("a digest"))
+    }
+
+    /// Replaces the layer of platform `at` with `layer` (gzip-compressed): its config's diff ID
+    /// and the manifest follow.
+    pub fn replace_layer(&self, at: usize, layer: &[u8]) {
+        use std::io::Read;
+        let mut tar = Vec::new();
+        flate2::read::GzDecoder::new(layer)
+            .read_to_end(&mut tar)
+            .expect("a gzip layer");
+        let diff_id = sha256(&tar);
+        let layer_digest = self.store(layer);
+        self.edit_manifest(at, |manifest| {
+            let mut config =
+                self.document(manifest["config"]["digest"].as_str().expect("a digest"));
+            config["rootfs"]["diff_ids"][0] = diff_id.into();
+            self.store_into(&config, &mut manifest["config"]);
+            manifest["layers"][0]["digest"] = layer_digest.into();
+            manifest["layers"][0]["size"] = layer.len().into();
+        });
+    }
+
+    /// Lists no artifact: the image alone, without its SBOMs.
+    pub fn drop_referrers(&self) {
+        let mut top = self.top();
+        top["manifests"]
+            .as_array_mut()
+            .expect("index.json lists manifests")
+            .retain(|entry| entry["artifactType"].is_null());
+        self.write_top(&top);
+    }
+}
+
+/// `layer` (gzip-compressed, one file) with one byte of that file flipped, recompressed.
+pub fn flip_a_byte(layer: &[u8], offset_in_file: usize) -> Vec<u8> {
+    use std::io::{Read, Write};
+    /// A tar header's size: the file's data follows the first one.
+    const TAR_BLOCK: usize = 512;
+    let mut tar = Vec::new();
+    flate2::read::GzDecoder::new(layer)
+        .read_to_end(&mut tar)
+        .expect("a gzip layer");
+    tar[TAR_BLOCK + offset_in_file] ^= 0xff;
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gzip.write_all(&tar).expect("compressing");
+    gzip.finish().expect("compressing")
+}

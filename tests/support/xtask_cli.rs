@@ -27,3 +27,74 @@ pub fn build(target: &Path) -> PathBuf {
 pub fn project() -> PathBuf {
     build(&xtask::project::target_dir())
 }
+
+/// What one run of the xtask binary printed.
+pub struct Said {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Said {
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    /// The one `error:` line the run failed with, its last line on stderr; panics, showing
+    /// everything, if it succeeded or said `error` more than once. What else is on stderr is
+    /// progress: the build's command echo, cargo's status lines, the registry client's retries.
+    pub fn error_line(&self, case: &str) -> String {
+        assert!(!self.success, "{case}: it succeeded:\n{}", self.all());
+        let errors = self
+            .stderr
+            .lines()
+            .filter(|line| line.trim_start().starts_with("error"))
+            .count();
+        let last = self.stderr.lines().last().unwrap_or_default();
+        assert!(
+            errors == 1 && last.starts_with("error: "),
+            "{case}: not one `error:` line, last:\n{}",
+            self.all()
+        );
+        last.to_string()
+    }
+}
+
+/// How long one run of the xtask's command line may take: a push to a registry on loopback, or
+/// a verify that rebuilds the image (compiled already).
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Runs the project's xtask binary with `args` and the variables `env`, as a user on a machine
+/// with no terminal (a session of its own: a password prompt fails at once instead of waiting)
+/// and no stored registry credentials in reach (HOME and DOCKER_CONFIG point into a temp dir;
+/// REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR, COSIGN_PASSWORD and SOURCE_DATE_EPOCH unset unless `env`
+/// sets them).
+pub fn run(args: &[&str], env: &[(&str, &str)]) -> Said {
+    use std::os::unix::process::CommandExt;
+    let home = tempfile::tempdir().expect("a temp dir");
+    let mut command = Command::new(project());
+    command
+        .args(args)
+        .env_remove("COSIGN_PASSWORD")
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env("HOME", home.path())
+        .env("DOCKER_CONFIG", home.path().join("no-docker-config"));
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    // SAFETY: setsid is async-signal-safe, and nothing else runs between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let out = crate::deadline::output_within(&mut command, COMMAND_TIMEOUT);
+    Said {
+        success: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
