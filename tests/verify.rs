@@ -137,7 +137,8 @@ fn line_starting<'a>(said: &'a Said, start: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no line starting `{start}`:\n{}", said.all()))
 }
 
-/// A fresh signed push of the image this checkout builds verifies: every row rebuilt = registry,
+/// A fresh signed push of the image this checkout builds (`image --push --sign-key`) verifies:
+/// every row rebuilt = registry,
 /// signed with the key, with its SBOM found through the fallback tag; exit 0. Without --key it
 /// passes too and says the signatures were not checked. An image built at another date verifies
 /// as well: verify reads the date from the image.
@@ -151,10 +152,27 @@ fn verify_passes_on_a_fresh_signed_push_and_reads_the_date_from_the_image() {
     }
     let dir = tempfile::tempdir().expect("a temp dir");
     let (key, public) = key_pair(&dir.path().join("keys"));
-    let layout = build_image(&dir.path().join("epoch-0"), "0");
     let registry = Registry::start_plain();
     let reference = registry.reference(&format!("{REPOSITORY}:signed"));
-    push(&reference, &layout, Some(&key));
+    // Built, signed and pushed in one command, as the release workflow does.
+    let out = dir.path().join("epoch-0").display().to_string();
+    let said = xtask_cli::run(
+        &[
+            "image",
+            "--out",
+            &out,
+            "--push",
+            &reference,
+            "--sign-key",
+            &key,
+        ],
+        &[(PASSWORD_VAR, PASSWORD), (EPOCH_VAR, "0")],
+    );
+    assert!(
+        said.success,
+        "image --push --sign-key failed:\n{}",
+        said.all()
+    );
 
     let said = verify(&reference, Some(&public));
     assert_every_row_holds(&said, "ok");

@@ -663,3 +663,31 @@ fn print_table(rows: &[Row], keyed: bool) {
         println!("{detail}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    #[test]
+    fn a_reference_needs_a_registry_and_a_tag_or_digest() {
+        let digest = format!("sha256:{}", "0".repeat(64));
+        assert_eq!(
+            parse("ghcr.io/o/pause:0.1.0").unwrap(),
+            ("ghcr.io".into(), "o/pause".into(), "0.1.0".into())
+        );
+        assert_eq!(
+            parse(&format!("docker.io/pause@{digest}")).unwrap(),
+            ("docker.io".into(), "library/pause".into(), digest)
+        );
+        for (bad, why) in [
+            ("pause:0.1.0", "names no registry"),
+            ("ghcr.io/o/pause", "has no tag"),
+        ] {
+            let error = parse(bad).unwrap_err().to_string();
+            assert!(
+                error.contains(why) && error.contains("REGISTRY/REPOSITORY:TAG"),
+                "{error}"
+            );
+        }
+    }
+}

@@ -254,13 +254,21 @@ fn short_type(artifact_type: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::{PushOptions, Target};
     use crate::registry::credentials::Credentials;
+    use crate::sigstore::encrypted::Cost;
+    use crate::sigstore::key::SigningKey;
 
     #[test]
-    fn the_options_debug_shows_no_password() {
+    fn the_options_debug_shows_no_password_and_no_key() {
+        let key = SigningKey::generate().unwrap();
+        let sealed = key.to_key_file_at(b"pw", Cost::Legacy).unwrap();
+        let fingerprint = key.public_key().fingerprint();
         let options = PushOptions {
             login: Some(Credentials::new("bob", "hunter2")),
+            sign_key: Some(Arc::new(key)),
             ..PushOptions::default()
         };
         let shown = format!("{options:?}");
@@ -268,6 +276,15 @@ mod tests {
             !shown.contains("hunter2") && shown.contains("bob"),
             "{shown}"
         );
+        assert!(
+            shown.contains(&fingerprint),
+            "the key by its public half: {shown}"
+        );
+        let body: String = sealed
+            .lines()
+            .filter(|line| !line.starts_with("-----"))
+            .collect();
+        assert!(!shown.contains(&body[..32]), "{shown}");
     }
 
     #[test]
