@@ -138,9 +138,9 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
             "{shown} is {}, not the multi-platform image index `cargo xtask image` builds: give the \
              tag the push printed",
             if remote_index.media_type.is_empty() {
-                "no manifest type".to_string()
+                "a manifest of no type".to_string()
             } else {
-                format!("a {}", remote_index.media_type)
+                format!("a manifest of type {}", remote_index.media_type)
             }
         );
     }
