@@ -29,6 +29,7 @@ pub mod private_network;
 pub mod process;
 pub mod registry;
 pub mod runtime;
+pub mod skopeo;
 pub mod token_server;
 pub mod xtask_cli;
 

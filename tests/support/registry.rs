@@ -23,7 +23,6 @@ use xtask::registry::credentials::Credentials;
 use xtask::registry::push::PushOptions;
 
 use crate::Need;
-use crate::leftovers::{BLOB_INFO_CACHE, HostPaths};
 use crate::pki::{Pki, Usage};
 use crate::private_network::PrivateNetwork;
 use crate::process::{run, wait_exit, wait_for};
@@ -35,8 +34,6 @@ pub const NEEDS: &[Need] = &[Need::program("docker-registry", "docker-registry")
 pub const NEEDS_AUTH: Need = Need::program("htpasswd", "apache2-utils");
 /// Also needed by [`Registry::start`] with TLS.
 pub const NEEDS_TLS: Need = Need::program("openssl", "openssl");
-/// Also needed by most checks on what a registry holds.
-pub const NEEDS_SKOPEO: Need = Need::program("skopeo", "skopeo");
 
 /// The repository the project's image goes to in a test registry.
 pub const REPOSITORY: &str = "pause";
@@ -76,8 +73,6 @@ pub struct Registry {
     /// The CA of a TLS registry.
     pki: Option<Arc<Pki>>,
     dir: TempDir,
-    /// skopeo and podman, talking to a registry as root, write their blob-info cache on the host.
-    _blob_info_cache: HostPaths,
 }
 
 impl Registry {
@@ -144,7 +139,6 @@ impl Registry {
                 options: options.clone(),
                 pki: pki.clone(),
                 dir,
-                _blob_info_cache: HostPaths::watch(BLOB_INFO_CACHE, &[]),
             };
             if registry.wait_ready() {
                 return registry;

@@ -168,23 +168,13 @@ pub(crate) fn read(dir: &Path) -> Result<Contents> {
             indexes.len()
         );
     };
-    let index = read_blob(
-        dir,
-        &reference.media_type,
-        &reference.digest,
-        reference.size,
-    )?;
+    let index = read_blob(dir, reference)?;
     let image_index: Index = parse(&index)?;
 
     let mut manifests = Vec::new();
     let mut blobs: BTreeMap<String, Blob> = BTreeMap::new();
     for descriptor in &image_index.manifests {
-        let blob = read_blob(
-            dir,
-            &descriptor.media_type,
-            &descriptor.digest,
-            descriptor.size,
-        )?;
+        let blob = read_blob(dir, descriptor)?;
         if blob.media_type != manifest::MEDIA_TYPE {
             bail!(
                 "{} in {} is a {}, not an image manifest",
@@ -196,10 +186,7 @@ pub(crate) fn read(dir: &Path) -> Result<Contents> {
         let manifest: Manifest = parse(&blob)?;
         for part in std::iter::once(&manifest.config).chain(&manifest.layers) {
             if !blobs.contains_key(&part.digest) {
-                blobs.insert(
-                    part.digest.clone(),
-                    read_blob(dir, &part.media_type, &part.digest, part.size)?,
-                );
+                blobs.insert(part.digest.clone(), read_blob(dir, part)?);
             }
         }
         manifests.push(blob);
@@ -225,12 +212,7 @@ pub(crate) fn read(dir: &Path) -> Result<Contents> {
 /// The artifact `descriptor` lists: an image manifest with an empty config and one layer, whose
 /// subject is one of `subjects` (the image's index and manifests).
 fn read_referrer(dir: &Path, descriptor: &Descriptor, subjects: &[&str]) -> Result<Artifact> {
-    let blob = read_blob(
-        dir,
-        &descriptor.media_type,
-        &descriptor.digest,
-        descriptor.size,
-    )?;
+    let blob = read_blob(dir, descriptor)?;
     let rebuild = "rebuild it with `cargo xtask image`";
     if blob.media_type != manifest::MEDIA_TYPE {
         bail!(
@@ -272,27 +254,28 @@ fn read_referrer(dir: &Path, descriptor: &Descriptor, subjects: &[&str]) -> Resu
     Ok(Artifact {
         artifact_type: artifact_type.clone(),
         subject: subject.clone(),
-        config: read_blob(dir, &config.media_type, &config.digest, config.size)?,
-        layer: read_blob(dir, &layer.media_type, &layer.digest, layer.size)?,
+        config: read_blob(dir, config)?,
+        layer: read_blob(dir, layer)?,
         manifest: blob,
     })
 }
 
-fn read_blob(dir: &Path, media_type: &str, digest: &str, size: u64) -> Result<Blob> {
-    let path = dir.join(layout_path(digest));
+/// The blob `descriptor` points at, checked against its digest and size.
+fn read_blob(dir: &Path, descriptor: &Descriptor) -> Result<Blob> {
+    let path = dir.join(layout_path(&descriptor.digest));
     let data = fs::read(&path).with_context(|| {
         format!(
             "{} is missing from the layout: rebuild it with `cargo xtask image`",
             path.display()
         )
     })?;
-    if sha256(&data) != digest || data.len() as u64 != size {
+    if sha256(&data) != descriptor.digest || data.len() as u64 != descriptor.size {
         bail!(
             "{} does not match its digest or size: the layout is corrupt, rebuild it with `cargo xtask image`",
             path.display()
         );
     }
-    Ok(Blob::new(media_type, data))
+    Ok(Blob::new(&descriptor.media_type, data))
 }
 
 fn parse<T: serde::de::DeserializeOwned>(blob: &Blob) -> Result<T> {
