@@ -13,7 +13,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,7 +25,7 @@ use xtask::registry::push::PushOptions;
 use crate::Need;
 use crate::pki::{Pki, Usage};
 use crate::private_network::PrivateNetwork;
-use crate::process::{run, wait_exit, wait_for};
+use crate::process::{run, spawn_logged, terminate, wait_for};
 use crate::token_server;
 
 /// The programs a registry fixture runs; pass them to [`crate::ready`] with what else a test needs.
@@ -119,20 +119,16 @@ impl Registry {
             let config = dir.path().join("config.yml");
             fs::write(&config, config_yaml(dir.path(), port, &options))
                 .expect("writing the registry config");
-            let log = fs::File::create(dir.path().join("registry.log"))
-                .expect("creating the registry log");
             let config = config.display().to_string();
             let argv = match &options.network {
                 Some(network) => network.inside(&["docker-registry", "serve", &config]),
                 None => vec!["docker-registry".to_string(), "serve".to_string(), config],
             };
-            let child = Command::new(&argv[0])
-                .args(&argv[1..])
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().expect("sharing the log file"))
-                .stderr(log)
-                .spawn()
-                .expect("starting docker-registry");
+            let child = spawn_logged(
+                Command::new(&argv[0]).args(&argv[1..]),
+                &dir.path().join("registry.log"),
+            )
+            .expect("starting docker-registry");
             let mut registry = Registry {
                 child,
                 host: format!("127.0.0.1:{port}"),
@@ -300,17 +296,9 @@ impl Registry {
         }
     }
 
+    /// SIGTERM first so the registry closes its files; SIGKILL if it lingers.
     fn stop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            // SIGTERM first so the registry closes its files; SIGKILL if it lingers.
-            let _ = Command::new("kill")
-                .args(["-s", "TERM", &self.child.id().to_string()])
-                .status();
-            if wait_exit(&mut self.child, SHUTDOWN).is_none() {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-            }
-        }
+        terminate(&mut self.child, SHUTDOWN);
     }
 
     /// Takes the temp dir out of a stopped registry, leaving an empty guard that removes nothing.
