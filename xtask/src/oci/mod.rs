@@ -12,6 +12,7 @@ pub(crate) mod definition;
 pub mod descriptor;
 pub(crate) mod image;
 pub(crate) mod index;
+pub mod intoto;
 pub(crate) mod layer;
 pub mod layout;
 pub(crate) mod manifest;

@@ -24,7 +24,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
 use crate::oci::blob::{Blob, digest_hex, is_sha256_digest};
-use crate::oci::reference::{DOCKER_HUB, DOCKER_HUB_OFFICIAL, Reference};
+use crate::oci::reference::Reference;
 use crate::oci::{config, manifest};
 
 /// The media type of a payload layer.
@@ -33,8 +33,6 @@ pub(crate) const PAYLOAD_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesi
 pub(crate) const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 /// `critical.type` of every cosign payload.
 const SIGNATURE_TYPE: &str = "cosign container image signature";
-/// go-containerregistry's name for Docker Hub, which cosign writes into `docker-reference`.
-const DOCKER_HUB_REGISTRY: &str = "index.docker.io";
 /// Go's zero `time.Time`, as cosign's configs and history entries carry it.
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 /// The tag of a digest's signatures: `sha256-<hex>.sig`.
@@ -120,21 +118,10 @@ struct RootFs {
 struct Empty {}
 
 /// What cosign writes into `docker-reference` for an image in `image`'s repository
-/// (`[REGISTRY/]REPOSITORY[:TAG]`): go-containerregistry's repository name, registry included,
-/// no tag — Docker Hub's spelled `index.docker.io`, with `library/` before an official image's
-/// name.
+/// (`[REGISTRY/]REPOSITORY[:TAG]`): go-containerregistry's repository name.
 pub(crate) fn docker_reference(image: &str) -> Result<String> {
     let reference = Reference::parse(image).map_err(|error| anyhow::anyhow!("{error}"))?;
-    Ok(match reference.registry.as_deref() {
-        None | Some(DOCKER_HUB) if !reference.repository.contains('/') => {
-            format!(
-                "{DOCKER_HUB_REGISTRY}/{DOCKER_HUB_OFFICIAL}/{}",
-                reference.repository
-            )
-        }
-        None | Some(DOCKER_HUB) => format!("{DOCKER_HUB_REGISTRY}/{}", reference.repository),
-        Some(registry) => format!("{registry}/{}", reference.repository),
-    })
+    Ok(reference.repository_name())
 }
 
 /// The simple-signing payload cosign signs for the manifest `digest` in `image`'s repository.
