@@ -41,6 +41,29 @@ pub(crate) fn git_revision(sh: &Shell) -> Option<String> {
         .ok()
 }
 
+/// The commit being built, all 40 hex digits (what a provenance's `gitCommit` digest is), if this
+/// is a git checkout.
+pub(crate) fn git_commit(sh: &Shell) -> Option<String> {
+    let root = root();
+    cmd!(sh, "git -C {root} rev-parse --verify HEAD")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .ok()
+}
+
+/// Whether a tracked file differs from the commit (staged or not): then the build is not of the
+/// commit alone, and its provenance says so. Untracked files are left out: the build reads only
+/// tracked ones (a new module must be added to build from a clean checkout).
+pub(crate) fn has_uncommitted_changes(sh: &Shell) -> bool {
+    let root = root();
+    cmd!(sh, "git -C {root} status --porcelain --untracked-files=no")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .is_ok_and(|status| !status.trim().is_empty())
+}
+
 /// `target/pause/linux-arm-v7/pause`: where `cargo xtask build` puts a platform's binary.
 pub fn binary_path(platform: &Platform) -> PathBuf {
     target_dir()

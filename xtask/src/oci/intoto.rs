@@ -21,6 +21,9 @@ pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 /// The media type of a statement: the DSSE `payloadType` that says a payload is one, and a
 /// statement's media type where the layout stores it.
 pub const MEDIA_TYPE: &str = "application/vnd.in-toto+json";
+/// The annotation that names a stored statement's predicate type (BuildKit's name for it), so a
+/// reader picks provenance from SBOM without fetching either.
+pub(crate) const PREDICATE_TYPE_ANNOTATION: &str = "in-toto.io/predicate-type";
 /// The digest-set key of a sha256 digest.
 const SHA256: &str = "sha256";
 

@@ -17,6 +17,7 @@ pub(crate) mod layer;
 pub mod layout;
 pub(crate) mod manifest;
 pub(crate) mod materials;
+pub(crate) mod provenance;
 pub(crate) mod reference;
 pub(crate) mod referrers;
 pub(crate) mod sbom;
