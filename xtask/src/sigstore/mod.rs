@@ -5,6 +5,7 @@
 //!
 //! At the same layer as `oci`: uses `oci` and the base, never `registry` or `commands`.
 
+pub mod dsse;
 pub(crate) mod encrypted;
 pub mod key;
 mod pem;
