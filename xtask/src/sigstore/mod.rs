@@ -5,6 +5,7 @@
 //!
 //! At the same layer as `oci`: uses `oci` and the base, never `registry` or `commands`.
 
+pub(crate) mod attached;
 pub mod dsse;
 pub(crate) mod encrypted;
 pub mod key;
