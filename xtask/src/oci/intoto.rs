@@ -95,6 +95,15 @@ impl Statement {
         })
     }
 
+    /// The same statement with `annotations` on its subject (an empty map writes `{}`).
+    pub(crate) fn with_subject_annotations(
+        mut self,
+        annotations: BTreeMap<String, String>,
+    ) -> Statement {
+        self.subject.annotations = Some(annotations);
+        self
+    }
+
     /// The same claim about the same manifest, its subject named `name`: a statement written
     /// where the image was built, restated for the repository it is pushed to.
     pub fn named(&self, name: &str) -> Statement {
@@ -169,6 +178,8 @@ impl Statement {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::{STATEMENT_TYPE, Statement};
     use crate::oci::blob::sha256;
 
@@ -209,6 +220,23 @@ mod tests {
         assert_eq!(moved.subject_name(), Some("ghcr.io/o/pause"));
         assert_eq!(moved.predicate(), PREDICATE);
         assert_eq!(moved.subject_digest(), digest());
+    }
+
+    /// cosign 3's signature statements: no name, `"annotations":{}`.
+    #[test]
+    fn a_subject_may_have_no_name_and_empty_annotations() {
+        let statement = Statement::new(None, &digest(), "t", b"{}")
+            .unwrap()
+            .with_subject_annotations(BTreeMap::new());
+        let text = String::from_utf8(statement.to_json()).unwrap();
+        assert!(
+            text.contains(&format!(
+                r#""subject":[{{"digest":{{"sha256":"{}"}},"annotations":{{}}}}]"#,
+                &digest()[7..]
+            )),
+            "{text}"
+        );
+        assert_eq!(Statement::parse(text.as_bytes()).unwrap(), statement);
     }
 
     #[test]

@@ -127,7 +127,7 @@ pub(crate) fn write(image: &Image, dir: &Path) -> Result<()> {
 
 /// A layout's image, read back: everything a registry needs, byte for byte.
 #[derive(Debug)]
-pub(crate) struct Contents {
+pub struct Contents {
     /// The image index, pushed last, under the tag.
     pub(crate) index: Blob,
     /// One image manifest per platform, in the index's order.
@@ -137,26 +137,15 @@ pub(crate) struct Contents {
     /// The artifacts attached to the index or a manifest to be pushed as they are (each
     /// platform's SBOM), in `index.json`'s order: pushed after the image, since a registry may
     /// refuse a subject it does not have.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "pushed by the registry side of issue 11, not yet written"
-        )
-    )]
     pub(crate) referrers: Vec<Artifact>,
     /// The unsigned in-toto statements attached to a manifest (each platform's provenance), in
     /// `index.json`'s order: the signing push restates each for the repository it pushes to and
     /// signs it; they are never pushed unsigned, naming the repository the build was tagged for.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "signed by the attestations, next")
-    )]
     pub(crate) statements: Vec<Artifact>,
 }
 
 /// Reads the image in the layout at `dir`, checking each blob against its digest and size.
-pub(crate) fn read(dir: &Path) -> Result<Contents> {
+pub fn read(dir: &Path) -> Result<Contents> {
     let top_path = dir.join(INDEX_FILE);
     let top: Index = serde_json::from_slice(&fs::read(&top_path).with_context(|| {
         format!(
