@@ -88,9 +88,22 @@ pub fn archive_path(out: &Path) -> PathBuf {
 }
 
 /// `target/tools/venv`: the Python virtual environment `cargo xtask test` installs the suites'
-/// Python tools into (pyspdxtools).
+/// Python tools into (pyspdxtools, in-toto-attestation).
 pub fn tools_venv() -> PathBuf {
     target_dir().join("tools").join("venv")
+}
+
+/// `tests/verifiers`: the scripts that run verifiers this project did not write, and the npm
+/// manifest and lock file of the one in JavaScript.
+pub fn verifiers_dir() -> PathBuf {
+    root().join("tests").join("verifiers")
+}
+
+/// `target/tools/sigstore-js`: where `cargo xtask test` installs the npm packages of
+/// `tests/verifiers/package-lock.json` (sigstore-js); its `node_modules` is the suites'
+/// `NODE_PATH`.
+pub fn tools_node() -> PathBuf {
+    target_dir().join("tools").join("sigstore-js")
 }
 
 /// Where the suites record skipped tests when [`SKIP_LOG_VAR`] does not say otherwise.
