@@ -333,6 +333,21 @@ fn two_clean_builds_are_bit_for_bit_identical() {
     let second = Layout::open(&xtask::project::layout_dir(&builds[1]));
     assert_eq!(first.index_digest(), second.index_digest());
     assert_eq!(first.top, second.top, "index.json");
+    // index.json lists each platform's provenance by digest: equal index.json, equal statements.
+    let provenance = |layout: &Layout| -> Vec<Vec<u8>> {
+        layout.top["manifests"]
+            .as_array()
+            .expect("index.json lists manifests")
+            .iter()
+            .filter(|entry| entry["artifactType"] == "application/vnd.in-toto+json")
+            .map(|entry| layout.fetch(&json(&layout.fetch(entry))["layers"][0]))
+            .collect()
+    };
+    assert_eq!(provenance(&first).len(), PLATFORMS.len());
+    assert!(
+        provenance(&first) == provenance(&second),
+        "the provenance statements differ between the builds"
+    );
     let archives: Vec<Vec<u8>> = builds
         .iter()
         .map(|out| std::fs::read(xtask::project::archive_path(out)).expect("pause.tar"))

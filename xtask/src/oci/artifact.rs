@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::blob::Blob;
 use super::descriptor::Descriptor;
@@ -36,6 +36,18 @@ impl Artifact {
             artifact_type: Some(self.artifact_type.clone()),
             ..self.manifest.descriptor()
         }
+    }
+
+    /// The manifest's descriptor as a registry lists it among its subject's referrers
+    /// (distribution-spec 1.1: its `artifactType` and the manifest's annotations), and so as the
+    /// referrers tag schema's index must list it too: readers filter on both without fetching.
+    pub(crate) fn referrer_descriptor(&self) -> Result<Descriptor> {
+        let manifest: Manifest = serde_json::from_slice(&self.manifest.data)
+            .context("an artifact's own manifest does not parse")?;
+        Ok(Descriptor {
+            annotations: manifest.annotations,
+            ..self.descriptor()
+        })
     }
 
     /// The config and the layer.
@@ -129,5 +141,19 @@ mod tests {
             artifact.descriptor().artifact_type.as_deref(),
             Some("application/spdx+json")
         );
+        assert!(
+            artifact.descriptor().annotations.is_empty(),
+            "as the layout lists it"
+        );
+        let listed = artifact.referrer_descriptor().unwrap();
+        assert_eq!(
+            listed.annotations["a"], "b",
+            "as the referrers API lists it"
+        );
+        assert_eq!(
+            listed.artifact_type.as_deref(),
+            Some("application/spdx+json")
+        );
+        assert_eq!(listed.digest, artifact.manifest.digest);
     }
 }

@@ -4,13 +4,6 @@
 //! every client maintains by read, append, write. Pure: given the index the registry holds (if
 //! any), [`add`] gives the one to push.
 
-// Until the push attaches the SBOMs (the registry side of issue 11), only the tests use this
-// module; the expectation fails, and should go, once the push does.
-#![cfg_attr(
-    not(test),
-    expect(dead_code, reason = "used by the push of referrers, not yet written")
-)]
-
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
