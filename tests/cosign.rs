@@ -877,7 +877,7 @@ fn a_malformed_signature_tag_is_refused_naming_it() {
             registry.host(),
             sig_tag(&index_digest)
         ),
-        "not an image manifest".to_string(),
+        "does not hold an image manifest".to_string(),
     ] {
         assert!(
             line.contains(&named),

@@ -18,13 +18,13 @@ use pause_tests::layout::{Layout, json};
 use pause_tests::podman::{self, Podman};
 use pause_tests::process::run;
 use pause_tests::registry::{self, Registry};
+use pause_tests::skopeo;
 use pause_tests::xtask_cli::{self, BUILD_TIMEOUT};
 use pause_tests::{Need, PLATFORMS, Platform, binary, image, ready};
 use serde_json::Value;
 use xtask::commands::image::{MAX_LAYER_BYTES, MAX_PLATFORM_BYTES, default_tag};
 use xtask::oci::blob::sha256;
 
-const SKOPEO: Need = Need::program("skopeo", "skopeo");
 const UMOCI: Need = Need::program("umoci", "umoci");
 
 const INDEX_TYPE: &str = "application/vnd.oci.image.index.v1+json";
@@ -333,6 +333,21 @@ fn two_clean_builds_are_bit_for_bit_identical() {
     let second = Layout::open(&xtask::project::layout_dir(&builds[1]));
     assert_eq!(first.index_digest(), second.index_digest());
     assert_eq!(first.top, second.top, "index.json");
+    // index.json lists each platform's provenance by digest: equal index.json, equal statements.
+    let provenance = |layout: &Layout| -> Vec<Vec<u8>> {
+        layout.top["manifests"]
+            .as_array()
+            .expect("index.json lists manifests")
+            .iter()
+            .filter(|entry| entry["artifactType"] == "application/vnd.in-toto+json")
+            .map(|entry| layout.fetch(&json(&layout.fetch(entry))["layers"][0]))
+            .collect()
+    };
+    assert_eq!(provenance(&first).len(), PLATFORMS.len());
+    assert!(
+        provenance(&first) == provenance(&second),
+        "the provenance statements differ between the builds"
+    );
     let archives: Vec<Vec<u8>> = builds
         .iter()
         .map(|out| std::fs::read(xtask::project::archive_path(out)).expect("pause.tar"))
@@ -351,21 +366,21 @@ fn two_clean_builds_are_bit_for_bit_identical() {
 
 #[test]
 fn skopeo_inspects_the_layout() {
-    if !ready("image::skopeo_inspects_the_layout", &[SKOPEO]) {
+    if !ready("image::skopeo_inspects_the_layout", skopeo::NEEDS) {
         return;
     }
     let dir = image::layout();
     let layout = Layout::open(&dir);
     let reference = format!("oci:{}:{}", dir.display(), default_tag());
 
-    let raw = run(&["skopeo", "inspect", "--raw", &reference]);
+    let raw = run(&skopeo::argv(&["inspect", "--raw", &reference]));
     assert_eq!(
         sha256(raw.as_bytes()),
         layout.index_digest(),
         "--raw gives the index's exact bytes"
     );
 
-    let inspected = json(run(&["skopeo", "inspect", &reference]).as_bytes());
+    let inspected = json(run(&skopeo::argv(&["inspect", &reference])).as_bytes());
     assert_eq!(inspected["Digest"], layout.index_digest().as_str());
     assert_eq!(inspected["Architecture"], host().arch);
     assert_eq!(inspected["Os"], "linux");
@@ -381,7 +396,7 @@ fn skopeo_inspects_the_layout() {
             dir.display(),
             xtask::oci::layout::platform_ref(&default_tag(), platform)
         );
-        let config = json(run(&["skopeo", "inspect", "--config", &reference]).as_bytes());
+        let config = json(run(&skopeo::argv(&["inspect", "--config", &reference])).as_bytes());
         assert_eq!(config["architecture"], platform.arch, "{}", platform.name);
     }
 }
@@ -448,7 +463,7 @@ fn umoci_unpacks_a_rootfs_of_exactly_pause() {
 fn skopeo_copies_the_archive_as_oci_and_reads_it_as_docker() {
     if !ready(
         "image::skopeo_copies_the_archive_as_oci_and_reads_it_as_docker",
-        &[SKOPEO],
+        skopeo::NEEDS,
     ) {
         return;
     }
@@ -456,13 +471,12 @@ fn skopeo_copies_the_archive_as_oci_and_reads_it_as_docker() {
     let layout = Layout::open(&image::layout());
     let scratch = tempfile::tempdir().expect("a temp dir");
     let copy = scratch.path().join("copy");
-    run(&[
-        "skopeo",
+    run(&skopeo::argv(&[
         "copy",
         "--all",
         &format!("oci-archive:{archive}"),
         &format!("oci:{}:copied", copy.display()),
-    ]);
+    ]));
     let copied = Layout::named_as(&copy, "copied");
     assert_eq!(
         copied.index_digest(),
@@ -479,7 +493,13 @@ fn skopeo_copies_the_archive_as_oci_and_reads_it_as_docker() {
     }
 
     // A docker-archive names its layers by their uncompressed digests.
-    let docker = json(run(&["skopeo", "inspect", &format!("docker-archive:{archive}")]).as_bytes());
+    let docker = json(
+        run(&skopeo::argv(&[
+            "inspect",
+            &format!("docker-archive:{archive}"),
+        ]))
+        .as_bytes(),
+    );
     let (_, _, config, _) = layout.platform(host());
     assert_eq!(docker["Architecture"], host().arch);
     assert_eq!(docker["Layers"], config["rootfs"]["diff_ids"]);

@@ -22,7 +22,8 @@ use pause_tests::layout::{EditedLayout, Layout};
 use pause_tests::pki::Pki;
 use pause_tests::private_network::{self, PrivateNetwork};
 use pause_tests::process::{output, run};
-use pause_tests::registry::{self, NEEDS_AUTH, NEEDS_SKOPEO, NEEDS_TLS, REPOSITORY, Registry};
+use pause_tests::registry::{self, NEEDS_AUTH, NEEDS_TLS, REPOSITORY, Registry};
+use pause_tests::skopeo;
 use pause_tests::token_server::{self, Fault as TokenFault, TokenServer};
 use pause_tests::{Need, PLATFORMS, ready, xtask_cli};
 use xshell::Shell;
@@ -40,7 +41,7 @@ const PASSWORD: &str = "correct horse battery staple";
 
 fn needs(extra: &[Need]) -> Vec<Need> {
     let mut needs = registry::NEEDS.to_vec();
-    needs.push(NEEDS_SKOPEO);
+    needs.extend_from_slice(skopeo::NEEDS);
     needs.extend_from_slice(extra);
     needs
 }
@@ -77,14 +78,10 @@ fn push_to(
 /// The digest of what `tag` points at in the registry, and the platforms its index lists, as
 /// skopeo (not our code) reads them.
 fn remote_index(registry: &Registry, host: &str, tag: &str) -> (String, Vec<OciPlatform>) {
-    let mut argv = vec![
-        "skopeo".to_string(),
-        "inspect".to_string(),
-        "--raw".to_string(),
-    ];
-    argv.extend(registry.skopeo_args(""));
-    argv.push(format!("docker://{host}/{REPOSITORY}:{tag}"));
-    let raw = run(&argv);
+    let mut args = vec!["inspect".to_string(), "--raw".to_string()];
+    args.extend(registry.skopeo_args(""));
+    args.push(format!("docker://{host}/{REPOSITORY}:{tag}"));
+    let raw = run(&skopeo::argv(&args));
     let index: serde_json::Value = serde_json::from_str(&raw).expect("skopeo prints the index");
     let platforms = index["manifests"]
         .as_array()
@@ -110,17 +107,13 @@ fn assert_holds_local_image(registry: &Registry, host: &str, tag: &str, local: &
 
 /// Whether `tag` exists, asked with skopeo; only "manifest unknown" counts as absent.
 fn tag_exists(registry: &Registry, tag: &str) -> bool {
-    let mut argv = vec![
-        "skopeo".to_string(),
-        "inspect".to_string(),
-        "--raw".to_string(),
-    ];
-    argv.extend(registry.skopeo_args(""));
-    argv.push(format!(
+    let mut args = vec!["inspect".to_string(), "--raw".to_string()];
+    args.extend(registry.skopeo_args(""));
+    args.push(format!(
         "docker://{}",
         registry.reference(&format!("{REPOSITORY}:{tag}"))
     ));
-    let out = output(&argv);
+    let out = output(&skopeo::argv(&args));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success() || stderr.contains("manifest unknown"),
@@ -500,16 +493,21 @@ fn the_command_line_pushes_and_refuses_mistakes() {
     );
 }
 
-/// A credential helper that speaks docker's protocol (`get`, the server on stdin, JSON out) and
-/// holds `USER`/`PASSWORD` for `registry` alone; it appends each server it is asked about to
-/// `dir/asked`. Returns the PATH that finds it first.
-fn install_credential_helper(dir: &Path, name: &str, registry: &str) -> String {
+/// A credential helper `docker-credential-<name>` that speaks docker's protocol (`get`, the
+/// server on stdin, JSON out) and holds `user`/`password` under the key `server` alone; it appends
+/// each server it is asked about to `dir/asked`. Returns the PATH that finds it first.
+fn install_credential_helper(
+    dir: &Path,
+    name: &str,
+    server: &str,
+    (user, password): (&str, &str),
+) -> String {
     use std::os::unix::fs::PermissionsExt;
     let helper = dir.join(format!("docker-credential-{name}"));
     let script = format!(
         "#!/bin/sh\nread server\necho \"$server\" >> '{asked}'\n\
-         [ \"$1\" = get ] && [ \"$server\" = '{registry}' ] || {{ echo 'credentials not found in native keychain'; exit 1; }}\n\
-         printf '{{\"ServerURL\":\"%s\",\"Username\":\"{USER}\",\"Secret\":\"{PASSWORD}\"}}' \"$server\"\n",
+         [ \"$1\" = get ] && [ \"$server\" = '{server}' ] || {{ echo 'credentials not found in native keychain'; exit 1; }}\n\
+         printf '{{\"ServerURL\":\"%s\",\"Username\":\"{user}\",\"Secret\":\"{password}\"}}' \"$server\"\n",
         asked = dir.join("asked").display()
     );
     fs::write(&helper, script).expect("writing the helper");
@@ -532,7 +530,7 @@ fn credential_helpers_are_asked_as_docker_asks_them() {
     let sh = Shell::new().expect("a shell");
     sh.set_var(
         "PATH",
-        install_credential_helper(dir.path(), "pausetest", registry.host()),
+        install_credential_helper(dir.path(), "pausetest", registry.host(), (USER, PASSWORD)),
     );
     let configs = [
         (
@@ -1099,7 +1097,8 @@ fn docker_hub_names_reach_one_registry_with_the_credentials_users_have() {
     .expect("writing config.json");
     let helper_dir = dir.path().join("helper");
     fs::create_dir_all(&helper_dir).expect("creating the helper dir");
-    let path = install_hub_credential_helper(&helper_dir);
+    let path =
+        install_credential_helper(&helper_dir, "pausehub", HUB_KEY, (HUB_USER, HUB_PASSWORD));
     fs::write(
         helper_dir.join("config.json"),
         r#"{"credsStore":"pausehub"}"#,
@@ -1218,24 +1217,6 @@ struct HubLogin<'a> {
     args: &'a [&'a str],
     password: Option<&'a str>,
     env: Vec<(&'a str, String)>,
-}
-
-/// A credential helper speaking docker's protocol that holds Docker Hub's credentials under
-/// docker's key alone and notes every server it is asked about in `dir/asked`; returns the PATH
-/// that finds it first.
-fn install_hub_credential_helper(dir: &Path) -> String {
-    use std::os::unix::fs::PermissionsExt;
-    let helper = dir.join("docker-credential-pausehub");
-    let script = format!(
-        "#!/bin/sh\nread server\necho \"$server\" >> '{asked}'\n\
-         [ \"$1\" = get ] && [ \"$server\" = '{HUB_KEY}' ] || {{ echo 'credentials not found in native keychain'; exit 1; }}\n\
-         printf '{{\"ServerURL\":\"%s\",\"Username\":\"{HUB_USER}\",\"Secret\":\"{HUB_PASSWORD}\"}}' \"$server\"\n",
-        asked = dir.join("asked").display()
-    );
-    fs::write(&helper, script).expect("writing the helper");
-    fs::set_permissions(&helper, fs::Permissions::from_mode(0o755)).expect("making it executable");
-    let path = std::env::var("PATH").unwrap_or_default();
-    format!("{}:{path}", dir.display())
 }
 
 /// The session calls that signing and verification build on, against the registry in token mode

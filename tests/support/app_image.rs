@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::Need;
 use crate::deadline::run_within;
 use crate::registry::Registry;
+use crate::skopeo;
 
 /// The static busybox the image is made of.
 pub const BUSYBOX: &str = "/bin/busybox";
@@ -18,7 +19,8 @@ pub const BUSYBOX: &str = "/bin/busybox";
 pub const NEEDS: &[Need] = &[
     Need::program("busybox", "busybox-static"),
     Need::program("tar", "tar"),
-    Need::program("skopeo", "skopeo"),
+    skopeo::SKOPEO,
+    skopeo::UNSHARE,
 ];
 /// Where the image goes in a test registry.
 pub const REPOSITORY_AND_TAG: &str = "busybox:1";
@@ -66,7 +68,7 @@ pub fn push(registry: &Registry, dir: &Path) -> String {
     let tarball = rootfs_tar(dir);
     let reference = registry.reference(REPOSITORY_AND_TAG);
     run_within(
-        Command::new("skopeo")
+        skopeo::command()
             .args(["copy", "--quiet"])
             .args(registry.skopeo_args("dest"))
             .arg(format!("tarball:{}", tarball.display()))

@@ -10,14 +10,16 @@ use serde_json::{Value, json};
 
 use crate::deadline::run_within;
 use crate::registry::Registry;
+use crate::skopeo;
 use crate::{Need, Platform, app_image};
 
 /// What making the anchor's bundle needs beside the runtime: the registry it is pulled from,
 /// skopeo to pull it, umoci to unpack it.
 pub const PAUSE_NEEDS: &[Need] = &[
     Need::program("docker-registry", "docker-registry"),
-    Need::program("skopeo", "skopeo"),
     Need::program("umoci", "umoci"),
+    skopeo::SKOPEO,
+    skopeo::UNSHARE,
 ];
 /// The namespaces that make a pod: the anchor creates them, the app containers join them. Each
 /// container still gets its own mount namespace (its own rootfs).
@@ -63,7 +65,7 @@ impl Bundle {
     /// one-image layout.
     pub fn pause(dir: &Path, platform: &Platform, source: &PauseSource) -> Bundle {
         let single = dir.join("pause-image");
-        let mut copy = Command::new("skopeo");
+        let mut copy = skopeo::command();
         copy.args([
             "--override-os",
             xtask::platform::OS,

@@ -12,6 +12,8 @@ use crate::Platform;
 const INDEX_TYPE: &str = "application/vnd.oci.image.index.v1+json";
 const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
+/// The artifact type of an unsigned in-toto statement (a platform's provenance) in the layout.
+const IN_TOTO_TYPE: &str = "application/vnd.in-toto+json";
 
 /// An OCI layout on disk.
 pub struct Layout {
@@ -143,14 +145,17 @@ fn oci_platform(platform: &Platform) -> Value {
 }
 
 impl Layout {
-    /// Every blob a first push uploads, each once: the image's configs and layers, and those of
-    /// the artifacts `index.json` lists (each SBOM's document, and the empty config they share).
+    /// Every blob an unsigned first push uploads, each once: the image's configs and layers, and
+    /// those of the artifacts `index.json` lists to be pushed as they are (each SBOM's document,
+    /// and the empty config they share; not the unsigned in-toto statements, pushed only signed).
     pub fn pushed_blob_count(&self) -> usize {
         let mut digests: Vec<String> = self.top["manifests"]
             .as_array()
             .expect("index.json lists manifests")
             .iter()
-            .filter(|entry| entry["artifactType"].is_string())
+            .filter(|entry| {
+                entry["artifactType"].is_string() && entry["artifactType"] != IN_TOTO_TYPE
+            })
             .flat_map(|entry| {
                 let manifest = json(&self.fetch(entry));
                 std::iter::once(manifest["config"]["digest"].to_string())

@@ -30,6 +30,7 @@ pub mod process;
 pub mod registry;
 pub mod registry_http;
 pub mod runtime;
+pub mod skopeo;
 pub mod token_server;
 pub mod xtask_cli;
 

@@ -12,7 +12,7 @@ use tempfile::TempDir;
 
 use crate::Need;
 use crate::deadline::run_within;
-use crate::leftovers::{BLOB_INFO_CACHE, HostPaths};
+use crate::leftovers::{self, HostDirs};
 use crate::process::output_for_cleanup;
 use crate::registry::Registry;
 
@@ -24,14 +24,16 @@ pub const NEEDS: &[Need] = &[
 /// How long one podman command may take. Generous: podman 4.3 waits 20 s for conmon in some
 /// paths (see `tests/pods/init-container.yaml`).
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(90);
-/// What rootful podman writes on the host whatever its configuration says (CNI's address
-/// allocations and results too, once a container is on a bridge network).
-const HOST_PATHS: &[&str] = &["/run/containers", "/run/netns", "/run/runc", "/var/lib/cni"];
+/// Where rootful podman writes on the host whatever its configuration says: runc's state of each
+/// container (podman gives runc no `--root`), the network namespaces it pins, CNI's address
+/// allocations and results once a container is on a bridge network.
+const HOST_DIRS: &[&str] = &["/run/runc", "/run/netns", "/var/lib/cni"];
 /// The temp dir of every podman command: without it, the Docker API leaves the tarball of every
 /// `docker import` in /var/tmp (`api_load.tar…`).
 const SCRATCH_DIR: &str = "scratch";
-/// The cgroup podman (with the cgroupfs manager) puts its containers and conmons under.
-const CGROUP_PARENT: &str = "libpod_parent";
+/// The cgroups podman 4.3 (with the cgroupfs manager) puts its containers and conmons under, in
+/// every hierarchy; the name is fixed, so they are shared with any other rootful podman.
+const CGROUPS: &[&str] = &["libpod_parent", "libpod_parent/conmon"];
 /// rlimits podman may set: the defaults ask for more than this machine's hard limits allow
 /// (CAP_SYS_RESOURCE is missing), which fails with "error setting rlimit type 7".
 const ULIMITS: &str = r#"["nofile=4096:4096", "nproc=4096:4096"]"#;
@@ -41,7 +43,7 @@ pub struct Podman {
     /// The network namespace every podman command runs in (`nsenter --net=`), if not the host's.
     netns: Option<PathBuf>,
     /// Declared after `dir`'s users: dropped last, once podman has cleaned up.
-    _host: HostPaths,
+    _host: HostDirs,
 }
 
 impl Podman {
@@ -64,7 +66,13 @@ impl Podman {
     /// Writes the configs: private storage and state, plus `engine` lines for containers.conf's
     /// `[engine]` table and `registries` for registries.conf.
     fn configure(engine: &str, registries: &str) -> Podman {
-        let host = HostPaths::watch(&[BLOB_INFO_CACHE, HOST_PATHS].concat(), &[CGROUP_PARENT]);
+        let mut dirs: Vec<PathBuf> = HOST_DIRS.iter().map(PathBuf::from).collect();
+        dirs.extend(
+            CGROUPS
+                .iter()
+                .flat_map(|cgroup| leftovers::in_every_cgroup_hierarchy(cgroup)),
+        );
+        let host = HostDirs::create(&dirs, &[]);
         let dir = tempfile::Builder::new()
             .prefix("pause-podman-")
             .tempdir()

@@ -17,6 +17,8 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 use crate::Need;
+use xtask::procfs;
+
 use crate::process::{run, wait_for};
 
 /// The programs it runs: unshare and nsenter (util-linux), ip (iproute2), mount.
@@ -76,10 +78,10 @@ impl PrivateNetwork {
             _dir: dir,
         };
         let ours = namespaces_of("self");
-        let pid = network.pid().to_string();
+        let pid = network.pid();
         // unshare makes the namespaces, then execs sleep in them: wait until they differ from ours.
         network.namespaces = wait_for(STARTUP, || {
-            namespaces_of(&pid).filter(|theirs| Some(theirs) != ours.as_ref())
+            namespaces_of(pid).filter(|theirs| Some(theirs) != ours.as_ref())
         })
         .unwrap_or_else(|| panic!("unshare did not make new namespaces within {STARTUP:?}"));
         run(&network.inside(&["ip", "link", "set", "lo", "up"]));
@@ -167,26 +169,18 @@ impl Witness {
 /// `except`.
 fn processes_in(namespace: &str, except: u32) -> Vec<u32> {
     let me = std::process::id();
-    fs::read_dir("/proc")
+    procfs::pids()
         .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| *pid != me && *pid != except)
-        .filter(|pid| {
-            namespaces_of(&pid.to_string())
-                .is_some_and(|theirs| theirs.iter().any(|theirs| theirs == namespace))
+        .filter(|&pid| pid != me && pid != except)
+        .filter(|&pid| {
+            namespaces_of(pid).is_some_and(|theirs| theirs.contains(&namespace.to_string()))
         })
         .collect()
 }
 
 /// The network and mount namespaces of process `pid` (or `self`).
-fn namespaces_of(pid: &str) -> Option<[String; 2]> {
-    let link = |kind: &str| {
-        fs::read_link(format!("/proc/{pid}/ns/{kind}"))
-            .ok()
-            .map(|target| target.display().to_string())
-    };
+fn namespaces_of(pid: impl std::fmt::Display + Copy) -> Option<[String; 2]> {
+    let link = |kind: &str| Some(procfs::namespace(pid, kind)?.display().to_string());
     Some([link("net")?, link("mnt")?])
 }
 

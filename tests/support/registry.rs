@@ -13,7 +13,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,10 +23,9 @@ use xtask::registry::credentials::Credentials;
 use xtask::registry::push::PushOptions;
 
 use crate::Need;
-use crate::leftovers::{BLOB_INFO_CACHE, HostPaths};
 use crate::pki::{Pki, Usage};
 use crate::private_network::PrivateNetwork;
-use crate::process::{run, wait_exit, wait_for};
+use crate::process::{run, spawn_logged, terminate, wait_for};
 use crate::token_server;
 
 /// The programs a registry fixture runs; pass them to [`crate::ready`] with what else a test needs.
@@ -35,8 +34,6 @@ pub const NEEDS: &[Need] = &[Need::program("docker-registry", "docker-registry")
 pub const NEEDS_AUTH: Need = Need::program("htpasswd", "apache2-utils");
 /// Also needed by [`Registry::start`] with TLS.
 pub const NEEDS_TLS: Need = Need::program("openssl", "openssl");
-/// Also needed by most checks on what a registry holds.
-pub const NEEDS_SKOPEO: Need = Need::program("skopeo", "skopeo");
 
 /// The repository the project's image goes to in a test registry.
 pub const REPOSITORY: &str = "pause";
@@ -76,8 +73,6 @@ pub struct Registry {
     /// The CA of a TLS registry.
     pki: Option<Arc<Pki>>,
     dir: TempDir,
-    /// skopeo and podman, talking to a registry as root, write their blob-info cache on the host.
-    _blob_info_cache: HostPaths,
 }
 
 impl Registry {
@@ -124,27 +119,22 @@ impl Registry {
             let config = dir.path().join("config.yml");
             fs::write(&config, config_yaml(dir.path(), port, &options))
                 .expect("writing the registry config");
-            let log = fs::File::create(dir.path().join("registry.log"))
-                .expect("creating the registry log");
             let config = config.display().to_string();
             let argv = match &options.network {
                 Some(network) => network.inside(&["docker-registry", "serve", &config]),
                 None => vec!["docker-registry".to_string(), "serve".to_string(), config],
             };
-            let child = Command::new(&argv[0])
-                .args(&argv[1..])
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().expect("sharing the log file"))
-                .stderr(log)
-                .spawn()
-                .expect("starting docker-registry");
+            let child = spawn_logged(
+                Command::new(&argv[0]).args(&argv[1..]),
+                &dir.path().join("registry.log"),
+            )
+            .expect("starting docker-registry");
             let mut registry = Registry {
                 child,
                 host: format!("127.0.0.1:{port}"),
                 options: options.clone(),
                 pki: pki.clone(),
                 dir,
-                _blob_info_cache: HostPaths::watch(BLOB_INFO_CACHE, &[]),
             };
             if registry.wait_ready() {
                 return registry;
@@ -307,17 +297,9 @@ impl Registry {
         }
     }
 
+    /// SIGTERM first so the registry closes its files; SIGKILL if it lingers.
     fn stop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            // SIGTERM first so the registry closes its files; SIGKILL if it lingers.
-            let _ = Command::new("kill")
-                .args(["-s", "TERM", &self.child.id().to_string()])
-                .status();
-            if wait_exit(&mut self.child, SHUTDOWN).is_none() {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-            }
-        }
+        terminate(&mut self.child, SHUTDOWN);
     }
 
     /// Takes the temp dir out of a stopped registry, leaving an empty guard that removes nothing.

@@ -80,7 +80,7 @@ impl Runtime {
             program,
             launcher,
             state: tempfile::tempdir().expect("creating the runtime's state dir"),
-            _host: HostDirs::create(&[], &[&prefix]),
+            _host: HostDirs::create(&[] as &[&str], &[&prefix]),
             prefix,
             containers: RefCell::default(),
         }

@@ -12,11 +12,12 @@
 //!    Docker Engine in a network namespace of its own, and the process, mount and namespace
 //!    plumbing it takes: the bench and the docker suite start the same one).
 //! 2. [`oci`]: the image as data — digests and descriptors, config, manifest, index, layer, tar,
-//!    the one image-reference parser, the image model and its assembly, SBOM documents and the
-//!    artifacts that attach them — as pure codecs, plus the only two modules that read and write
-//!    image files: `layout` and `archive`. Beside it, at the same layer, [`sigstore`]: cosign's
-//!    key files, signatures, simple-signing payloads and `.sig` manifests, also pure; it may use
-//!    `oci`, never the reverse.
+//!    the one image-reference parser, the image model and its assembly, SBOM documents, SLSA
+//!    provenance and in-toto statements, and the artifacts that attach them — as pure codecs,
+//!    plus the only two modules that read and write image files: `layout` and `archive`. Beside
+//!    it, at the same layer, [`sigstore`]: cosign's key files, signatures, simple-signing payloads
+//!    and `.sig` manifests, DSSE envelopes, Sigstore bundles, `.att` manifests, also pure; it may
+//!    use `oci`, never the reverse.
 //! 3. [`registry`]: talking to registries — connections, credentials, retries, error
 //!    explanations, pushing, referrers.
 //! 4. [`commands`]: `build`, `image`, `push`, `keygen`, `test`, `bench`: what `cargo xtask` runs.

@@ -92,8 +92,8 @@ pub fn wchan(pid: u32) -> String {
 }
 
 /// The namespace of `kind` (`pid`, `net`, `ipc`, ...) the process is in, as its link target names
-/// it (`pid:[4026531836]`): equal for processes in the same namespace.
-pub fn namespace(pid: u32, kind: &str) -> Option<PathBuf> {
+/// it (`pid:[4026531836]`): equal for processes in the same namespace. `pid` may be `self`.
+pub fn namespace(pid: impl Display, kind: &str) -> Option<PathBuf> {
     std::fs::read_link(file(pid, &format!("ns/{kind}"))).ok()
 }
 

@@ -57,6 +57,29 @@ pub(crate) fn pinned_toolchain() -> anyhow::Result<String> {
         .with_context(|| format!("{} names no [toolchain] channel", path.display()))
 }
 
+/// The commit being built, all 40 hex digits (what a provenance's `gitCommit` digest is), if this
+/// is a git checkout.
+pub(crate) fn git_commit(sh: &Shell) -> Option<String> {
+    let root = root();
+    cmd!(sh, "git -C {root} rev-parse --verify HEAD")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .ok()
+}
+
+/// Whether a tracked file differs from the commit (staged or not): then the build is not of the
+/// commit alone, and its provenance says so. Untracked files are left out: the build reads only
+/// tracked ones (a new module must be added to build from a clean checkout).
+pub(crate) fn has_uncommitted_changes(sh: &Shell) -> bool {
+    let root = root();
+    cmd!(sh, "git -C {root} status --porcelain --untracked-files=no")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .is_ok_and(|status| !status.trim().is_empty())
+}
+
 /// `target/pause/linux-arm-v7/pause`: where `cargo xtask build` puts a platform's binary.
 pub fn binary_path(platform: &Platform) -> PathBuf {
     target_dir()
@@ -81,9 +104,22 @@ pub fn archive_path(out: &Path) -> PathBuf {
 }
 
 /// `target/tools/venv`: the Python virtual environment `cargo xtask test` installs the suites'
-/// Python tools into (pyspdxtools).
+/// Python tools into (pyspdxtools, in-toto-attestation).
 pub fn tools_venv() -> PathBuf {
     target_dir().join("tools").join("venv")
+}
+
+/// `tests/verifiers`: the scripts that run verifiers this project did not write, and the npm
+/// manifest and lock file of the one in JavaScript.
+pub fn verifiers_dir() -> PathBuf {
+    root().join("tests").join("verifiers")
+}
+
+/// `target/tools/sigstore-js`: where `cargo xtask test` installs the npm packages of
+/// `tests/verifiers/package-lock.json` (sigstore-js); its `node_modules` is the suites'
+/// `NODE_PATH`.
+pub fn tools_node() -> PathBuf {
+    target_dir().join("tools").join("sigstore-js")
 }
 
 /// Where the suites record skipped tests when [`SKIP_LOG_VAR`] does not say otherwise.

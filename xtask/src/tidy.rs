@@ -563,3 +563,95 @@ fn the_circle_check_finds_a_circle() {
     );
     assert_eq!(child, ["commands::bench"].map(String::from).into());
 }
+
+/// The dotted paths of every leaf of a JSON object: `source.commit`, `platform`.
+fn leaf_paths(value: &serde_json::Value, prefix: &str, paths: &mut BTreeSet<String>) {
+    match value.as_object() {
+        Some(object) => {
+            for (key, inner) in object {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                leaf_paths(inner, &path, paths);
+            }
+        }
+        None => {
+            paths.insert(prefix.to_string());
+        }
+    }
+}
+
+/// The first cell's code span of each row of the table under `heading` in `text`.
+fn table_keys(text: &str, heading: &str) -> BTreeSet<String> {
+    let section = &text[text
+        .find(heading)
+        .unwrap_or_else(|| panic!("docs/build-type.md has no `{heading}`"))..];
+    section
+        .lines()
+        .skip_while(|line| !line.starts_with('|'))
+        .take_while(|line| line.starts_with('|'))
+        .skip(2)
+        .filter_map(|row| {
+            code_spans(row.split('|').nth(1)?)
+                .first()
+                .map(|key| key.to_string())
+        })
+        .collect()
+}
+
+/// GitHub's anchor of a Markdown heading: lower case, spaces as dashes, punctuation dropped.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim_start_matches('#')
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// docs/build-type.md defines the provenance's build type: it has a heading for the buildType
+/// URI's fragment and the local builder's, spells both URIs, and documents every external and
+/// internal parameter the code writes, and no other.
+#[test]
+fn the_build_type_document_is_what_the_provenance_writes() {
+    use crate::oci::provenance::tests::{build, sample_predicate};
+    use crate::oci::provenance::{BUILD_TYPE, LOCAL_BUILDER};
+    let text = read(&project::root().join("docs/build-type.md"));
+    let anchors: BTreeSet<String> = text
+        .lines()
+        .filter(|line| line.starts_with('#'))
+        .map(anchor)
+        .collect();
+    for uri in [BUILD_TYPE, LOCAL_BUILDER] {
+        let (_, fragment) = uri.split_once('#').expect("a fragment");
+        assert!(
+            anchors.contains(fragment),
+            "docs/build-type.md has no heading for #{fragment}: {anchors:?}"
+        );
+        assert!(text.contains(uri), "docs/build-type.md never spells {uri}");
+    }
+    let predicate = sample_predicate(&crate::oci::provenance::Build {
+        uncommitted_changes: true,
+        ..build()
+    });
+    for (heading, field) in [
+        ("### External parameters", "externalParameters"),
+        ("### Internal parameters", "internalParameters"),
+    ] {
+        let mut written = BTreeSet::new();
+        leaf_paths(&predicate["buildDefinition"][field], "", &mut written);
+        assert_eq!(
+            table_keys(&text, heading),
+            written,
+            "docs/build-type.md's `{heading}` table must list exactly the {field} \
+             xtask/src/oci/provenance.rs writes"
+        );
+    }
+}

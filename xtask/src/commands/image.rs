@@ -2,7 +2,7 @@
 //! binaries, assembles the image (`oci::image`), checks the size budget, then writes the OCI
 //! layout `target/image/oci/` and the loadable `target/image/pause.tar`. Every input is fixed (the
 //! binaries, `image/image.toml`, SOURCE_DATE_EPOCH, the git commit), so two builds give the same
-//! bytes.
+//! bytes; the provenance adds where the build ran, read once from the environment here.
 
 use std::path::PathBuf;
 
@@ -10,8 +10,10 @@ use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
 use super::build;
+use crate::oci::blob::sha256;
 use crate::oci::definition::Definition;
 use crate::oci::image::{self, Image, Inputs};
+use crate::oci::provenance::{self, Build, Builder, Lockfile};
 use crate::oci::reference::Reference;
 use crate::oci::{archive, layout, timestamp};
 use crate::platform::{PLATFORMS, Platform};
@@ -26,7 +28,11 @@ pub const MAX_PLATFORM_BYTES: u64 = 3_072;
 /// name anyway; spelling it out gives docker, podman and containerd the same name on load.
 const DEFAULT_REPOSITORY: &str = "localhost/pause";
 /// The image's definition, relative to the repository root.
-const DEFINITION: &str = "image/image.toml";
+const DEFINITION: &str = provenance::IMAGE_DEFINITION;
+/// The lock files whose crates go into the image, relative to the repository root: pause's own
+/// (the crates linked into the binary) and the root workspace's (the xtask, whose tar and gzip
+/// writers and JSON serialiser make every other byte of the image).
+const LOCKFILES: &[&str] = &["pause/Cargo.lock", "Cargo.lock"];
 
 pub struct Options {
     /// The name the image is stored and loaded under, `REPOSITORY:TAG`.
@@ -63,7 +69,8 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
             crate::platform::all_names()
         );
     }
-    let image = build(sh, &options.tag, &platforms, epoch)?;
+    let record = build_record(sh)?;
+    let image = build(sh, &options.tag, &platforms, epoch, Some(&record))?;
     print_sizes(&image);
     check_sizes(&image)?;
 
@@ -92,13 +99,15 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
 }
 
 /// The image this checkout builds for `platforms` (in the table's order), dated `epoch`, named
-/// `tag`: the binaries built, the materials asked, every document assembled; nothing written.
-/// `cargo xtask verify` rebuilds a published image with it, with the published date.
+/// `tag`, with the provenance `record` gives (none: no provenance): the binaries built, the
+/// materials asked, every document assembled; nothing written. `cargo xtask verify` rebuilds a
+/// published image with it, with the published date.
 pub(crate) fn build(
     sh: &Shell,
     tag: &str,
     platforms: &[&'static Platform],
     epoch: u64,
+    record: Option<&Build>,
 ) -> Result<Image> {
     let definition = load_definition()?;
     let binaries = build::build(sh, platforms)?;
@@ -118,8 +127,35 @@ pub(crate) fn build(
         epoch,
         revision: revision.as_deref(),
         materials: Some(&materials),
+        build: record,
     };
     image::assemble(&inputs, &contents)
+}
+
+/// What the provenance says about the build besides the materials: the commit and whether the
+/// checkout differs from it, the digests of the image definition and the lock files, and the
+/// builder, from the environment (GitHub Actions' variables), read here once.
+fn build_record(sh: &Shell) -> Result<Build> {
+    let root = project::root();
+    let digest_of = |path: &str| -> Result<String> {
+        let bytes = std::fs::read(root.join(path)).with_context(|| format!("reading {path}"))?;
+        Ok(sha256(&bytes))
+    };
+    Ok(Build {
+        commit: project::git_commit(sh),
+        uncommitted_changes: project::has_uncommitted_changes(sh),
+        definition: digest_of(DEFINITION)?,
+        lockfiles: LOCKFILES
+            .iter()
+            .map(|path| {
+                Ok(Lockfile {
+                    path: path.to_string(),
+                    digest: digest_of(path)?,
+                })
+            })
+            .collect::<Result<_>>()?,
+        builder: Builder::from_environment(|name| std::env::var(name).ok()),
+    })
 }
 
 /// `image/image.toml`, checked; an error names the file.

@@ -1,9 +1,11 @@
 //! `cargo xtask test`: the whole suite, from a fresh checkout. Installs the prerequisites (as
-//! root; and pyspdxtools into a venv), builds every platform's binary and the image (`cargo xtask
-//! image`), runs the suites in `tests/`, and reports every test that skipped itself. Under CI
-//! (`CI=true`) a skipped test fails the run: CI runs as root and installs everything, so a skip
-//! there means something is broken.
+//! root; the Python verifiers into a venv, sigstore-js with npm), builds every platform's binary
+//! and the image (`cargo xtask image`), runs the suites in `tests/`, and reports every test that
+//! skipped itself. Under CI (`CI=true`) a skipped test fails the run, and so does a verifier that
+//! cannot be installed: CI runs as root and installs everything, so either means something is
+//! broken.
 
+mod node;
 pub(crate) mod packages;
 mod venv;
 
@@ -21,9 +23,26 @@ pub fn run(sh: &Shell, cargo_test_args: &[String]) -> Result<()> {
         .map(|(package, _)| *package)
         .collect();
     packages::ensure(sh, &all)?;
-    // Without it the SBOM suite's validation reports itself skipped (a failure under CI).
-    if let Err(error) = venv::ensure(sh) {
-        eprintln!("warning: {error:#}; the test that needs pyspdxtools will be reported skipped");
+    // The verifiers from PyPI and npm. Without them the tests that run them report themselves
+    // skipped; under CI the run stops here instead, saying which could not be installed.
+    for (verifiers, installed) in [
+        (
+            "pyspdxtools and in-toto-attestation (PyPI)",
+            venv::ensure(sh),
+        ),
+        ("sigstore-js (npm)", node::ensure(sh)),
+    ] {
+        match installed {
+            Err(error) if ci => {
+                return Err(error.context(format!(
+                    "CI needs every verifier, and {verifiers} could not be installed"
+                )));
+            }
+            Err(error) => eprintln!(
+                "warning: {error:#}; the tests that run {verifiers} will be reported skipped"
+            ),
+            Ok(()) => {}
+        }
     }
     // The image suites read target/image; building it builds every platform's binary too.
     image::run(sh, &image::Options::default())?;

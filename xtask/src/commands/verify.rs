@@ -206,7 +206,8 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     if platforms.is_empty() {
         bail!("{shown}: its index lists no platform this checkout builds");
     }
-    let rebuilt = image::build(sh, REBUILD_TAG, &platforms, epoch)?;
+    // No provenance: it is an unsigned statement beside the image, in no digest compared.
+    let rebuilt = image::build(sh, REBUILD_TAG, &platforms, epoch, None)?;
     let pinned = project::pinned_toolchain()?;
 
     let mut rows = vec![index_row(

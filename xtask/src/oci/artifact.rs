@@ -38,14 +38,12 @@ impl Artifact {
         }
     }
 
-    /// The manifest's descriptor as the distribution spec's referrers list carries it: its
-    /// `artifactType` and every annotation of the manifest, so a client filtering the list (by
-    /// type, by date) needs no manifest fetch.
+    /// The manifest's descriptor as a registry lists it among its subject's referrers
+    /// (distribution-spec 1.1: its `artifactType` and the manifest's annotations), and so as the
+    /// referrers tag schema's index must list it too: readers filter on both without fetching.
     pub(crate) fn referrer_descriptor(&self) -> Result<Descriptor> {
-        let manifest: Manifest =
-            serde_json::from_slice(&self.manifest.data).with_context(|| {
-                format!("artifact {} is not an image manifest", self.manifest.digest)
-            })?;
+        let manifest: Manifest = serde_json::from_slice(&self.manifest.data)
+            .context("an artifact's own manifest does not parse")?;
         Ok(Descriptor {
             annotations: manifest.annotations,
             ..self.descriptor()
@@ -143,15 +141,19 @@ mod tests {
             artifact.descriptor().artifact_type.as_deref(),
             Some("application/spdx+json")
         );
+        assert!(
+            artifact.descriptor().annotations.is_empty(),
+            "as the layout lists it"
+        );
         let listed = artifact.referrer_descriptor().unwrap();
         assert_eq!(
             listed.annotations["a"], "b",
-            "the manifest's annotations, copied"
+            "as the referrers API lists it"
+        );
+        assert_eq!(
+            listed.artifact_type.as_deref(),
+            Some("application/spdx+json")
         );
         assert_eq!(listed.digest, artifact.manifest.digest);
-        assert!(
-            artifact.descriptor().annotations.is_empty(),
-            "not in the layout's listing"
-        );
     }
 }

@@ -1,6 +1,7 @@
 //! The image model: one layer, config and manifest per platform and the index over them, each
-//! platform's SBOM attached to its manifest, every document serialised, and its assembly from the
-//! binaries and the build's materials with no I/O, so the same inputs always give the same bytes.
+//! platform's SBOM and provenance attached to its manifest, every document serialised, and its
+//! assembly from the binaries and the build's materials with no I/O, so the same inputs always
+//! give the same bytes.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +11,9 @@ use super::artifact::{self, Artifact};
 use super::blob::Blob;
 use super::definition::{CREATED, Definition, LICENSES, REVISION, SOURCE, VERSION};
 use super::descriptor::Descriptor;
+use super::intoto::PREDICATE_TYPE_ANNOTATION;
 use super::materials::Materials;
+use super::provenance::{self, Build};
 use super::reference::Reference;
 use super::sbom::{self, Subject};
 use super::{config, index, layer, manifest, timestamp};
@@ -34,6 +37,9 @@ pub(crate) struct PlatformImage {
     /// Its SPDX document, attached to `manifest` as an OCI 1.1 artifact; none for a binary this
     /// project did not build.
     pub(crate) sbom: Option<Artifact>,
+    /// Its SLSA provenance, an in-toto statement attached the same way (unsigned: the push signs
+    /// it); none for a binary this project did not build.
+    pub(crate) provenance: Option<Artifact>,
 }
 
 impl PlatformImage {
@@ -61,11 +67,13 @@ impl Image {
         )
     }
 
-    /// The artifacts that refer to the image's manifests: each platform's SBOM.
+    /// The artifacts that refer to the image's manifests: each platform's SBOM, then its
+    /// provenance.
     pub(crate) fn referrers(&self) -> impl Iterator<Item = &Artifact> {
         self.platforms
             .iter()
-            .filter_map(|built| built.sbom.as_ref())
+            .flat_map(|built| [built.sbom.as_ref(), built.provenance.as_ref()])
+            .flatten()
     }
 }
 
@@ -80,6 +88,8 @@ pub(crate) struct Inputs<'a> {
     /// The compiler and the crates each platform's binary links, for the SBOMs; `None` for
     /// binaries this project did not build (the bench's C peers), which get none.
     pub(crate) materials: Option<&'a Materials>,
+    /// What the build was made from and where it ran, for the provenance (with `materials`).
+    pub(crate) build: Option<&'a Build>,
 }
 
 /// Builds every document of the image from the binaries, in the order given.
@@ -91,48 +101,75 @@ pub(crate) fn assemble(
     let created = timestamp::rfc3339(inputs.epoch);
     let annotations = annotations(definition, &created, inputs.revision);
     let name = image_name(inputs.tag)?;
+    let repository = Reference::parse(inputs.tag)
+        .map_err(|error| anyhow::anyhow!("the tag {error}"))?
+        .repository_name();
+    let source = definition.annotations.get(SOURCE).map(String::as_str);
     let mut platforms = Vec::new();
     for (platform, binary) in binaries {
         let layer = layer::build(&definition.binary, binary, inputs.epoch)?;
         let config = config::build(definition, platform, &layer.diff_id, &created)?;
         let manifest = manifest::build(&config, &layer.blob, &annotations)?;
-        let sbom = match inputs.materials {
-            Some(materials) => {
-                let linked = materials.linked.get(platform.triple).with_context(|| {
-                    format!(
-                        "no list of the crates linked for {}: the build's materials must cover every platform built",
-                        platform.triple
-                    )
-                })?;
-                let subject = Subject {
-                    name: &name,
-                    version: &annotations[VERSION],
-                    platform,
+        let mut sbom = None;
+        let mut provenance = None;
+        if let Some(materials) = inputs.materials {
+            let linked = materials.linked.get(platform.triple).with_context(|| {
+                format!(
+                    "no list of the crates linked for {}: the build's materials must cover every platform built",
+                    platform.triple
+                )
+            })?;
+            let subject = Subject {
+                name: &name,
+                version: &annotations[VERSION],
+                platform,
+                manifest: &manifest,
+                path: &definition.binary.path,
+                file: binary,
+                created: &created,
+                license: definition.annotations.get(LICENSES).map(String::as_str),
+                source,
+                revision: inputs.revision,
+            };
+            let document = sbom::document(&subject, linked, &materials.compiler)?;
+            sbom = Some(artifact::attach(
+                manifest.descriptor(),
+                document,
+                &format!("{name}-{}.spdx.json", platform.dir_name()),
+                BTreeMap::from([(CREATED.to_string(), created.clone())]),
+            )?);
+            if let Some(build) = inputs.build {
+                let subject = provenance::Subject {
+                    repository: &repository,
                     manifest: &manifest,
-                    path: &definition.binary.path,
-                    file: binary,
-                    created: &created,
-                    license: definition.annotations.get(LICENSES).map(String::as_str),
-                    source: definition.annotations.get(SOURCE).map(String::as_str),
-                    revision: inputs.revision,
+                    platform,
+                    source,
+                    epoch: inputs.epoch,
+                    linked,
+                    compiler: &materials.compiler,
                 };
-                let document = sbom::document(&subject, linked, &materials.compiler)?;
-                let sbom = artifact::attach(
+                let statement = provenance::statement(&subject, build)?;
+                provenance = Some(artifact::attach(
                     manifest.descriptor(),
-                    document,
-                    &format!("{name}-{}.spdx.json", platform.dir_name()),
-                    BTreeMap::from([(CREATED.to_string(), created.clone())]),
-                )?;
-                Some(sbom)
+                    statement.blob(),
+                    &format!("{name}-{}.provenance.json", platform.dir_name()),
+                    BTreeMap::from([
+                        (CREATED.to_string(), created.clone()),
+                        (
+                            PREDICATE_TYPE_ANNOTATION.to_string(),
+                            provenance::PREDICATE_TYPE.to_string(),
+                        ),
+                    ]),
+                )?);
             }
-            None => None,
-        };
+        }
         platforms.push(PlatformImage {
             platform,
             layer: layer.blob,
             config,
             manifest,
             sbom,
+            provenance,
         });
     }
     let index = index::build(
@@ -207,12 +244,14 @@ pub(crate) mod tests {
     pub(crate) fn image_of(binaries: &[(&'static Platform, Vec<u8>)], epoch: u64) -> Image {
         let definition = definition();
         let materials = materials();
+        let build = crate::oci::provenance::tests::build();
         let inputs = Inputs {
             definition: &definition,
             tag: TAG,
             epoch,
             revision: Some("0123456789ab"),
             materials: Some(&materials),
+            build: Some(&build),
         };
         assemble(&inputs, binaries).expect("assembles")
     }
@@ -270,6 +309,40 @@ pub(crate) mod tests {
         }
     }
 
+    /// Each platform's provenance is an in-toto statement about that platform's manifest, named
+    /// after the tag's repository, attached to it with its predicate type.
+    #[test]
+    fn every_platform_has_its_own_provenance() {
+        let image = every_platform(1_700_000_000);
+        for built in &image.platforms {
+            let attached = built
+                .provenance
+                .as_ref()
+                .expect("a provenance per platform");
+            assert_eq!(attached.artifact_type, "application/vnd.in-toto+json");
+            assert_eq!(attached.subject.digest, built.manifest.digest);
+            let manifest: serde_json::Value =
+                serde_json::from_slice(&attached.manifest.data).unwrap();
+            assert_eq!(
+                manifest["annotations"]["in-toto.io/predicate-type"],
+                "https://slsa.dev/provenance/v1"
+            );
+            let statement = crate::oci::intoto::Statement::parse(&attached.layer.data).unwrap();
+            assert_eq!(statement.subject_digest(), built.manifest.digest);
+            assert_eq!(statement.subject_name(), Some("localhost/pause"));
+            let predicate: serde_json::Value =
+                serde_json::from_slice(statement.predicate()).unwrap();
+            assert_eq!(
+                predicate["buildDefinition"]["externalParameters"]["platform"],
+                built.platform.name
+            );
+            assert_eq!(
+                predicate["buildDefinition"]["externalParameters"]["sourceDateEpoch"],
+                1_700_000_000
+            );
+        }
+    }
+
     /// A binary this project did not build (the bench's C peers) gets an image and no SBOM.
     #[test]
     fn without_materials_there_is_no_sbom() {
@@ -280,9 +353,11 @@ pub(crate) mod tests {
             epoch: 0,
             revision: None,
             materials: None,
+            build: None,
         };
         let image = assemble(&inputs, &[(&PLATFORMS[0], b"binary".to_vec())]).expect("assembles");
         assert!(image.platforms[0].sbom.is_none());
+        assert!(image.platforms[0].provenance.is_none());
         assert_eq!(image.referrers().count(), 0);
     }
 

@@ -2,9 +2,9 @@
 //! whole, and read back (verifying every digest) by whatever ships it.
 //!
 //! `index.json` names the multi-platform image and each platform's image, and lists each
-//! platform's SBOM artifact with no name: an artifact is found through its `subject`, as a
-//! registry's referrers API finds it, and loaders that look images up by name (skopeo, umoci,
-//! podman) never see it.
+//! platform's SBOM and provenance artifacts with no name: an artifact is found through its
+//! `subject`, as a registry's referrers API finds it, and loaders that look images up by name
+//! (skopeo, umoci, podman) never see it.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -19,6 +19,7 @@ use super::blob::{Blob, layout_path, sha256};
 use super::descriptor::Descriptor;
 use super::image::Image;
 use super::index::{self, Index};
+use super::intoto;
 use super::manifest::{self, Manifest};
 use super::staging::Staging;
 use crate::platform::Platform;
@@ -44,7 +45,7 @@ pub(crate) enum Refs {
     Image,
     /// Also each platform's image alone, under [`platform_ref`] (tools that do not pick a
     /// platform out of an index, umoci 0.4, need one manifest per name), and every referrer
-    /// (the SBOMs), unnamed.
+    /// (the SBOMs and provenance statements), unnamed.
     Everything,
 }
 
@@ -126,21 +127,25 @@ pub(crate) fn write(image: &Image, dir: &Path) -> Result<()> {
 
 /// A layout's image, read back: everything a registry needs, byte for byte.
 #[derive(Debug)]
-pub(crate) struct Contents {
+pub struct Contents {
     /// The image index, pushed last, under the tag.
     pub(crate) index: Blob,
     /// One image manifest per platform, in the index's order.
     pub(crate) manifests: Vec<Blob>,
     /// Configs and layers, each once.
     pub(crate) blobs: Vec<Blob>,
-    /// The artifacts attached to the index or a manifest (each platform's SBOM), in
-    /// `index.json`'s order: pushed after the image, since a registry may refuse a subject it
-    /// does not have.
+    /// The artifacts attached to the index or a manifest to be pushed as they are (each
+    /// platform's SBOM), in `index.json`'s order: pushed after the image, since a registry may
+    /// refuse a subject it does not have.
     pub(crate) referrers: Vec<Artifact>,
+    /// The unsigned in-toto statements attached to a manifest (each platform's provenance), in
+    /// `index.json`'s order: the signing push restates each for the repository it pushes to and
+    /// signs it; they are never pushed unsigned, naming the repository the build was tagged for.
+    pub(crate) statements: Vec<Artifact>,
 }
 
 /// Reads the image in the layout at `dir`, checking each blob against its digest and size.
-pub(crate) fn read(dir: &Path) -> Result<Contents> {
+pub fn read(dir: &Path) -> Result<Contents> {
     let top_path = dir.join(INDEX_FILE);
     let top: Index = serde_json::from_slice(&fs::read(&top_path).with_context(|| {
         format!(
@@ -161,23 +166,13 @@ pub(crate) fn read(dir: &Path) -> Result<Contents> {
             indexes.len()
         );
     };
-    let index = read_blob(
-        dir,
-        &reference.media_type,
-        &reference.digest,
-        reference.size,
-    )?;
+    let index = read_blob(dir, reference)?;
     let image_index: Index = parse(&index)?;
 
     let mut manifests = Vec::new();
     let mut blobs: BTreeMap<String, Blob> = BTreeMap::new();
     for descriptor in &image_index.manifests {
-        let blob = read_blob(
-            dir,
-            &descriptor.media_type,
-            &descriptor.digest,
-            descriptor.size,
-        )?;
+        let blob = read_blob(dir, descriptor)?;
         if blob.media_type != manifest::MEDIA_TYPE {
             bail!(
                 "{} in {} is a {}, not an image manifest",
@@ -189,10 +184,7 @@ pub(crate) fn read(dir: &Path) -> Result<Contents> {
         let manifest: Manifest = parse(&blob)?;
         for part in std::iter::once(&manifest.config).chain(&manifest.layers) {
             if !blobs.contains_key(&part.digest) {
-                blobs.insert(
-                    part.digest.clone(),
-                    read_blob(dir, &part.media_type, &part.digest, part.size)?,
-                );
+                blobs.insert(part.digest.clone(), read_blob(dir, part)?);
             }
         }
         manifests.push(blob);
@@ -201,29 +193,27 @@ pub(crate) fn read(dir: &Path) -> Result<Contents> {
         .chain(&manifests)
         .map(|blob| blob.digest.as_str())
         .collect();
-    let referrers = top
+    let (statements, referrers) = top
         .manifests
         .iter()
         .filter(|descriptor| descriptor.artifact_type.is_some())
         .map(|descriptor| read_referrer(dir, descriptor, &subjects))
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .partition(|artifact| artifact.artifact_type == intoto::MEDIA_TYPE);
     Ok(Contents {
         index,
         manifests,
         blobs: blobs.into_values().collect(),
         referrers,
+        statements,
     })
 }
 
 /// The artifact `descriptor` lists: an image manifest with an empty config and one layer, whose
 /// subject is one of `subjects` (the image's index and manifests).
 fn read_referrer(dir: &Path, descriptor: &Descriptor, subjects: &[&str]) -> Result<Artifact> {
-    let blob = read_blob(
-        dir,
-        &descriptor.media_type,
-        &descriptor.digest,
-        descriptor.size,
-    )?;
+    let blob = read_blob(dir, descriptor)?;
     let rebuild = "rebuild it with `cargo xtask image`";
     if blob.media_type != manifest::MEDIA_TYPE {
         bail!(
@@ -265,27 +255,28 @@ fn read_referrer(dir: &Path, descriptor: &Descriptor, subjects: &[&str]) -> Resu
     Ok(Artifact {
         artifact_type: artifact_type.clone(),
         subject: subject.clone(),
-        config: read_blob(dir, &config.media_type, &config.digest, config.size)?,
-        layer: read_blob(dir, &layer.media_type, &layer.digest, layer.size)?,
+        config: read_blob(dir, config)?,
+        layer: read_blob(dir, layer)?,
         manifest: blob,
     })
 }
 
-fn read_blob(dir: &Path, media_type: &str, digest: &str, size: u64) -> Result<Blob> {
-    let path = dir.join(layout_path(digest));
+/// The blob `descriptor` points at, checked against its digest and size.
+fn read_blob(dir: &Path, descriptor: &Descriptor) -> Result<Blob> {
+    let path = dir.join(layout_path(&descriptor.digest));
     let data = fs::read(&path).with_context(|| {
         format!(
             "{} is missing from the layout: rebuild it with `cargo xtask image`",
             path.display()
         )
     })?;
-    if sha256(&data) != digest || data.len() as u64 != size {
+    if sha256(&data) != descriptor.digest || data.len() as u64 != descriptor.size {
         bail!(
             "{} does not match its digest or size: the layout is corrupt, rebuild it with `cargo xtask image`",
             path.display()
         );
     }
-    Ok(Blob::new(media_type, data))
+    Ok(Blob::new(&descriptor.media_type, data))
 }
 
 fn parse<T: serde::de::DeserializeOwned>(blob: &Blob) -> Result<T> {
@@ -325,9 +316,10 @@ mod tests {
             assert_eq!(read(&dir).unwrap().index.digest, image.index.digest);
             assert_eq!(
                 fs::read_dir(dir.join(LAYOUT_BLOB_DIR)).unwrap().count(),
-                7,
-                "index, manifest, config and layer of the last image only, and its SBOM's \
-                 manifest, empty config and document"
+                9,
+                "index, manifest, config and layer of the last image only, its SBOM's \
+                 manifest, empty config and document, and its provenance's manifest and \
+                 statement"
             );
         }
         assert_eq!(entries(scratch.path()), ["oci"]);
@@ -356,14 +348,26 @@ mod tests {
         for blob in &contents.blobs {
             assert!(image.blobs().any(|built| built == blob), "{}", blob.digest);
         }
+        let sboms = image
+            .platforms
+            .iter()
+            .filter_map(|built| built.sbom.as_ref());
         assert!(
-            contents.referrers.iter().eq(image.referrers()),
+            contents.referrers.iter().eq(sboms),
             "every SBOM artifact, in platform order"
+        );
+        let provenance = image
+            .platforms
+            .iter()
+            .filter_map(|built| built.provenance.as_ref());
+        assert!(
+            contents.statements.iter().eq(provenance),
+            "every provenance statement, in platform order, apart from the referrers"
         );
     }
 
     /// Loaders find images by name: the archive's `index.json` is the image alone, the layout's
-    /// names every image and lists each SBOM, unnamed, with its artifactType.
+    /// names every image and lists each SBOM and provenance, unnamed, with its artifactType.
     #[test]
     fn referrers_are_listed_unnamed_and_only_in_the_layout() {
         let image = every_platform(0);
@@ -375,14 +379,18 @@ mod tests {
         assert_eq!(archive["manifests"].as_array().unwrap().len(), 1);
         let layout = index_of(Refs::Everything);
         let listed = layout["manifests"].as_array().unwrap();
-        assert_eq!(listed.len(), 1 + 2 * PLATFORMS.len());
-        let unnamed: Vec<&serde_json::Value> = listed
+        assert_eq!(listed.len(), 1 + 3 * PLATFORMS.len());
+        let unnamed: Vec<&str> = listed
             .iter()
             .filter(|entry| entry["annotations"].is_null())
+            .map(|entry| entry["artifactType"].as_str().expect("an artifactType"))
             .collect();
-        assert_eq!(unnamed.len(), PLATFORMS.len());
-        for entry in unnamed {
-            assert_eq!(entry["artifactType"], "application/spdx+json");
+        assert_eq!(unnamed.len(), 2 * PLATFORMS.len());
+        for pair in unnamed.chunks(2) {
+            assert_eq!(
+                pair,
+                ["application/spdx+json", "application/vnd.in-toto+json"]
+            );
         }
     }
 

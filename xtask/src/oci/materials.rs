@@ -27,6 +27,8 @@ pub(crate) const METADATA_FORMAT: &str = "1";
 /// The compiler, from `rustc -vV`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Compiler {
+    /// The first line, as rustc reports itself: `rustc 1.95.0 (59807616e 2026-04-14)`.
+    pub(crate) version: String,
     /// `1.95.0`.
     pub(crate) release: String,
     pub(crate) commit_hash: String,
@@ -39,6 +41,12 @@ pub(crate) struct Compiler {
 impl Compiler {
     /// Parses `rustc -vV`: a `rustc VERSION (HASH DATE)` line, then `key: value` lines.
     pub(crate) fn parse(text: &str) -> Result<Compiler> {
+        let version = text
+            .lines()
+            .map(str::trim)
+            .find(|line| line.starts_with("rustc "))
+            .context("`rustc -vV` printed no `rustc VERSION` line: is rustc broken?")?
+            .to_string();
         let fields: BTreeMap<&str, &str> = text
             .lines()
             .filter_map(|line| line.split_once(": "))
@@ -51,6 +59,7 @@ impl Compiler {
                 .with_context(|| format!("`rustc -vV` printed no `{key}:` line: is rustc broken?"))
         };
         Ok(Compiler {
+            version,
             release: field("release")?,
             commit_hash: field("commit-hash")?,
             commit_date: field("commit-date")?,
@@ -363,10 +372,15 @@ pub(crate) mod tests {
     #[test]
     fn rustc_vv_is_read_field_by_field() {
         let compiler = Compiler::parse(RUSTC_VV).unwrap();
+        assert_eq!(compiler.version, "rustc 1.95.0 (59807616e 2026-04-14)");
         assert_eq!(compiler.release, "1.95.0");
         assert_eq!(compiler.commit_date, "2026-04-14");
         assert_eq!(compiler.llvm_version.as_deref(), Some("22.1.2"));
         let error = Compiler::parse("rustc 1.95.0\n").unwrap_err().to_string();
         assert!(error.contains("release"), "{error}");
+        let error = Compiler::parse("release: 1.95.0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("rustc VERSION"), "{error}");
     }
 }

@@ -122,6 +122,25 @@ impl Reference {
     }
 }
 
+/// go-containerregistry's name for Docker Hub, which cosign writes into the documents it signs.
+const GO_DOCKER_HUB: &str = "index.docker.io";
+
+impl Reference {
+    /// The repository as go-containerregistry names it (`Repository.Name()`), and so as cosign
+    /// writes it into what it signs (simple-signing's `docker-reference`, an attestation's
+    /// subject name): the registry included, no tag or digest, Docker Hub spelled
+    /// `index.docker.io` with `library/` before an official image's name.
+    pub(crate) fn repository_name(&self) -> String {
+        match self.registry.as_deref() {
+            None | Some(DOCKER_HUB) if !self.repository.contains('/') => {
+                format!("{GO_DOCKER_HUB}/{DOCKER_HUB_OFFICIAL}/{}", self.repository)
+            }
+            None | Some(DOCKER_HUB) => format!("{GO_DOCKER_HUB}/{}", self.repository),
+            Some(registry) => format!("{registry}/{}", self.repository),
+        }
+    }
+}
+
 /// A registry's one name: Docker Hub's aliases are `docker.io`, any other host is itself.
 pub(crate) fn canonical_registry(host: &str) -> &str {
     if DOCKER_HUB_ALIASES.contains(&host) {

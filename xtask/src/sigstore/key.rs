@@ -141,6 +141,15 @@ impl PublicKey {
             .map_err(|_| anyhow::anyhow!("the signature is not this key's over this payload"))
     }
 
+    /// The SubjectPublicKeyInfo DER: what `cosign.pub` holds, and what a Sigstore bundle's key
+    /// hint is the SHA-256 of.
+    pub(crate) fn to_der(&self) -> Result<Vec<u8>> {
+        self.key
+            .to_public_key_der()
+            .map(|der| der.as_bytes().to_vec())
+            .map_err(|_| anyhow::anyhow!("encoding the public key failed"))
+    }
+
     /// `sha256:<hex>` of the SubjectPublicKeyInfo: names a key in messages.
     pub fn fingerprint(&self) -> String {
         self.key

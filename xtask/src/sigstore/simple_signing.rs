@@ -11,14 +11,14 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
-use crate::oci::blob::{Blob, digest_hex, is_sha256_digest};
-use crate::oci::reference::{DOCKER_HUB, DOCKER_HUB_OFFICIAL, Reference};
-use crate::oci::{config, manifest};
+use super::attached::{self, AttachedManifest, Layer};
+use crate::oci::blob::{Blob, is_sha256_digest};
+use crate::oci::reference::Reference;
 
 /// The media type of a payload layer.
 pub(crate) const PAYLOAD_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
@@ -26,14 +26,8 @@ pub(crate) const PAYLOAD_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesi
 pub(crate) const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 /// `critical.type` of every cosign payload.
 const SIGNATURE_TYPE: &str = "cosign container image signature";
-/// go-containerregistry's name for Docker Hub, which cosign writes into `docker-reference`.
-const DOCKER_HUB_REGISTRY: &str = "index.docker.io";
-/// Go's zero `time.Time`, as cosign's configs and history entries carry it.
-const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 /// The tag of a digest's signatures: `sha256-<hex>.sig`.
-const TAG_SUFFIX: &str = ".sig";
-/// `rootfs.type` of every image config.
-const ROOTFS_TYPE: &str = "layers";
+const TAG_SUFFIX: &str = "sig";
 
 #[derive(Serialize)]
 struct Payload<'a> {
@@ -62,72 +56,11 @@ struct Image<'a> {
     docker_manifest_digest: &'a str,
 }
 
-/// go-containerregistry's manifest, in its field order (a descriptor's `size` before `digest`).
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SignatureManifest {
-    schema_version: u32,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    media_type: String,
-    config: GoDescriptor,
-    layers: Vec<GoDescriptor>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    annotations: BTreeMap<String, String>,
-}
-
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct GoDescriptor {
-    media_type: String,
-    size: u64,
-    digest: String,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    annotations: BTreeMap<String, String>,
-}
-
-/// go-containerregistry's config of an empty image with layers appended: every field it writes,
-/// in its order.
-#[derive(Serialize)]
-struct SignatureConfig {
-    architecture: &'static str,
-    created: &'static str,
-    history: Vec<History>,
-    os: &'static str,
-    rootfs: RootFs,
-    config: Empty,
-}
-
-#[derive(Serialize)]
-struct History {
-    created: &'static str,
-}
-
-#[derive(Serialize)]
-struct RootFs {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    diff_ids: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct Empty {}
-
 /// What cosign writes into `docker-reference` for an image in `image`'s repository
-/// (`[REGISTRY/]REPOSITORY[:TAG]`): go-containerregistry's repository name, registry included,
-/// no tag — Docker Hub's spelled `index.docker.io`, with `library/` before an official image's
-/// name.
+/// (`[REGISTRY/]REPOSITORY[:TAG]`): go-containerregistry's repository name.
 pub(crate) fn docker_reference(image: &str) -> Result<String> {
     let reference = Reference::parse(image).map_err(|error| anyhow::anyhow!("{error}"))?;
-    Ok(match reference.registry.as_deref() {
-        None | Some(DOCKER_HUB) if !reference.repository.contains('/') => {
-            format!(
-                "{DOCKER_HUB_REGISTRY}/{DOCKER_HUB_OFFICIAL}/{}",
-                reference.repository
-            )
-        }
-        None | Some(DOCKER_HUB) => format!("{DOCKER_HUB_REGISTRY}/{}", reference.repository),
-        Some(registry) => format!("{registry}/{}", reference.repository),
-    })
+    Ok(reference.repository_name())
 }
 
 /// The simple-signing payload cosign signs for the manifest `digest` in `image`'s repository.
@@ -152,7 +85,7 @@ pub fn payload(image: &str, digest: &str) -> Result<Vec<u8>> {
 
 /// `sha256-<hex>.sig`: the tag cosign keeps `digest`'s signatures under.
 pub(crate) fn signature_tag(digest: &str) -> String {
-    format!("sha256-{}{TAG_SUFFIX}", digest_hex(digest))
+    attached::tag(digest, TAG_SUFFIX)
 }
 
 /// The `.sig` image after adding one signature.
@@ -179,57 +112,19 @@ pub(crate) fn signature_manifest(
     signature: &[u8],
 ) -> Result<Signatures> {
     let payload = Blob::new(PAYLOAD_MEDIA_TYPE, payload.to_vec());
-    let layer = GoDescriptor {
-        media_type: payload.media_type.clone(),
-        size: payload.size(),
-        digest: payload.digest.clone(),
+    let layer = Layer {
+        blob: payload.clone(),
         annotations: BTreeMap::from([(
             SIGNATURE_ANNOTATION.to_string(),
             STANDARD.encode(signature),
         )]),
     };
-    let mut document = match existing {
-        Some(bytes) => serde_json::from_slice::<SignatureManifest>(bytes).map_err(|error| {
-            anyhow::anyhow!(
-                "it is not an image manifest ({error}): another tool uses that tag; nothing was \
-                 written to it: remove that .sig tag (cosign clean) or push to another repository"
-            )
-        })?,
-        None => SignatureManifest {
-            schema_version: manifest::SCHEMA_VERSION,
-            media_type: manifest::MEDIA_TYPE.to_string(),
-            config: GoDescriptor {
-                media_type: config::MEDIA_TYPE.to_string(),
-                size: 0,
-                digest: String::new(),
-                annotations: BTreeMap::new(),
-            },
-            layers: Vec::new(),
-            annotations: BTreeMap::new(),
-        },
-    };
-    let present = document.layers.iter().any(|old| {
-        old.digest == layer.digest
-            && old.annotations.get(SIGNATURE_ANNOTATION)
-                == layer.annotations.get(SIGNATURE_ANNOTATION)
-    });
-    if !present {
-        document.layers.push(layer);
-    }
-    let config = signature_config(&document.config.media_type, &document.layers)?;
-    let manifest = match existing {
-        Some(bytes) if present => Blob::new(manifest_media_type(&document), bytes.to_vec()),
-        _ => {
-            document.config.size = config.size();
-            document.config.digest = config.digest.clone();
-            Blob::json(manifest_media_type(&document), &document)?
-        }
-    };
+    let attached = attached::append(existing, "signature manifest (the .sig tag)", &[layer])?;
     Ok(Signatures {
-        manifest,
-        config,
+        manifest: attached.manifest,
+        config: attached.config,
         payload,
-        unchanged: present,
+        unchanged: attached.unchanged,
     })
 }
 
@@ -245,8 +140,8 @@ pub(crate) struct Signed {
 /// The signatures in the `.sig` manifest `manifest` (its bytes), in layer order; layers of other
 /// media types are not signatures and are passed over.
 pub(crate) fn signatures(manifest: &[u8]) -> Result<Vec<Signed>> {
-    let document = serde_json::from_slice::<SignatureManifest>(manifest)
-        .context("it is not an image manifest")?;
+    let document = serde_json::from_slice::<AttachedManifest>(manifest)
+        .map_err(|error| anyhow::anyhow!("it is not an image manifest ({error})"))?;
     Ok(document
         .layers
         .into_iter()
@@ -307,41 +202,13 @@ pub(crate) fn claim(payload: &[u8]) -> Result<Claim> {
     })
 }
 
-fn manifest_media_type(document: &SignatureManifest) -> &str {
-    if document.media_type.is_empty() {
-        manifest::MEDIA_TYPE
-    } else {
-        &document.media_type
-    }
-}
-
-/// The config go-containerregistry computes for an empty image with `layers` appended: a
-/// payload layer is stored uncompressed, so its diff ID is its digest; one history entry each.
-fn signature_config(media_type: &str, layers: &[GoDescriptor]) -> Result<Blob> {
-    let config = SignatureConfig {
-        architecture: "",
-        created: ZERO_TIME,
-        history: layers
-            .iter()
-            .map(|_| History { created: ZERO_TIME })
-            .collect(),
-        os: "",
-        rootfs: RootFs {
-            kind: ROOTFS_TYPE,
-            diff_ids: layers.iter().map(|layer| layer.digest.clone()).collect(),
-        },
-        config: Empty {},
-    };
-    Blob::json(media_type, &config)
-}
-
 #[cfg(test)]
 mod tests {
     use super::{
-        GoDescriptor, SIGNATURE_ANNOTATION, SignatureManifest, docker_reference, payload,
-        signature_manifest, signature_tag,
+        SIGNATURE_ANNOTATION, docker_reference, payload, signature_manifest, signature_tag,
     };
     use crate::oci::blob::{Blob, sha256};
+    use crate::sigstore::attached::{AttachedManifest as SignatureManifest, GoDescriptor};
 
     // A signature cosign 1.13.1 pushed to Docker Hub (`index.docker.io/chihjenhuang/cosign1`,
     // February 2023), as its --verbose log shows the requests: the payload's and the manifest's

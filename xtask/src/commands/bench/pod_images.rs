@@ -95,6 +95,7 @@ pub(crate) fn build(
             revision: None,
             // Peers built from C: no SBOM of ours describes them.
             materials: None,
+            build: None,
         };
         let image = image::assemble(&inputs, &[(host, bytes)])?;
         let archive = out.join(format!("{}.tar", anchor.slug));

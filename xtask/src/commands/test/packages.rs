@@ -52,7 +52,12 @@ pub(crate) const PACKAGES: &[(&str, &str)] = &[
     ),
     (
         "python3-venv",
-        "python3 and its venv module: the venv pyspdxtools, the SPDX validator, is installed in",
+        "python3 and its venv module: the venv of the SPDX validator and in-toto's bindings",
+    ),
+    (
+        "nodejs",
+        "node runs sigstore-js, the bundle verifier (NodeSource's nodejs includes the npm that \
+         installs it; with Debian's, add its npm package)",
     ),
     ("runc", "the pod runtime"),
     ("conmon", "podman's container monitor"),

@@ -1,7 +1,8 @@
 //! The Python tools the suites run, in a virtual environment of their own at
-//! `target/tools/venv` (`project::tools_venv`): pip never touches the system's Python, and the
-//! version is pinned here. Today one tool: pyspdxtools, the SPDX project's validator, which the
-//! SBOM suite runs on every document.
+//! `target/tools/venv` (`project::tools_venv`): pip never touches the system's Python, and every
+//! version is pinned here. pyspdxtools, the SPDX project's validator, checks every SBOM; the
+//! in-toto Attestation Framework's Python bindings check every provenance and SBOM statement
+//! (`tests/verifiers/check-statement.py`).
 
 use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
@@ -10,6 +11,11 @@ use crate::project;
 
 /// PyPI's `spdx-tools`, whose `pyspdxtools` validates SPDX 2.2 and 2.3 documents.
 const SPDX_TOOLS: &str = "spdx-tools==0.8.5";
+/// PyPI's `in-toto-attestation`: the framework's protobuf schemas of the Statement and of SLSA
+/// provenance v1, with their validators.
+const IN_TOTO_ATTESTATION: &str = "in-toto-attestation==0.9.3";
+/// Its one dependency, unpinned there: the version the framework's own requirements pin.
+const PROTOBUF: &str = "protobuf==5.29.6";
 /// The Debian package whose `python3 -m venv` makes the environment (pip included).
 const VENV_PACKAGE: &str = "python3-venv";
 
@@ -24,13 +30,22 @@ pub(crate) fn ensure(sh: &Shell) -> Result<()> {
             project::relative(&venv).display()
         );
         cmd!(sh, "python3 -m venv {venv}").run().with_context(|| {
-            format!("creating the Python venv for pyspdxtools: apt-get install {VENV_PACKAGE}")
+            format!(
+                "creating the Python venv for the suites' tools: apt-get install {VENV_PACKAGE}"
+            )
         })?;
     }
+    let pins = [SPDX_TOOLS, IN_TOTO_ATTESTATION, PROTOBUF];
     cmd!(
         sh,
-        "{python} -m pip install --quiet --disable-pip-version-check {SPDX_TOOLS}"
+        "{python} -m pip install --quiet --disable-pip-version-check {pins...}"
     )
     .run()
-    .with_context(|| format!("installing {SPDX_TOOLS} from PyPI into {}", venv.display()))
+    .with_context(|| {
+        format!(
+            "installing {} from PyPI into {}",
+            pins.join(" "),
+            venv.display()
+        )
+    })
 }

@@ -1,0 +1,357 @@
+//! Sigstore bundles v0.3 (sigstore/protobuf-specs `sigstore_bundle.proto`) as cosign 3 writes
+//! them for `cosign sign --key` and `cosign attest --key` with no transparency log: a DSSE
+//! envelope of an in-toto statement, and as verification material only a hint of the public key
+//! (base64 of the SHA-256 of its SubjectPublicKeyInfo DER), no tlog entry, no timestamp. cosign 3
+//! stores each as an OCI 1.1 referrer of the manifest it is about: an artifact manifest of type
+//! `application/vnd.dev.sigstore.bundle.v0.3+json` with the empty config, the bundle as its one
+//! layer, and the annotations `dev.sigstore.bundle.content: dsse-envelope` and
+//! `dev.sigstore.bundle.predicateType`.
+//!
+//! The JSON is protobuf's JSON mapping as cosign (sigstore-go, `protojson`) writes it: fields in
+//! field-number order, empty ones left out — so the envelope's signature has no `keyid` (cosign
+//! sets none; the bundle's key is the hint) and there is no `tlogEntries`. Pure; deterministic
+//! with the deterministic envelope.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result, bail};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::dsse::{Envelope, Signature};
+use super::key::PublicKey;
+use crate::oci::artifact::{self, Artifact};
+use crate::oci::blob::Blob;
+use crate::oci::definition::CREATED;
+use crate::oci::descriptor::Descriptor;
+use crate::oci::intoto::{self, Statement};
+
+/// The bundle's media type: its `mediaType`, its layer's media type and its referrer's
+/// `artifactType`.
+pub const MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+/// The referrer annotation saying what the bundle holds, and its value for a DSSE envelope.
+pub(crate) const CONTENT_ANNOTATION: &str = "dev.sigstore.bundle.content";
+const DSSE_CONTENT: &str = "dsse-envelope";
+/// The referrer annotation naming the statement's predicate type.
+pub(crate) const PREDICATE_TYPE_ANNOTATION: &str = "dev.sigstore.bundle.predicateType";
+/// The predicate type of the statement `cosign sign` signs in a bundle (cosign 3's
+/// `types.CosignSignPredicateType`): the bundle form of a `.sig` signature.
+pub const SIGN_PREDICATE_TYPE: &str = "https://sigstore.dev/cosign/sign/v1";
+/// A bundle's DSSE envelope has exactly one signature (protobuf-specs).
+const BUNDLE_SIGNATURES: usize = 1;
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Json {
+    media_type: String,
+    verification_material: VerificationMaterial,
+    dsse_envelope: JsonEnvelope,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VerificationMaterial {
+    public_key: PublicKeyIdentifier,
+    /// Never written (no transparency log); read only to say why such a bundle is refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    tlog_entries: Vec<Value>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PublicKeyIdentifier {
+    hint: String,
+}
+
+/// The envelope in protobuf's field order: `payload`, `payloadType`, `signatures`.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonEnvelope {
+    payload: String,
+    payload_type: String,
+    signatures: Vec<JsonSignature>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct JsonSignature {
+    sig: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    keyid: String,
+}
+
+/// A bundle read back: its key hint and envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bundle {
+    pub hint: String,
+    pub envelope: Envelope,
+}
+
+/// `verificationMaterial.publicKey.hint` for `key`: base64 of the SHA-256 of its DER, as cosign 3
+/// writes it (and as a verifier's trust material looks the key up).
+pub fn key_hint(key: &PublicKey) -> Result<String> {
+    Ok(STANDARD.encode(Sha256::digest(key.to_der()?)))
+}
+
+/// The bundle of `envelope` (one signature), signed by `key`.
+pub fn bundle(envelope: &Envelope, key: &PublicKey) -> Result<Blob> {
+    if envelope.signatures.len() != BUNDLE_SIGNATURES {
+        bail!(
+            "a bundle's envelope has exactly one signature, this one has {}",
+            envelope.signatures.len()
+        );
+    }
+    let json = Json {
+        media_type: MEDIA_TYPE.to_string(),
+        verification_material: VerificationMaterial {
+            public_key: PublicKeyIdentifier {
+                hint: key_hint(key)?,
+            },
+            tlog_entries: Vec::new(),
+        },
+        dsse_envelope: JsonEnvelope {
+            payload: STANDARD.encode(&envelope.payload),
+            payload_type: envelope.payload_type.clone(),
+            signatures: envelope
+                .signatures
+                .iter()
+                .map(|signature| JsonSignature {
+                    sig: STANDARD.encode(&signature.sig),
+                    keyid: signature.keyid.clone(),
+                })
+                .collect(),
+        },
+    };
+    Blob::json(MEDIA_TYPE, &json)
+}
+
+/// Reads a bundle of a DSSE envelope verified by a public key.
+pub fn parse(bytes: &[u8]) -> Result<Bundle> {
+    let json: Json = serde_json::from_slice(bytes).context(
+        "it is not a Sigstore bundle of a DSSE envelope with a public key's hint (cosign 3's \
+         `--key` bundles)",
+    )?;
+    if json.media_type != MEDIA_TYPE {
+        bail!("its mediaType is `{}`, not `{MEDIA_TYPE}`", json.media_type);
+    }
+    let decode = |text: &str, what: &str| {
+        STANDARD
+            .decode(text)
+            .with_context(|| format!("its {what} is not base64"))
+    };
+    let envelope = Envelope {
+        payload: decode(&json.dsse_envelope.payload, "payload")?,
+        payload_type: json.dsse_envelope.payload_type,
+        signatures: json
+            .dsse_envelope
+            .signatures
+            .into_iter()
+            .map(|signature| {
+                Ok(Signature {
+                    sig: decode(&signature.sig, "signature")?,
+                    keyid: signature.keyid,
+                })
+            })
+            .collect::<Result<_>>()?,
+    };
+    if envelope.signatures.len() != BUNDLE_SIGNATURES {
+        bail!(
+            "its envelope has {} signatures; a bundle's has exactly one",
+            envelope.signatures.len()
+        );
+    }
+    Ok(Bundle {
+        hint: json.verification_material.public_key.hint,
+        envelope,
+    })
+}
+
+impl Bundle {
+    /// The statement, if the bundle names `key` and its envelope is `key`'s signature over an
+    /// in-toto statement.
+    pub fn verify(&self, key: &PublicKey) -> Result<Statement> {
+        if self.hint != key_hint(key)? {
+            bail!(
+                "the bundle names another key (hint {}) than {key:?}",
+                self.hint
+            );
+        }
+        if self.envelope.payload_type != intoto::MEDIA_TYPE {
+            bail!(
+                "the bundle's payload is a `{}`, not an in-toto statement",
+                self.envelope.payload_type
+            );
+        }
+        Statement::parse(self.envelope.verify(key)?)
+    }
+}
+
+/// The statement `cosign sign` (cosign 3, bundle format) signs for the manifest `digest`: no
+/// subject name, empty subject annotations (no `-a`), an empty predicate.
+pub fn sign_statement(digest: &str) -> Result<Statement> {
+    Ok(Statement::new(None, digest, SIGN_PREDICATE_TYPE, b"{}")?
+        .with_subject_annotations(BTreeMap::new()))
+}
+
+/// The referrer cosign 3 pushes for `bundle` (of a statement of `predicate_type`) about the
+/// manifest `subject`, dated `created` (cosign writes the signing time; the image's date keeps
+/// the same push byte-identical); `title` names the layer as a file.
+pub(crate) fn referrer(
+    subject: &Descriptor,
+    bundle: Blob,
+    predicate_type: &str,
+    created: &str,
+    title: &str,
+) -> Result<Artifact> {
+    artifact::attach(
+        subject.clone(),
+        bundle,
+        title,
+        BTreeMap::from([
+            (CREATED.to_string(), created.to_string()),
+            (CONTENT_ANNOTATION.to_string(), DSSE_CONTENT.to_string()),
+            (
+                PREDICATE_TYPE_ANNOTATION.to_string(),
+                predicate_type.to_string(),
+            ),
+        ]),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::{Bundle, bundle, key_hint, parse, referrer, sign_statement};
+    use crate::oci::blob::{Blob, sha256};
+    use crate::oci::intoto::MEDIA_TYPE as IN_TOTO;
+    use crate::sigstore::dsse::Envelope;
+    use crate::sigstore::key::SigningKey;
+
+    fn manifest() -> Blob {
+        Blob::new(crate::oci::manifest::MEDIA_TYPE, b"{\"m\":1}".to_vec())
+    }
+
+    fn signed(key: &SigningKey) -> (Envelope, Blob) {
+        let statement = sign_statement(&manifest().digest).unwrap();
+        let envelope = Envelope::sign(key, IN_TOTO, &statement.to_json());
+        let blob = bundle(&envelope, &key.public_key()).unwrap();
+        (envelope, blob)
+    }
+
+    /// cosign 3's shape, field for field: protobuf's order, no keyid, no tlogEntries.
+    #[test]
+    fn the_bundle_is_cosign_3s_shape() {
+        let key = SigningKey::generate().unwrap();
+        let (envelope, blob) = signed(&key);
+        assert_eq!(
+            blob.media_type,
+            "application/vnd.dev.sigstore.bundle.v0.3+json"
+        );
+        let text = String::from_utf8(blob.data.clone()).unwrap();
+        let hint = key_hint(&key.public_key()).unwrap();
+        assert!(
+            text.starts_with(&format!(
+                r#"{{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{{"publicKey":{{"hint":"{hint}"}}}},"dsseEnvelope":{{"payload":""#
+            )),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(r#""}]}}"#) && !text.contains("keyid"),
+            "{text}"
+        );
+        // The hint is base64 of the SHA-256 of the DER: coreutils-free, by the blob digest.
+        let der = key.public_key().to_der().unwrap();
+        let hex = &sha256(&der)[7..];
+        let decoded =
+            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &hint).unwrap();
+        assert_eq!(crate::oci::blob::hex(&decoded), hex);
+        assert_eq!(
+            parse(&blob.data).unwrap(),
+            Bundle {
+                hint,
+                envelope: Envelope {
+                    signatures: envelope.signatures.clone(),
+                    ..envelope
+                }
+            }
+        );
+    }
+
+    /// cosign 3's signature statement: subject by digest alone, `annotations: {}`, predicate
+    /// `{}`.
+    #[test]
+    fn the_sign_statement_is_cosign_3s() {
+        let digest = manifest().digest;
+        let statement = sign_statement(&digest).unwrap();
+        assert_eq!(
+            String::from_utf8(statement.to_json()).unwrap(),
+            format!(
+                r#"{{"_type":"https://in-toto.io/Statement/v1","subject":[{{"digest":{{"sha256":"{}"}},"annotations":{{}}}}],"predicateType":"https://sigstore.dev/cosign/sign/v1","predicate":{{}}}}"#,
+                &digest[7..]
+            )
+        );
+    }
+
+    #[test]
+    fn the_bundle_verifies_with_its_key_only() {
+        let key = SigningKey::generate().unwrap();
+        let (_, blob) = signed(&key);
+        let read = parse(&blob.data).unwrap();
+        let statement = read.verify(&key.public_key()).unwrap();
+        assert_eq!(statement.subject_digest(), manifest().digest);
+        let other = SigningKey::generate().unwrap().public_key();
+        let error = read.verify(&other).unwrap_err().to_string();
+        assert!(error.contains("another key"), "{error}");
+        // Another key's hint on this key's signature: the signature check refuses it.
+        let mut forged = read.clone();
+        forged.hint = key_hint(&other).unwrap();
+        assert!(forged.verify(&other).is_err());
+        let mut changed = read;
+        changed.envelope.payload.push(b' ');
+        assert!(changed.verify(&key.public_key()).is_err());
+        let error = parse(b"{\"mediaType\":\"x\"}").unwrap_err().to_string();
+        assert!(error.contains("not a Sigstore bundle"), "{error}");
+    }
+
+    /// The referrer cosign 3 lists: its type, the empty config, the bundle as its one layer, the
+    /// content and predicate type annotations.
+    #[test]
+    fn the_referrer_carries_the_bundle_and_its_predicate_type() {
+        let key = SigningKey::generate().unwrap();
+        let (_, blob) = signed(&key);
+        let subject = manifest().descriptor();
+        let attached = referrer(
+            &subject,
+            blob.clone(),
+            super::SIGN_PREDICATE_TYPE,
+            "1970-01-01T00:00:00Z",
+            "signature.sigstore.json",
+        )
+        .unwrap();
+        let document: Value = serde_json::from_slice(&attached.manifest.data).unwrap();
+        assert_eq!(
+            document["artifactType"],
+            "application/vnd.dev.sigstore.bundle.v0.3+json"
+        );
+        assert_eq!(
+            document["config"]["mediaType"],
+            "application/vnd.oci.empty.v1+json"
+        );
+        assert_eq!(document["layers"][0]["digest"], blob.digest.as_str());
+        assert_eq!(
+            document["layers"][0]["mediaType"],
+            "application/vnd.dev.sigstore.bundle.v0.3+json"
+        );
+        assert_eq!(document["subject"]["digest"], subject.digest.as_str());
+        assert_eq!(
+            document["annotations"],
+            serde_json::json!({
+                "dev.sigstore.bundle.content": "dsse-envelope",
+                "dev.sigstore.bundle.predicateType": "https://sigstore.dev/cosign/sign/v1",
+                "org.opencontainers.image.created": "1970-01-01T00:00:00Z",
+            })
+        );
+    }
+}
