@@ -1,17 +1,18 @@
 //! Pushing an OCI layout to a registry with the exact bytes of every blob and manifest, so the
 //! registry's digests equal the local ones, with each platform's SBOM attached and, when a key is
-//! given, cosign's signatures of the index and of every platform manifest.
+//! given, cosign's signatures of the index and of every platform manifest and their signed
+//! attestations (the `.att` images of cosign 2, the Sigstore bundle referrers of cosign 3).
 //!
 //! The order, so that the tag only ever names a whole image and nothing of others' is lost:
-//! 1. the signatures are made and merged with the `.sig` manifests the registry holds (a wrong
-//!    key password failed earlier, in `commands::push`; a malformed `.sig` fails here, before any
-//!    upload);
+//! 1. with a key, the signatures and attestations are made and merged with the `.sig` and `.att`
+//!    manifests the registry holds (a wrong key password failed earlier, in `commands::push`; a
+//!    malformed `.sig` or `.att` fails here, before any upload);
 //! 2. the image's blobs (a HEAD each: what the registry has is not sent again), each platform
 //!    manifest by digest, then the index by digest, untagged;
-//! 3. each SBOM: where the registry lists its subject's referrers (the API, or the fallback tag
-//!    `sha256-<hex>`, read and merged for every SBOM before any is written), then its blobs, its
-//!    manifest, and the extended fallback index;
-//! 4. the `.sig` images;
+//! 3. the referrers of each manifest (its SBOM, and with a key its bundles): where the registry
+//!    lists them (the API, or the fallback tag `sha256-<hex>`, read and merged for every subject
+//!    before any is written), then their blobs, their manifests, and the extended fallback index;
+//! 4. the `.sig` and `.att` images;
 //! 5. the index under the tag, last: a failure anywhere before leaves no tag on a partial image,
 //!    an unsigned one, or one whose SBOMs cannot be found.
 
@@ -27,12 +28,17 @@ use super::credentials::{self, Credentials};
 use super::referrers;
 use super::session::{Access, Session};
 use super::signatures;
+use crate::oci::artifact::Artifact;
+use crate::oci::blob::Blob;
 use crate::oci::descriptor::Descriptor;
 use crate::oci::index::Index;
 use crate::oci::layout::{self, Contents};
+use crate::oci::manifest::Manifest;
 use crate::oci::reference::Reference;
 use crate::oci::sbom;
 use crate::project;
+use crate::sigstore::attestation::{self, Attestation};
+use crate::sigstore::bundle;
 use crate::sigstore::key::SigningKey;
 
 /// How to push: from which layout, as whom, how to reach the registry, signed with which key. Its
@@ -158,15 +164,32 @@ fn send(
     let name = format!("{}/{}", target.registry, target.repository);
     let index: Index =
         serde_json::from_slice(&contents.index.data).context("reading the layout's image index")?;
+    let subjects: Vec<&Blob> = std::iter::once(&contents.index)
+        .chain(&contents.manifests)
+        .collect();
 
-    // 1. Every signature made and merged before anything is written.
-    let signed = match key {
-        Some(key) => std::iter::once(&contents.index)
-            .chain(&contents.manifests)
-            .map(|manifest| signatures::plan(session, key, &name, &manifest.digest))
-            .collect::<Result<Vec<_>>>()?,
-        None => Vec::new(),
-    };
+    // 1. Every signature and attestation made, and merged with the registry's .sig and .att
+    // manifests, before anything is written.
+    let mut signed = Vec::new();
+    let mut bundles = Vec::new();
+    if let Some(key) = key {
+        let attested = attestation::attestations(contents, &format!("{name}:{}", target.tag), key)?;
+        for subject in &subjects {
+            signed.push(signatures::plan(session, key, &name, &subject.digest)?);
+            let about: Vec<&Attestation> = attested
+                .iter()
+                .filter(|attestation| attestation.subject_digest() == subject.digest)
+                .collect();
+            signed.extend(signatures::plan_attestations(
+                session,
+                &subject.digest,
+                &about,
+            )?);
+        }
+        for attestation in &attested {
+            bundles.push(attestation.bundle_referrer()?);
+        }
+    }
 
     // 2. The image, untagged.
     for blob in &contents.blobs {
@@ -192,29 +215,42 @@ fn send(
     }
     session.put_manifest(&contents.index.digest, &contents.index)?;
 
-    // 3. The SBOMs: every listing read and merged (now that the repository and the subjects
-    // exist, so that a registry with the referrers API says so), then written.
-    let attached = contents
-        .referrers
+    // 3. The referrers (each SBOM, and with a key each attestation's Sigstore bundle): every
+    // subject's listing read and merged (now that the repository and the subjects exist, so that
+    // a registry with the referrers API says so), then written.
+    let attached = subjects
         .iter()
-        .map(|artifact| referrers::plan(session, artifact))
+        .map(|subject| {
+            let of_subject: Vec<&Artifact> = contents
+                .referrers
+                .iter()
+                .chain(&bundles)
+                .filter(|artifact| artifact.subject.digest == subject.digest)
+                .collect();
+            referrers::plan(session, &subject.digest, of_subject)
+        })
         .collect::<Result<Vec<_>>>()?;
-    for planned in &attached {
-        let artifact = planned.artifact;
+    for planned in attached
+        .iter()
+        .filter(|planned| !planned.artifacts.is_empty())
+    {
         let listed = planned.push(session)?;
         let of = index
             .manifests
             .iter()
-            .find(|descriptor| descriptor.digest == artifact.subject.digest)
-            .map_or_else(|| format!(" {}", artifact.subject.digest), platform_of);
-        println!(
-            "{} {} of{of}: pushed, {listed}",
-            short_type(&artifact.artifact_type),
-            artifact.manifest.digest,
-        );
+            .find(|descriptor| descriptor.digest == planned.subject)
+            .map_or_else(|| " the index".to_string(), platform_of);
+        for artifact in &planned.artifacts {
+            println!(
+                "{} {} of{of}: pushed",
+                describe_artifact(artifact),
+                artifact.manifest.digest,
+            );
+        }
+        println!("referrers of{of}: {listed}");
     }
 
-    // 4. The signatures.
+    // 4. The .sig and .att images.
     for planned in &signed {
         let done = planned.push(session)?;
         println!("signature of {}: {done}", planned.digest);
@@ -243,12 +279,24 @@ fn platform_of(descriptor: &Descriptor) -> String {
         .map_or_else(String::new, |platform| format!(" {platform}"))
 }
 
-/// `sbom` for an SPDX document; otherwise the artifact type itself.
-fn short_type(artifact_type: &str) -> &str {
-    if artifact_type == sbom::MEDIA_TYPE {
-        "sbom"
-    } else {
-        artifact_type
+/// `sbom` for an SPDX document, `bundle (PREDICATE TYPE)` for a Sigstore bundle, otherwise the
+/// artifact type itself.
+fn describe_artifact(artifact: &Artifact) -> String {
+    match artifact.artifact_type.as_str() {
+        sbom::MEDIA_TYPE => "sbom".to_string(),
+        bundle::MEDIA_TYPE => {
+            let predicate = serde_json::from_slice::<Manifest>(&artifact.manifest.data)
+                .ok()
+                .and_then(|manifest| {
+                    manifest
+                        .annotations
+                        .get(bundle::PREDICATE_TYPE_ANNOTATION)
+                        .cloned()
+                })
+                .unwrap_or_default();
+            format!("bundle ({predicate})")
+        }
+        other => other.to_string(),
     }
 }
 

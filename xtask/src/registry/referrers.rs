@@ -6,7 +6,9 @@
 //! module only fetches and stores.
 //!
 //! Attaching is two steps, [`plan`] then [`Planned::push`], so that every listing is read and
-//! merged (and a malformed one refused) before anything of the attachment is written.
+//! merged (and a malformed one refused) before anything of the attachment is written; the
+//! artifacts of one subject (its SBOM, its signed attestations' bundles) are planned together,
+//! since they share one listing.
 
 use anyhow::{Result, anyhow};
 
@@ -40,49 +42,64 @@ pub(crate) fn find(
     Ok((listing, found))
 }
 
-/// What attaching an artifact takes: the artifact itself, and the referrers index to store under
-/// the fallback tag, if the registry has no API and the artifact is not listed yet.
+/// What attaching the artifacts of one subject takes: the artifacts themselves, and the
+/// referrers index to store under the fallback tag, if the registry has no API and some artifact
+/// is not listed yet. The artifacts of one subject are planned together: they share its index.
 pub(crate) struct Planned<'a> {
-    pub(crate) artifact: &'a Artifact,
+    pub(crate) subject: String,
+    pub(crate) artifacts: Vec<&'a Artifact>,
     pub(crate) listing: Listing,
     /// The new referrers index, when there is something to add to the fallback tag.
     index: Option<Blob>,
 }
 
-/// Reads where `artifact`'s subject lists its referrers and, for the fallback tag, the index
-/// with the artifact appended (every entry already there kept, in its place). A fallback tag
-/// that holds no image index is refused, naming it; nothing is written.
-pub(crate) fn plan<'a>(session: &mut Session<'_>, artifact: &'a Artifact) -> Result<Planned<'a>> {
-    let subject = &artifact.subject.digest;
+/// Reads where `subject` lists its referrers and, for the fallback tag, the index with each of
+/// `artifacts` (all about `subject`) appended in turn (every entry already there kept, in its
+/// place; one already listed not added again). A fallback tag that holds no image index is
+/// refused, naming it; nothing is written.
+pub(crate) fn plan<'a>(
+    session: &mut Session<'_>,
+    subject: &str,
+    artifacts: Vec<&'a Artifact>,
+) -> Result<Planned<'a>> {
     let (listing, existing) = read(session, subject)?;
-    let index = match &listing {
-        Listing::Api => None,
-        Listing::FallbackTag(_) => referrers::add(
-            existing.as_ref().map(|blob| blob.data.as_slice()),
-            &artifact.referrer_descriptor()?,
-        )
-        .map_err(|error| anyhow!("{}: {error:#}", describe(session, &listing, subject)))?,
-    };
+    let mut index: Option<Blob> = None;
+    if let Listing::FallbackTag(_) = &listing {
+        for artifact in &artifacts {
+            debug_assert_eq!(artifact.subject.digest, subject, "planned with its subject");
+            let current = index.as_ref().or(existing.as_ref());
+            let added = referrers::add(
+                current.map(|blob| blob.data.as_slice()),
+                &artifact.referrer_descriptor()?,
+            )
+            .map_err(|error| anyhow!("{}: {error:#}", describe(session, &listing, subject)))?;
+            if added.is_some() {
+                index = added;
+            }
+        }
+    }
     Ok(Planned {
-        artifact,
+        subject: subject.to_string(),
+        artifacts,
         listing,
         index,
     })
 }
 
 impl Planned<'_> {
-    /// Uploads the artifact's blobs the registry lacks and its manifest (by digest), then the
-    /// referrers index under the fallback tag when it changed. Returns a line saying where the
-    /// artifact is listed.
+    /// Uploads each artifact's blobs the registry lacks and its manifest (by digest), then the
+    /// referrers index under the fallback tag when it changed. Returns a phrase saying where the
+    /// artifacts are listed.
     pub(crate) fn push(&self, session: &mut Session<'_>) -> Result<String> {
-        let artifact = self.artifact;
-        for blob in artifact.blobs() {
-            if !session.blob_exists(&blob.digest)? {
-                session.put_blob(blob)?;
-                println!("blob {} {} bytes: uploaded", blob.digest, blob.data.len());
+        for artifact in &self.artifacts {
+            for blob in artifact.blobs() {
+                if !session.blob_exists(&blob.digest)? {
+                    session.put_blob(blob)?;
+                    println!("blob {} {} bytes: uploaded", blob.digest, blob.data.len());
+                }
             }
+            session.put_manifest(&artifact.manifest.digest, &artifact.manifest)?;
         }
-        session.put_manifest(&artifact.manifest.digest, &artifact.manifest)?;
         Ok(match (&self.listing, &self.index) {
             (Listing::Api, _) => "listed by the registry's referrers API".to_string(),
             (Listing::FallbackTag(tag), Some(index)) => {

@@ -1,27 +1,39 @@
-//! cosign's signatures in a registry: the `.sig` image under the tag `sha256-<hex>.sig` of each
-//! signed manifest, read and extended on push (every signature already there kept, the same one
-//! never added twice) and checked on verify. The documents are `sigstore::simple_signing`'s; this
-//! module only fetches and stores.
+//! cosign's signatures and attestations in a registry: the `.sig` image under the tag
+//! `sha256-<hex>.sig` of each signed manifest and the `.att` image under `sha256-<hex>.att`,
+//! read and extended on push (every layer already there kept, the same one never added twice),
+//! and the signatures checked on verify. The documents are `sigstore`'s (`simple_signing`,
+//! `attestation`); this module only fetches and stores.
 //!
-//! Signing is two steps, [`plan`] then [`Planned::push`], so that every `.sig` manifest is read
-//! and merged (and a malformed one refused) before anything of the image is written.
+//! Attaching is two steps, [`plan`] (or [`plan_attestations`]) then [`Planned::push`], so that
+//! every `.sig` and `.att` manifest is read and merged (and a malformed one refused) before
+//! anything of the image is written.
 
 use anyhow::{Result, anyhow};
 
 use super::session::Session;
+use crate::oci::blob::Blob;
+use crate::sigstore::attestation::{self, Attestation};
 use crate::sigstore::key::{PublicKey, SigningKey};
-use crate::sigstore::simple_signing::{self, Signatures, signature_tag};
+use crate::sigstore::simple_signing::{self, signature_tag};
 
-/// The `.sig` image to store for one digest.
+/// The `.sig` or `.att` image to store for one digest.
 pub(crate) struct Planned {
     pub(crate) digest: String,
     pub(crate) tag: String,
-    pub(crate) signatures: Signatures,
+    manifest: Blob,
+    config: Blob,
+    /// The documents it adds (payloads, envelopes).
+    layers: Vec<Blob>,
+    /// Whether the registry held all of it already: nothing to push.
+    unchanged: bool,
+    /// `signed`, `attested`: what the push line says was done.
+    done: &'static str,
 }
 
 /// Signs `digest` with `key` for `repository` (`REGISTRY/REPOSITORY`, as the user named it; the
-/// payload spells it as cosign does, Docker Hub's as `index.docker.io/...`) and merges the signature into the `.sig` manifest the registry holds for it. A `.sig` tag that
-/// holds something else than an image manifest is refused, naming it; nothing is written.
+/// payload spells it as cosign does, Docker Hub's as `index.docker.io/...`) and merges the
+/// signature into the `.sig` manifest the registry holds for it. A `.sig` tag that holds
+/// something else than an image manifest is refused, naming it; nothing is written.
 pub(crate) fn plan(
     session: &mut Session<'_>,
     key: &SigningKey,
@@ -41,25 +53,62 @@ pub(crate) fn plan(
     Ok(Planned {
         digest: digest.to_string(),
         tag,
-        signatures,
+        manifest: signatures.manifest,
+        config: signatures.config,
+        layers: vec![signatures.payload],
+        unchanged: signatures.unchanged,
+        done: "signed",
     })
 }
 
+/// Merges the DSSE envelopes of `attestations` (all about `digest`; those cosign 2 keeps in the
+/// `.att` image: the SBOM and the provenance, not the signature statement) into the `.att`
+/// manifest the registry holds for `digest`; None when none of them goes there. An `.att` tag
+/// that holds something else than an image manifest is refused, naming it; nothing is written.
+pub(crate) fn plan_attestations(
+    session: &mut Session<'_>,
+    digest: &str,
+    attestations: &[&Attestation],
+) -> Result<Option<Planned>> {
+    if !attestations.iter().any(|attestation| attestation.in_att()) {
+        return Ok(None);
+    }
+    let tag = attestation::attestation_tag(digest);
+    let existing = session.get_manifest(&tag)?;
+    let (attached, layers) = attestation::attestation_manifest(
+        existing.as_ref().map(|blob| blob.data.as_slice()),
+        digest,
+        attestations,
+    )
+    .map_err(|error| anyhow!("the attestation tag {}:{tag}: {error:#}", session.name()))?;
+    Ok(Some(Planned {
+        digest: digest.to_string(),
+        tag,
+        manifest: attached.manifest,
+        config: attached.config,
+        layers,
+        unchanged: attached.unchanged,
+        done: "attested",
+    }))
+}
+
 impl Planned {
-    /// Uploads the payload and config the registry lacks and the `.sig` manifest under its tag,
-    /// unless this very signature was there already. Returns a line saying which.
+    /// Uploads the documents and config the registry lacks and the manifest under its tag,
+    /// unless all of it was there already. Returns a phrase saying which.
     pub(crate) fn push(&self, session: &mut Session<'_>) -> Result<String> {
-        let signatures = &self.signatures;
-        if signatures.unchanged {
-            return Ok(format!("already signed with this key under {}", self.tag));
+        if self.unchanged {
+            return Ok(format!(
+                "already {} with this key under {}",
+                self.done, self.tag
+            ));
         }
-        for blob in [&signatures.payload, &signatures.config] {
+        for blob in self.layers.iter().chain(std::iter::once(&self.config)) {
             if !session.blob_exists(&blob.digest)? {
                 session.put_blob(blob)?;
             }
         }
-        session.put_manifest(&self.tag, &signatures.manifest)?;
-        Ok(format!("signed under {}", self.tag))
+        session.put_manifest(&self.tag, &self.manifest)?;
+        Ok(format!("{} under {}", self.done, self.tag))
     }
 }
 

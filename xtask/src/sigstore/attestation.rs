@@ -117,10 +117,6 @@ impl Attestation {
     }
 
     /// The referrer that carries the bundle, with its subject.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "pushed by the signing push, not yet written")
-    )]
     pub(crate) fn bundle_referrer(&self) -> Result<Artifact> {
         bundle::referrer(
             &self.subject,
@@ -230,10 +226,6 @@ pub(crate) fn attestation_tag(digest: &str) -> String {
 /// there stays, whole and first; an attestation already there is not added again (the envelope
 /// is deterministic, so the same statement and key give the same layer); a manifest that is not
 /// one is an error naming the tag, and nothing is changed.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "pushed by the signing push, not yet written")
-)]
 pub(crate) fn attestation_manifest(
     existing: Option<&[u8]>,
     digest: &str,
