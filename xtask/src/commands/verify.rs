@@ -184,6 +184,13 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         _ => None,
     };
 
+    if project::has_uncommitted_changes(sh) {
+        println!(
+            "this checkout has uncommitted changes to tracked files: the rebuild is not of its \
+             commit alone (`git stash` them to compare the commit)"
+        );
+    }
+
     let mut platforms = Vec::new();
     for descriptor in &remote.manifests {
         if let Some(platform) = platform_of(descriptor) {
