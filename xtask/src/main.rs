@@ -6,7 +6,7 @@ use std::io::Write;
 
 use anyhow::{Result, bail};
 use xshell::Shell;
-use xtask::commands::{bench, build, image, keygen, lint, push, test, verify};
+use xtask::commands::{bench, build, image, keygen, lint, push, suites, verify};
 use xtask::platform::{PLATFORMS, Platform};
 use xtask::project;
 use xtask::registry::push::PushOptions;
@@ -150,7 +150,7 @@ fn run(flags: Xtask) -> Result<()> {
                         .map_err(|arg| anyhow::anyhow!("argument {arg:?} is not UTF-8"))
                 })
                 .collect::<Result<_>>()?;
-            test::run(&sh, &args)
+            suites::run(&sh, &args)
         }
         XtaskCmd::Lint(_) => lint::run(&sh),
         XtaskCmd::Bench(_) => bench::run(&sh),

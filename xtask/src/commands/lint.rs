@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
 
 use super::build;
-use super::test::packages;
+use super::suites::packages;
 use crate::platform::PLATFORMS;
 use crate::project;
 

@@ -8,5 +8,5 @@ pub mod keygen;
 pub mod lint;
 pub(crate) mod password;
 pub mod push;
-pub mod test;
+pub mod suites;
 pub mod verify;
