@@ -13,8 +13,9 @@
 //! for the index, its signature statement; for each platform manifest, its signature statement,
 //! its SPDX SBOM (predicate: the layout's SBOM document, byte for byte) and its SLSA provenance
 //! (the layout's statement, restated for the repository pushed to). The rest is the pure
-//! read-append step for the registry's `.att` manifest and referrers index. Nothing here talks
-//! to a registry.
+//! read-append step for the registry's `.att` manifest; the bundle referrers join their
+//! subject's referrers index as the SBOMs do, through `oci::referrers`. Nothing here talks to a
+//! registry.
 
 use std::collections::BTreeMap;
 
@@ -33,7 +34,7 @@ use crate::oci::index::Index;
 use crate::oci::intoto::{self, Statement};
 use crate::oci::layout::Contents;
 use crate::oci::reference::Reference;
-use crate::oci::{provenance, referrers, sbom};
+use crate::oci::{provenance, sbom};
 
 /// The media type of an `.att` layer: one DSSE envelope.
 pub const ENVELOPE_MEDIA_TYPE: &str = "application/vnd.dsse.envelope.v1+json";
@@ -260,30 +261,17 @@ pub(crate) fn attestation_manifest(
     ))
 }
 
-/// The referrers index (the fallback tag `sha256-<hex>` of `referrer`'s subject, for registries
-/// without the referrers API) after listing `referrer` in `existing`; `None` when it is listed
-/// already. Every entry already there (the SBOM's, others') stays; an index that is not one is
-/// an error naming the tag.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "pushed by the signing push, not yet written")
-)]
-pub(crate) fn list_referrer(existing: Option<&[u8]>, referrer: &Artifact) -> Result<Option<Blob>> {
-    let tag = referrers::fallback_tag(&referrer.subject.digest);
-    referrers::add(existing, &referrer.referrer_descriptor()?)
-        .with_context(|| format!("the referrers tag `{tag}` was left as it is"))
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::Value;
 
     use super::{
         Attestation, ENVELOPE_MEDIA_TYPE, SPDX_PREDICATE_TYPE, attestation_manifest,
-        attestation_tag, attestations, list_referrer,
+        attestation_tag, attestations,
     };
     use crate::oci::image::tests::every_platform;
     use crate::oci::layout::{self, Contents};
+    use crate::oci::referrers;
     use crate::sigstore::bundle::{self, SIGN_PREDICATE_TYPE};
     use crate::sigstore::dsse::pae;
     use crate::sigstore::key::SigningKey;
@@ -449,8 +437,9 @@ mod tests {
         assert!(attestation_manifest(None, other_digest, &refs(&mine)).is_err());
     }
 
-    /// The bundle referrer is listed in the fallback index with its type and annotations, next
-    /// to what was there; listed twice, once; a broken index is an error naming its tag.
+    /// The bundle referrer is listed in the fallback index as the push lists it (its
+    /// `referrer_descriptor`, through `oci::referrers::add`): with its type and annotations,
+    /// next to the SBOM already there; listed twice, once.
     #[test]
     fn the_bundle_referrer_joins_the_referrers_index() {
         let contents = contents();
@@ -459,10 +448,11 @@ mod tests {
         let provenance = signed[3].bundle_referrer().unwrap();
         assert_eq!(provenance.subject.digest, contents.manifests[0].digest);
         let sbom_listed =
-            crate::oci::referrers::add(None, &contents.referrers[0].referrer_descriptor().unwrap())
+            referrers::add(None, &contents.referrers[0].referrer_descriptor().unwrap())
                 .unwrap()
                 .unwrap();
-        let index = list_referrer(Some(&sbom_listed.data), &provenance)
+        let descriptor = provenance.referrer_descriptor().unwrap();
+        let index = referrers::add(Some(&sbom_listed.data), &descriptor)
             .unwrap()
             .unwrap();
         let listed: Value = serde_json::from_slice(&index.data).unwrap();
@@ -478,17 +468,9 @@ mod tests {
             "https://slsa.dev/provenance/v1"
         );
         assert!(
-            list_referrer(Some(&index.data), &provenance)
+            referrers::add(Some(&index.data), &descriptor)
                 .unwrap()
                 .is_none()
-        );
-        let error = format!(
-            "{:#}",
-            list_referrer(Some(b"<html>"), &provenance).unwrap_err()
-        );
-        assert!(
-            error.contains(&format!("sha256-{}", &contents.manifests[0].digest[7..])),
-            "{error}"
         );
     }
 
