@@ -10,13 +10,14 @@
 //! Each test builds its own image (`cargo xtask image --out`, at the checkout's commit), so a stale
 //! `target/image` cannot make verify's rebuild differ.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use pause_tests::layout::{EditedLayout, flip_a_byte};
 use pause_tests::registry::{self, REPOSITORY, Registry};
 use pause_tests::registry_http::{self, RegistryHttp};
-use pause_tests::xtask_cli::{self, Said};
+use pause_tests::xtask_cli::{
+    self, ATTESTATIONS, BUNDLE, REBUILT, SBOM, SIG, Said, verify_table as table,
+};
 use pause_tests::{Need, PLATFORMS, ready};
 
 const PASSWORD_VAR: &str = "COSIGN_PASSWORD";
@@ -28,17 +29,6 @@ const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 const REVISION: &str = "org.opencontainers.image.revision";
 /// The revision annotation of an image built from another commit.
 const OTHER_COMMIT: &str = "0123456789ab";
-/// The table's header line starts with its first column.
-const HEADER: &str = "platform";
-/// The table's columns.
-const COLUMNS: [&str; 7] = [HEADER, "digest", REBUILT, SIG, BUNDLE, SBOM, ATTESTATIONS];
-const REBUILT: &str = "rebuilt = registry";
-/// cosign 2's signature, cosign 3's, the SBOM referrer, the signed SBOM and provenance.
-const SIG: &str = ".sig";
-const BUNDLE: &str = "bundle";
-const SBOM: &str = "SBOM";
-const ATTESTATIONS: &str = "attestations";
-
 fn needs() -> Vec<Need> {
     let mut needs = registry::NEEDS.to_vec();
     needs.push(registry_http::NEEDS);
@@ -85,53 +75,6 @@ fn verify(reference: &str, key: Option<&str>) -> Said {
     let said = xtask_cli::run(&args, &[]);
     eprintln!("$ cargo xtask {}\n{}", args.join(" "), said.all());
     said
-}
-
-/// The cells of one line of the table: cells hold single spaces; columns are two or more apart.
-fn cells(line: &str) -> Vec<String> {
-    line.split("  ")
-        .map(str::trim)
-        .filter(|cell| !cell.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-/// The table verify printed, by row name, each row by column (`digest`, `rebuilt = registry`,
-/// `.sig`, `bundle`, `SBOM`, `attestations`).
-fn table(stdout: &str) -> BTreeMap<String, BTreeMap<String, String>> {
-    let header = cells(
-        stdout
-            .lines()
-            .find(|line| line.starts_with(HEADER))
-            .unwrap_or_else(|| panic!("no table:\n{stdout}")),
-    );
-    assert_eq!(header, COLUMNS, "the table's columns:\n{stdout}");
-    let rows: Vec<Vec<String>> = stdout
-        .lines()
-        .skip_while(|line| !line.starts_with(HEADER))
-        .skip(1)
-        .take_while(|line| {
-            line.starts_with("index") || PLATFORMS.iter().any(|p| line.starts_with(p.name))
-        })
-        .map(cells)
-        .collect();
-    assert_eq!(
-        rows.len(),
-        1 + PLATFORMS.len(),
-        "a row for the index and each platform:\n{stdout}"
-    );
-    rows.into_iter()
-        .map(|row| {
-            assert_eq!(row.len(), COLUMNS.len(), "a cell per column: {row:?}");
-            let mut by_column: BTreeMap<String, String> = COLUMNS
-                .iter()
-                .map(|column| column.to_string())
-                .zip(row)
-                .collect();
-            let name = by_column.remove(HEADER).expect("a name");
-            (name, by_column)
-        })
-        .collect()
 }
 
 /// Asserts every row holds: rebuilt = registry, the `.sig` and bundle signatures and the

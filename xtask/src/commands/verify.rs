@@ -216,15 +216,12 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
             commit: project::git_commit(sh),
             compiler: build::compiler(sh)?,
             names: std::iter::once((remote_index.digest.clone(), INDEX_ROW.to_string()))
-                .chain(remote.manifests.iter().map(|descriptor| {
-                    (
-                        descriptor.digest.clone(),
-                        descriptor
-                            .platform
-                            .as_ref()
-                            .map_or_else(|| "(no platform)".to_string(), ToString::to_string),
-                    )
-                }))
+                .chain(
+                    remote
+                        .manifests
+                        .iter()
+                        .map(|descriptor| (descriptor.digest.clone(), row_name(descriptor))),
+                )
                 .collect(),
         }),
         None => None,
@@ -246,10 +243,7 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         }) {
             Some(built) => platform_row(&mut session, descriptor, built, keyed.as_ref(), &pinned)?,
             None => Row {
-                name: descriptor
-                    .platform
-                    .as_ref()
-                    .map_or_else(|| "(no platform)".to_string(), ToString::to_string),
+                name: row_name(descriptor),
                 digest: descriptor.digest.clone(),
                 rebuilt: Cell::fails("no: not a platform this checkout builds"),
                 signature: Cell::holds(NOT_APPLICABLE),
@@ -310,6 +304,16 @@ fn read_key(path: &std::path::Path) -> Result<PublicKey> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read --key {}", path.display()))?;
     PublicKey::from_pem(&text).map_err(|error| anyhow!("--key {}: {error:#}", path.display()))
+}
+
+/// The row of an index entry: its platform as the table names it (`linux/arm64`), else as the
+/// entry does.
+fn row_name(descriptor: &Descriptor) -> String {
+    match (platform_of(descriptor), &descriptor.platform) {
+        (Some(platform), _) => platform.name.to_string(),
+        (None, Some(named)) => named.to_string(),
+        (None, None) => "(no platform)".to_string(),
+    }
 }
 
 /// The platform of the table an index entry names.
