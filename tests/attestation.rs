@@ -23,8 +23,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use pause_tests::layout::{Layout, json};
 use pause_tests::verifiers::{
-    Dsse, OPENSSL, in_toto_check, in_toto_ready, openssl_verifies, pae, said, sigstore_js,
-    sigstore_js_ready, subject_digest, write,
+    Dsse, OPENSSL, check_policies, in_toto_check, in_toto_ready, jsonschema_ready,
+    openssl_verifies, pae, said, sigstore_js, sigstore_js_ready, subject_digest, write,
 };
 use pause_tests::{PLATFORMS, Platform, image, ready, xtask_cli};
 use serde_json::Value;
@@ -613,5 +613,92 @@ fn the_same_build_and_key_give_the_same_bytes() {
     for (first, second) in signed.attestations.iter().zip(&again) {
         assert_eq!(first.bundle(), second.bundle());
         assert_eq!(first.att_layer(), second.att_layer());
+    }
+}
+
+/// The kinds of the README's admission policies, one block each: policy-controller's, and
+/// Kyverno's with `type: Cosign` and with `type: SigstoreBundle`.
+const POLICY_KINDS: [&str; 3] = [
+    "kind: ClusterImagePolicy",
+    "kind: ClusterPolicy",
+    "kind: ClusterPolicy",
+];
+
+/// The README's ```yaml blocks that are admission policies, in order.
+fn readme_policies() -> Vec<String> {
+    let readme = std::fs::read_to_string(xtask::project::root().join("README.md"))
+        .expect("reading README.md");
+    readme
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|rest| rest.split("```").next())
+        .filter(|block| {
+            block.contains("kind: ClusterImagePolicy") || block.contains("kind: ClusterPolicy")
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// The README's policies, as an API server with strict field validation would take them: each
+/// fits the schema its controller's CRD publishes (policy-controller's ClusterImagePolicy
+/// v1beta1, Kyverno's ClusterPolicy v1), checked by PyPI's `jsonschema`. A misspelt field or a
+/// value outside an enum is refused, naming where.
+#[test]
+fn the_readme_policies_fit_their_controllers_crd_schemas() {
+    const TEST: &str = "attestation::the_readme_policies_fit_their_controllers_crd_schemas";
+    let Some(python) = jsonschema_ready(TEST) else {
+        return;
+    };
+    let policies = readme_policies();
+    assert_eq!(policies.len(), POLICY_KINDS.len(), "the README's policies");
+    for (policy, kind) in policies.iter().zip(POLICY_KINDS) {
+        assert!(policy.contains(kind), "{kind}:\n{policy}");
+    }
+    assert!(policies[1].contains("type: Cosign") && policies[2].contains("type: SigstoreBundle"));
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let files: Vec<PathBuf> = policies
+        .iter()
+        .enumerate()
+        .map(|(at, policy)| {
+            write(
+                &scratch.path().join(format!("policy-{at}.yaml")),
+                policy.as_bytes(),
+            )
+        })
+        .collect();
+    let out = check_policies(&python, &files);
+    assert!(out.status.success(), "{}", said(&out));
+    eprint!("{}", said(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().count(),
+        POLICY_KINDS.len()
+    );
+
+    for (at, from, to, named) in [
+        (1, "ignoreTlog", "ignoreTLog", "'ignoreTLog' was unexpected"),
+        (
+            2,
+            "type: SigstoreBundle",
+            "type: Sigstore",
+            "'Sigstore' is not one of",
+        ),
+        (0, "- glob:", "- globs:", "'globs' was unexpected"),
+        (
+            1,
+            "operator: AnyIn",
+            "operator: Contains",
+            "'Contains' is not one of",
+        ),
+    ] {
+        assert!(policies[at].contains(from), "{from}");
+        let broken = write(
+            &scratch.path().join("broken.yaml"),
+            policies[at].replacen(from, to, 1).as_bytes(),
+        );
+        let out = check_policies(&python, &[broken]);
+        assert!(!out.status.success(), "jsonschema accepted `{to}`");
+        let text = said(&out);
+        eprint!("refused, as it must be ({to}): {text}");
+        assert!(text.contains(named), "{text}");
     }
 }

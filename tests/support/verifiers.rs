@@ -2,8 +2,10 @@
 //! sigstore-js (`@sigstore/verify`, through `tests/verifiers/verify-bundle.cjs`) on Sigstore
 //! bundles, OpenSSL (`openssl dgst -sha256 -verify`) on DSSE envelopes over a pre-authentication
 //! encoding built here from the spec, and in-toto's Python bindings (PyPI
-//! `in-toto-attestation`, through `tests/verifiers/check-statement.py`) on statements.
-//! `cargo xtask test` installs sigstore-js and the bindings; without them a test skips loudly.
+//! `in-toto-attestation`, through `tests/verifiers/check-statement.py`) on statements; PyPI's
+//! `jsonschema` (through `tests/verifiers/check-policy.py`) on Kubernetes policies, against the
+//! CRD schemas of `tests/verifiers/crds/`. `cargo xtask test` installs sigstore-js and the
+//! Python packages; without them a test skips loudly.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -16,9 +18,12 @@ use crate::{Need, ready, skip};
 
 pub const NODE: Need = Need::program("node", "nodejs");
 pub const OPENSSL: Need = Need::program("openssl", "openssl");
-/// The script that runs sigstore-js, and the one that runs in-toto's bindings.
+/// The script that runs sigstore-js, the one that runs in-toto's bindings, and the one that runs
+/// `jsonschema` on admission policies with the CRD schemas beside it.
 const VERIFY_BUNDLE: &str = "verify-bundle.cjs";
 const CHECK_STATEMENT: &str = "check-statement.py";
+const CHECK_POLICY: &str = "check-policy.py";
+const CRD_SCHEMAS: &str = "crds";
 
 /// What a verifier printed, stdout then stderr.
 pub fn said(out: &Output) -> String {
@@ -163,21 +168,43 @@ pub fn subject_digest(statement: &Value) -> String {
 /// The venv's Python with in-toto-attestation, installed by `cargo xtask test`; a loud skip
 /// without it.
 pub fn in_toto_ready(test: &str) -> Option<PathBuf> {
+    venv_python(test, "in_toto_attestation", "in-toto-attestation")
+}
+
+/// The venv's Python with `jsonschema`, installed by `cargo xtask test`; a loud skip without it.
+pub fn jsonschema_ready(test: &str) -> Option<PathBuf> {
+    venv_python(test, "jsonschema", "jsonschema")
+}
+
+/// The venv's Python if it imports `module` (of PyPI's `distribution`); a loud skip otherwise.
+fn venv_python(test: &str, module: &str, distribution: &str) -> Option<PathBuf> {
     let python = xtask::project::tools_venv().join("bin/python3");
     let importable = python.is_file()
         && Command::new(&python)
-            .args(["-c", "import in_toto_attestation"])
+            .args(["-c", &format!("import {module}")])
             .output()
             .is_ok_and(|out| out.status.success());
     if !importable {
         skip(
             test,
-            &format!("needs in-toto-attestation in {}", python.display()),
+            &format!("needs {distribution} in {}", python.display()),
             "apt-get install python3-venv, then cargo xtask test (it makes the venv)",
         );
         return None;
     }
     Some(python)
+}
+
+/// `check-policy.py` on the YAML files `policies`, against the CRD schemas of
+/// `tests/verifiers/crds/`.
+pub fn check_policies(python: &Path, policies: &[PathBuf]) -> Output {
+    let verifiers = xtask::project::verifiers_dir();
+    Command::new(python)
+        .arg(verifiers.join(CHECK_POLICY))
+        .arg(verifiers.join(CRD_SCHEMAS))
+        .args(policies)
+        .output()
+        .expect("running check-policy.py")
 }
 
 /// `check-statement.py` on `statements`, each written to a file of its own.
