@@ -51,6 +51,8 @@ pub(crate) fn find(
 pub(crate) struct Fetched {
     /// The artifact manifest's digest, as the listing names it.
     pub(crate) digest: String,
+    /// Its annotations as the listing names them (what a reader picks it by without fetching).
+    pub(crate) listed_annotations: BTreeMap<String, String>,
     /// What it holds, or why it cannot be read (missing, not an image manifest, not one
     /// document): a sentence that names it.
     pub(crate) content: Result<Content, String>,
@@ -97,6 +99,7 @@ pub(crate) fn fetch(
         };
         fetched.push(Fetched {
             digest: descriptor.digest,
+            listed_annotations: descriptor.annotations,
             content,
         });
     }

@@ -113,16 +113,23 @@ pub(super) fn gather(session: &mut Session<'_>, key: &PublicKey, digest: &str) -
     };
     let (listing, referrers) = referrers::fetch(session, digest, bundle::MEDIA_TYPE)?;
     for referrer in referrers {
+        // The label as the listing gives it, for a referrer that cannot be read; the manifest's
+        // own otherwise.
+        let listed = referrer
+            .listed_annotations
+            .get(bundle::PREDICATE_TYPE_ANNOTATION)
+            .cloned();
         let (reading, labelled, listed_for) = match referrer.content {
             Ok(content) => (
                 attestation::read_bundle(&content.document, key, digest),
                 content
                     .annotations
                     .get(bundle::PREDICATE_TYPE_ANNOTATION)
-                    .cloned(),
+                    .cloned()
+                    .or(listed),
                 content.subject.filter(|subject| subject != digest),
             ),
-            Err(why) => (Reading::NotTheKeys(why), None, None),
+            Err(why) => (Reading::NotTheKeys(why), listed, None),
         };
         found.push(Found {
             format: Format::Bundle,
