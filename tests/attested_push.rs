@@ -404,6 +404,32 @@ fn bundle_payload(bundle: &[u8]) -> Vec<u8> {
         .expect("base64")
 }
 
+/// What a test that runs sigstore-js needs, ready: the setup and sigstore-js's modules; None
+/// after a loud skip.
+fn with_sigstore_js(test: &str) -> Option<(Setup, PathBuf)> {
+    if !ready(test, &needs()) {
+        return None;
+    }
+    let modules = sigstore_js_ready(test)?;
+    Some((Setup::new(), modules))
+}
+
+/// sigstore-js on `bundle` with the key file `key` as `digest`'s provenance: it must refuse it
+/// (`why`), saying `named`.
+fn sigstore_js_refuses(
+    modules: &Path,
+    scratch: &Path,
+    (bundle, key, digest): (&[u8], &Path, &str),
+    why: &str,
+    named: &str,
+) {
+    let out = sigstore_js(modules, scratch, bundle, key, digest, PROVENANCE);
+    let text = said(&out);
+    assert!(!out.status.success(), "sigstore-js accepted {why}: {text}");
+    eprint!("sigstore-js refuses {why}: {text}");
+    assert!(text.contains(named), "`{named}` not in: {text}");
+}
+
 /// Every bundle and `.att` layer the registry holds verifies with verifiers this project did not
 /// write: each bundle referrer (found through the fallback tag, its manifest naming the digest)
 /// by sigstore-js with cosign.pub alone, as a statement of its annotated predicate type about
@@ -541,23 +567,22 @@ fn every_attestation_in_the_registry_verifies_with_verifiers_we_did_not_write() 
 #[test]
 fn another_key_is_refused_by_every_verifier() {
     const TEST: &str = "attested_push::another_key_is_refused_by_every_verifier";
-    if !ready(TEST, &needs()) {
-        return;
-    }
-    let Some(modules) = sigstore_js_ready(TEST) else {
+    let Some((setup, modules)) = with_sigstore_js(TEST) else {
         return;
     };
-    let setup = Setup::new();
     let repository = setup.pushed("keyed/pause");
     let (amd64, _) = repository.amd64_and_arm64();
     let theirs = PathBuf::from(setup.key_file("theirs", PUBLIC_KEY_FILE));
     let scratch = setup.dir.path();
 
     let (bundle, _) = repository.bundle_of(&repository.bundle_entry(&amd64, PROVENANCE));
-    let out = sigstore_js(&modules, scratch, &bundle, &theirs, &amd64, PROVENANCE);
-    assert!(!out.status.success(), "sigstore-js accepted another key");
-    eprint!("sigstore-js, another key: {}", said(&out));
-    assert!(said(&out).contains("key not found"), "{}", said(&out));
+    sigstore_js_refuses(
+        &modules,
+        scratch,
+        (&bundle, &theirs, &amd64),
+        "another key",
+        "key not found",
+    );
     let (_, envelope) = repository.att_layer(&amd64, PROVENANCE);
     assert!(
         !Dsse::read(&envelope).openssl_verifies(scratch, &theirs),
@@ -597,13 +622,9 @@ fn another_key_is_refused_by_every_verifier() {
 #[test]
 fn a_statement_about_another_platform_is_refused() {
     const TEST: &str = "attested_push::a_statement_about_another_platform_is_refused";
-    if !ready(TEST, &needs()) {
-        return;
-    }
-    let Some(modules) = sigstore_js_ready(TEST) else {
+    let Some((setup, modules)) = with_sigstore_js(TEST) else {
         return;
     };
-    let setup = Setup::new();
     let scratch = setup.dir.path();
     let key = setup.public_key();
 
@@ -613,13 +634,12 @@ fn a_statement_about_another_platform_is_refused() {
     let (theirs, _) = repository.bundle_of(&repository.bundle_entry(&arm64, PROVENANCE));
     let ours = repository.bundle_entry(&amd64, PROVENANCE);
     repository.list_bundle(&amd64, &theirs, &ours, None);
-    let out = sigstore_js(&modules, scratch, &theirs, &key, &amd64, PROVENANCE);
-    assert!(!out.status.success(), "sigstore-js took arm64's as amd64's");
-    eprint!("sigstore-js, arm64's provenance as amd64's: {}", said(&out));
-    assert!(
-        said(&out).contains(&format!("not {amd64}")),
-        "{}",
-        said(&out)
+    sigstore_js_refuses(
+        &modules,
+        scratch,
+        (&theirs, &key, &amd64),
+        "arm64's provenance as amd64's",
+        &format!("not {amd64}"),
     );
     setup.verify_fails(
         "subject-bundle/pause",
@@ -661,13 +681,9 @@ fn a_statement_about_another_platform_is_refused() {
 #[test]
 fn a_changed_payload_is_refused() {
     const TEST: &str = "attested_push::a_changed_payload_is_refused";
-    if !ready(TEST, &needs()) {
-        return;
-    }
-    let Some(modules) = sigstore_js_ready(TEST) else {
+    let Some((setup, modules)) = with_sigstore_js(TEST) else {
         return;
     };
-    let setup = Setup::new();
     let scratch = setup.dir.path();
     let key = setup.public_key();
     let (from, to) = ("\"linux/amd64\"", "\"linux/arm64\"");
@@ -678,13 +694,12 @@ fn a_changed_payload_is_refused() {
     let (bundle, _) = repository.bundle_of(&entry);
     let changed = bundle_with_payload(&bundle, &replaced(&bundle_payload(&bundle), from, to));
     repository.list_bundle(&amd64, &changed, &entry, Some(&entry));
-    let out = sigstore_js(&modules, scratch, &changed, &key, &amd64, PROVENANCE);
-    assert!(!out.status.success(), "sigstore-js took a changed payload");
-    eprint!("sigstore-js, a changed payload: {}", said(&out));
-    assert!(
-        said(&out).contains("signature verification failed"),
-        "{}",
-        said(&out)
+    sigstore_js_refuses(
+        &modules,
+        scratch,
+        (&changed, &key, &amd64),
+        "a changed payload",
+        "signature verification failed",
     );
     setup.verify_fails(
         "changed-bundle/pause",
@@ -724,13 +739,9 @@ fn a_changed_payload_is_refused() {
 #[test]
 fn an_attestation_moved_to_another_manifest_is_refused() {
     const TEST: &str = "attested_push::an_attestation_moved_to_another_manifest_is_refused";
-    if !ready(TEST, &needs()) {
-        return;
-    }
-    let Some(modules) = sigstore_js_ready(TEST) else {
+    let Some((setup, modules)) = with_sigstore_js(TEST) else {
         return;
     };
-    let setup = Setup::new();
     let scratch = setup.dir.path();
     let key = setup.public_key();
 
@@ -740,11 +751,12 @@ fn an_attestation_moved_to_another_manifest_is_refused() {
     repository.list_entry(&amd64, entry.clone(), None);
     let (bundle, manifest) = repository.bundle_of(&entry);
     assert_eq!(manifest["subject"]["digest"], arm64.as_str());
-    let out = sigstore_js(&modules, scratch, &bundle, &key, &amd64, PROVENANCE);
-    assert!(!out.status.success(), "sigstore-js took a moved bundle");
-    eprint!(
-        "sigstore-js, arm64's bundle listed for amd64: {}",
-        said(&out)
+    sigstore_js_refuses(
+        &modules,
+        scratch,
+        (&bundle, &key, &amd64),
+        "arm64's bundle listed for amd64",
+        &format!("not {amd64}"),
     );
     let line = setup.verify_fails(
         "moved-bundle/pause",
