@@ -17,12 +17,16 @@
 //! suite's.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use pause_tests::layout::{Layout, json};
-use pause_tests::{Need, PLATFORMS, Platform, image, ready, skip, xtask_cli};
+use pause_tests::verifiers::{
+    Dsse, OPENSSL, check_policies, in_toto_check, in_toto_ready, jsonschema_ready,
+    openssl_verifies, pae, said, sigstore_js, sigstore_js_ready, subject_digest, write,
+};
+use pause_tests::{PLATFORMS, Platform, image, ready, xtask_cli};
 use serde_json::Value;
 use xtask::oci::intoto::{self, Statement};
 use xtask::sigstore::attestation::{Attestation, SPDX_PREDICATE_TYPE, attestations};
@@ -30,8 +34,6 @@ use xtask::sigstore::bundle::{self, SIGN_PREDICATE_TYPE};
 use xtask::sigstore::dsse::Envelope;
 use xtask::sigstore::key::{PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, SigningKey};
 
-const NODE: Need = Need::program("node", "nodejs");
-const OPENSSL: Need = Need::program("openssl", "openssl");
 const PASSWORD: &str = "an attestation test password";
 /// Where the attestations say the image is pushed: a statement names its repository.
 const IMAGE: &str = "127.0.0.1:5000/pause:0.1.0";
@@ -39,9 +41,6 @@ const REPOSITORY: &str = "127.0.0.1:5000/pause";
 const SLSA_PROVENANCE: &str = "https://slsa.dev/provenance/v1";
 const SPDX_TYPE: &str = "application/spdx+json";
 const IN_TOTO_TYPE: &str = "application/vnd.in-toto+json";
-/// The script that runs sigstore-js, and the one that runs in-toto's bindings.
-const VERIFY_BUNDLE: &str = "verify-bundle.cjs";
-const CHECK_STATEMENT: &str = "check-statement.py";
 
 /// A key pair from `cargo xtask keygen`, and the layout's attestations signed with it.
 struct Signed {
@@ -116,54 +115,6 @@ fn manifest_digests() -> Vec<(&'static Platform, String)> {
         .collect()
 }
 
-fn stderr(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// sigstore-js's modules, installed by `cargo xtask test`; a loud skip without them or node.
-fn sigstore_js_ready(test: &str) -> Option<PathBuf> {
-    if !ready(test, &[NODE]) {
-        return None;
-    }
-    let modules = xtask::project::tools_node().join("node_modules");
-    if !modules.join("@sigstore/verify").is_dir() {
-        skip(
-            test,
-            &format!("needs sigstore-js in {}", modules.display()),
-            "cargo xtask test (it installs tests/verifiers/package-lock.json with npm ci)",
-        );
-        return None;
-    }
-    Some(modules)
-}
-
-/// `verify-bundle.cjs` on `bundle` with the key file `key`, expecting a statement of
-/// `predicate_type` about `digest`.
-fn sigstore_js(
-    modules: &Path,
-    scratch: &Path,
-    bundle: &[u8],
-    key: &Path,
-    digest: &str,
-    predicate_type: &str,
-) -> Output {
-    let path = scratch.join("bundle.sigstore.json");
-    std::fs::write(&path, bundle).expect("writing the bundle");
-    Command::new("node")
-        .arg(xtask::project::verifiers_dir().join(VERIFY_BUNDLE))
-        .arg(&path)
-        .arg(key)
-        .args([digest, predicate_type])
-        .env("NODE_PATH", modules)
-        .stdin(Stdio::null())
-        .output()
-        .expect("running node")
-}
-
 #[test]
 fn sigstore_js_verifies_every_bundle() {
     const TEST: &str = "attestation::sigstore_js_verifies_every_bundle";
@@ -204,7 +155,7 @@ fn sigstore_js_verifies_every_bundle() {
                 out.status.success(),
                 "sigstore-js refuses the {} bundle of {digest}: {}",
                 attestation.predicate_type(),
-                stderr(&out)
+                said(&out)
             );
         }
     }
@@ -223,7 +174,7 @@ fn sigstore_js_refuses_what_does_not_hold() {
     let scratch = signed.dir.path();
     let refused = |bundle: &[u8], key: &Path, digest: &str, predicate_type: &str, why: &str| {
         let out = sigstore_js(&modules, scratch, bundle, key, digest, predicate_type);
-        let text = stderr(&out);
+        let text = said(&out);
         assert!(!out.status.success(), "sigstore-js accepted {why}: {text}");
         eprint!("refused, as it must be ({why}): {text}");
         text
@@ -237,7 +188,7 @@ fn sigstore_js_refuses_what_does_not_hold() {
         amd64,
         SLSA_PROVENANCE,
     );
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.status.success(), "{}", said(&out));
 
     // Another key: its hint is not the bundle's.
     let other = SigningKey::generate().expect("a key");
@@ -320,39 +271,6 @@ fn sigstore_js_refuses_what_does_not_hold() {
     );
 }
 
-/// `data` written to `path`.
-fn write(path: &Path, data: &[u8]) -> PathBuf {
-    std::fs::write(path, data).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-    path.to_path_buf()
-}
-
-/// Whether OpenSSL verifies `signature` (DER) over `data` with the PEM key `key`.
-fn openssl_verifies(scratch: &Path, key: &Path, data: &[u8], signature: &[u8]) -> bool {
-    let data = write(&scratch.join("signed.bin"), data);
-    let signature = write(&scratch.join("signature.der"), signature);
-    let out = Command::new("openssl")
-        .args(["dgst", "-sha256", "-verify"])
-        .arg(key)
-        .arg("-signature")
-        .arg(&signature)
-        .arg(&data)
-        .output()
-        .expect("running openssl dgst");
-    out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Verified OK")
-}
-
-/// DSSE's pre-authentication encoding, written here from the spec, not taken from the xtask.
-fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut bytes = format!(
-        "DSSEv1 {} {payload_type} {} ",
-        payload_type.len(),
-        payload.len()
-    )
-    .into_bytes();
-    bytes.extend_from_slice(payload);
-    bytes
-}
-
 /// Every `.att` layer is a DSSE envelope whose one signature OpenSSL verifies with cosign.pub
 /// over the PAE of its payload, an in-toto statement about that platform's manifest; a changed
 /// payload, a changed type or another key does not verify.
@@ -385,42 +303,30 @@ fn openssl_verifies_every_att_layer() {
         for attestation in in_att {
             let layer = attestation.att_layer();
             assert_eq!(layer.media_type, "application/vnd.dsse.envelope.v1+json");
-            let envelope = json(&layer.data);
-            let payload_type = envelope["payloadType"].as_str().expect("a payloadType");
-            assert_eq!(payload_type, IN_TOTO_TYPE);
-            let payload = STANDARD
-                .decode(envelope["payload"].as_str().expect("a payload"))
-                .expect("base64");
-            let signatures = envelope["signatures"].as_array().expect("signatures");
-            assert_eq!(signatures.len(), 1, "cosign signs once");
-            assert_eq!(signatures[0]["keyid"], "", "cosign 2 writes an empty keyid");
-            let signature = STANDARD
-                .decode(signatures[0]["sig"].as_str().expect("a sig"))
-                .expect("base64");
+            let envelope = Dsse::read(&layer.data);
+            assert_eq!(envelope.payload_type, IN_TOTO_TYPE);
+            assert_eq!(envelope.keyid, "", "cosign 2 writes an empty keyid");
             let what = format!("{} {}", platform.name, attestation.predicate_type());
             assert!(
-                openssl_verifies(
-                    scratch,
-                    &signed.public_key(),
-                    &pae(payload_type, &payload),
-                    &signature
-                ),
+                envelope.openssl_verifies(scratch, &signed.public_key()),
                 "{what}: OpenSSL refuses the signature over the PAE"
             );
-            let statement = json(&payload);
+            let statement = envelope.statement();
             assert_eq!(statement["_type"], "https://in-toto.io/Statement/v1");
             assert_eq!(statement["predicateType"], attestation.predicate_type());
             assert_eq!(statement["subject"][0]["name"], REPOSITORY, "{what}");
             assert_eq!(
-                format!(
-                    "sha256:{}",
-                    statement["subject"][0]["digest"]["sha256"]
-                        .as_str()
-                        .unwrap()
-                ),
+                subject_digest(&statement),
                 digest,
                 "{what}: about this platform's manifest"
             );
+            let Dsse {
+                payload_type,
+                payload,
+                signature,
+                ..
+            } = envelope;
+            let payload_type = payload_type.as_str();
 
             let mut changed = payload.clone();
             changed.extend_from_slice(b" ");
@@ -457,39 +363,6 @@ fn openssl_verifies_every_att_layer() {
             );
         }
     }
-}
-
-/// The venv's Python with in-toto-attestation, installed by `cargo xtask test`; a loud skip
-/// without it.
-fn in_toto_ready(test: &str) -> Option<PathBuf> {
-    let python = xtask::project::tools_venv().join("bin/python3");
-    let importable = python.is_file()
-        && Command::new(&python)
-            .args(["-c", "import in_toto_attestation"])
-            .output()
-            .is_ok_and(|out| out.status.success());
-    if !importable {
-        skip(
-            test,
-            &format!("needs in-toto-attestation in {}", python.display()),
-            "apt-get install python3-venv, then cargo xtask test (it makes the venv)",
-        );
-        return None;
-    }
-    Some(python)
-}
-
-/// `check-statement.py` on `statements`, each written to a file of its own.
-fn in_toto_check(python: &Path, scratch: &Path, statements: &[(String, Vec<u8>)]) -> Output {
-    let paths: Vec<PathBuf> = statements
-        .iter()
-        .map(|(name, bytes)| write(&scratch.join(format!("{name}.json")), bytes))
-        .collect();
-    Command::new(python)
-        .arg(xtask::project::verifiers_dir().join(CHECK_STATEMENT))
-        .args(&paths)
-        .output()
-        .expect("running check-statement.py")
 }
 
 /// The layout's provenance statements, as `cargo xtask image` wrote them: (platform, bytes).
@@ -549,7 +422,7 @@ fn in_toto_attestation_validates_every_statement() {
         }
     }
     let out = in_toto_check(&python, signed.dir.path(), &statements);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.status.success(), "{}", said(&out));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).lines().count(),
         3 * PLATFORMS.len()
@@ -565,7 +438,7 @@ fn in_toto_attestation_validates_every_statement() {
             &[("broken".to_string(), statement.to_string().into_bytes())],
         );
         assert!(!out.status.success(), "in-toto-attestation accepted {why}");
-        let text = stderr(&out);
+        let text = said(&out);
         eprint!("refused, as it must be ({why}): {text}");
         text
     };
@@ -610,7 +483,7 @@ fn command_line(program: &str, args: &[&str]) -> String {
         .current_dir(xtask::project::root())
         .output()
         .unwrap_or_else(|error| panic!("running {program}: {error}"));
-    assert!(out.status.success(), "{program} {args:?}: {}", stderr(&out));
+    assert!(out.status.success(), "{program} {args:?}: {}", said(&out));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -740,5 +613,92 @@ fn the_same_build_and_key_give_the_same_bytes() {
     for (first, second) in signed.attestations.iter().zip(&again) {
         assert_eq!(first.bundle(), second.bundle());
         assert_eq!(first.att_layer(), second.att_layer());
+    }
+}
+
+/// The kinds of the README's admission policies, one block each: policy-controller's, and
+/// Kyverno's with `type: Cosign` and with `type: SigstoreBundle`.
+const POLICY_KINDS: [&str; 3] = [
+    "kind: ClusterImagePolicy",
+    "kind: ClusterPolicy",
+    "kind: ClusterPolicy",
+];
+
+/// The README's ```yaml blocks that are admission policies, in order.
+fn readme_policies() -> Vec<String> {
+    let readme = std::fs::read_to_string(xtask::project::root().join("README.md"))
+        .expect("reading README.md");
+    readme
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|rest| rest.split("```").next())
+        .filter(|block| {
+            block.contains("kind: ClusterImagePolicy") || block.contains("kind: ClusterPolicy")
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// The README's policies, as an API server with strict field validation would take them: each
+/// fits the schema its controller's CRD publishes (policy-controller's ClusterImagePolicy
+/// v1beta1, Kyverno's ClusterPolicy v1), checked by PyPI's `jsonschema`. A misspelt field or a
+/// value outside an enum is refused, naming where.
+#[test]
+fn the_readme_policies_fit_their_controllers_crd_schemas() {
+    const TEST: &str = "attestation::the_readme_policies_fit_their_controllers_crd_schemas";
+    let Some(python) = jsonschema_ready(TEST) else {
+        return;
+    };
+    let policies = readme_policies();
+    assert_eq!(policies.len(), POLICY_KINDS.len(), "the README's policies");
+    for (policy, kind) in policies.iter().zip(POLICY_KINDS) {
+        assert!(policy.contains(kind), "{kind}:\n{policy}");
+    }
+    assert!(policies[1].contains("type: Cosign") && policies[2].contains("type: SigstoreBundle"));
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let files: Vec<PathBuf> = policies
+        .iter()
+        .enumerate()
+        .map(|(at, policy)| {
+            write(
+                &scratch.path().join(format!("policy-{at}.yaml")),
+                policy.as_bytes(),
+            )
+        })
+        .collect();
+    let out = check_policies(&python, &files);
+    assert!(out.status.success(), "{}", said(&out));
+    eprint!("{}", said(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().count(),
+        POLICY_KINDS.len()
+    );
+
+    for (at, from, to, named) in [
+        (1, "ignoreTlog", "ignoreTLog", "'ignoreTLog' was unexpected"),
+        (
+            2,
+            "type: SigstoreBundle",
+            "type: Sigstore",
+            "'Sigstore' is not one of",
+        ),
+        (0, "- glob:", "- globs:", "'globs' was unexpected"),
+        (
+            1,
+            "operator: AnyIn",
+            "operator: Contains",
+            "'Contains' is not one of",
+        ),
+    ] {
+        assert!(policies[at].contains(from), "{from}");
+        let broken = write(
+            &scratch.path().join("broken.yaml"),
+            policies[at].replacen(from, to, 1).as_bytes(),
+        );
+        let out = check_policies(&python, &[broken]);
+        assert!(!out.status.success(), "jsonschema accepted `{to}`");
+        let text = said(&out);
+        eprint!("refused, as it must be ({to}): {text}");
+        assert!(text.contains(named), "{text}");
     }
 }

@@ -2,20 +2,22 @@
 //! runs it: it passes on a fresh signed push (and on one built at another date, which it reads
 //! from the image), and fails, naming the first blob that differs and what differs in it, when
 //! the registry holds another image under the tag (a binary altered by one byte, a layer built at
-//! another date), when a signature is missing or made with another key, when an SBOM is missing,
-//! and first names the commit to check out when the image was built from another one. Bad input
-//! is one line.
+//! another date), when signatures and attestations are missing or made with another key, when an
+//! SBOM is missing, and first names the commit to check out when the image was built from another
+//! one. Bad input is one line. What verify says of attestations tampered with in the registry is
+//! `tests/pushed_attestations.rs`'s.
 //!
 //! Each test builds its own image (`cargo xtask image --out`, at the checkout's commit), so a stale
 //! `target/image` cannot make verify's rebuild differ.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use pause_tests::layout::{EditedLayout, flip_a_byte};
 use pause_tests::registry::{self, REPOSITORY, Registry};
 use pause_tests::registry_http::{self, RegistryHttp};
-use pause_tests::xtask_cli::{self, Said};
+use pause_tests::xtask_cli::{
+    self, ATTESTATIONS, BUNDLE, REBUILT, SBOM, SIG, Said, verify_table as table,
+};
 use pause_tests::{Need, PLATFORMS, ready};
 
 const PASSWORD_VAR: &str = "COSIGN_PASSWORD";
@@ -27,9 +29,6 @@ const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 const REVISION: &str = "org.opencontainers.image.revision";
 /// The revision annotation of an image built from another commit.
 const OTHER_COMMIT: &str = "0123456789ab";
-/// The table's header line.
-const HEADER: &str = "platform";
-
 fn needs() -> Vec<Need> {
     let mut needs = registry::NEEDS.to_vec();
     needs.push(registry_http::NEEDS);
@@ -78,49 +77,22 @@ fn verify(reference: &str, key: Option<&str>) -> Said {
     said
 }
 
-/// The table verify printed, by row name: the cells after the name (digest, rebuilt = registry,
-/// signature, SBOM). Cells hold single spaces; columns are two or more apart.
-fn table(stdout: &str) -> BTreeMap<String, Vec<String>> {
-    let rows: Vec<Vec<String>> = stdout
-        .lines()
-        .skip_while(|line| !line.starts_with(HEADER))
-        .skip(1)
-        .take_while(|line| {
-            line.starts_with("index") || PLATFORMS.iter().any(|p| line.starts_with(p.name))
-        })
-        .map(|line| {
-            line.split("  ")
-                .map(str::trim)
-                .filter(|cell| !cell.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .collect();
-    assert_eq!(
-        rows.len(),
-        1 + PLATFORMS.len(),
-        "a row for the index and each platform:\n{stdout}"
-    );
-    rows.into_iter()
-        .map(|mut row| {
-            let name = row.remove(0);
-            (name, row)
-        })
-        .collect()
-}
-
-/// Asserts every row holds: rebuilt = registry, the signature as `signature`, an SBOM.
-fn assert_every_row_holds(said: &Said, signature: &str) {
+/// Asserts every row holds: rebuilt = registry, the `.sig` and bundle signatures and the
+/// platforms' attestations as `signed` says (`ok`, `not checked`), an SBOM.
+fn assert_every_row_holds(said: &Said, signed: &str) {
     assert!(said.success, "verify failed:\n{}", said.all());
     for (name, cells) in table(&said.stdout) {
-        assert_eq!(cells[1], "yes", "{name}: rebuilt = registry");
-        assert_eq!(cells[2], signature, "{name}: signature");
-        let sbom = if name == "index" {
-            "-"
+        let platform = name != "index";
+        assert_eq!(cells[REBUILT], "yes", "{name}");
+        assert_eq!(cells[SIG], signed, "{name}");
+        assert_eq!(cells[BUNDLE], signed, "{name}");
+        let (sbom, attestations) = if platform {
+            ("ok (fallback tag)", signed)
         } else {
-            "ok (fallback tag)"
+            ("-", "-")
         };
-        assert_eq!(cells[3], sbom, "{name}: SBOM");
+        assert_eq!(cells[SBOM], sbom, "{name}");
+        assert_eq!(cells[ATTESTATIONS], attestations, "{name}");
     }
     assert!(
         said.stdout.contains("every row holds"),
@@ -222,14 +194,14 @@ fn verify_names_the_first_differing_blob() {
     let error = said.error_line("a binary altered by one byte");
     assert!(error.contains("does not verify"), "{error}");
     let rows = table(&said.stdout);
-    assert_eq!(rows["linux/amd64"][1], "no: layer");
+    assert_eq!(rows["linux/amd64"][REBUILT], "no: layer");
     assert_eq!(
-        rows["linux/amd64"][3], "missing",
+        rows["linux/amd64"][SBOM], "missing",
         "the altered manifest has no SBOM"
     );
-    assert_eq!(rows["index"][1], "no: index");
+    assert_eq!(rows["index"][REBUILT], "no: index");
     for platform in &PLATFORMS[1..] {
-        assert_eq!(rows[platform.name][1], "yes", "{}", platform.name);
+        assert_eq!(rows[platform.name][REBUILT], "yes", "{}", platform.name);
     }
     let first = line_starting(&said, "first difference: ");
     for named in [
@@ -248,7 +220,7 @@ fn verify_names_the_first_differing_blob() {
     push(&reference, spliced.dir(), None);
     let said = verify(&reference, None);
     said.error_line("a layer built at another date");
-    assert_eq!(table(&said.stdout)["linux/amd64"][1], "no: layer");
+    assert_eq!(table(&said.stdout)["linux/amd64"][REBUILT], "no: layer");
     let first = line_starting(&said, "first difference: ");
     for named in [
         "linux/amd64: layer",
@@ -259,8 +231,9 @@ fn verify_names_the_first_differing_blob() {
     }
 }
 
-/// With --key, a signature that is not there, or not the key's, fails its row: an unsigned push
-/// has every row `missing`; a push signed with another key has every row `not by this key`.
+/// With --key, signatures and attestations that are not there, or not the key's, fail their
+/// rows: an unsigned push has every `.sig`, bundle and attestations cell `missing`; a push signed
+/// with another key has every one `not by this key`.
 #[test]
 fn verify_fails_when_a_signature_is_missing_or_by_another_key() {
     if !ready(
@@ -288,10 +261,13 @@ fn verify_fails_when_a_signature_is_missing_or_by_another_key() {
         said.error_line(expected);
         for (name, cells) in table(&said.stdout) {
             assert_eq!(
-                cells[1], "yes",
+                cells[REBUILT], "yes",
                 "{repository} {name}: the image is this checkout's"
             );
-            assert_eq!(cells[2], expected, "{repository} {name}: signature");
+            assert_eq!(cells[SIG], expected, "{repository} {name}");
+            assert_eq!(cells[BUNDLE], expected, "{repository} {name}");
+            let attestations = if name == "index" { "-" } else { expected };
+            assert_eq!(cells[ATTESTATIONS], attestations, "{repository} {name}");
         }
     }
 }
@@ -314,8 +290,8 @@ fn verify_fails_when_an_sbom_is_missing() {
     said.error_line("no SBOM");
     for platform in PLATFORMS {
         let cells = &table(&said.stdout)[platform.name];
-        assert_eq!(cells[1], "yes", "{}", platform.name);
-        assert_eq!(cells[3], "missing", "{}: SBOM", platform.name);
+        assert_eq!(cells[REBUILT], "yes", "{}", platform.name);
+        assert_eq!(cells[SBOM], "missing", "{}: SBOM", platform.name);
     }
     let first = line_starting(&said, "first difference: ");
     assert!(
@@ -366,7 +342,11 @@ fn verify_names_the_commit_to_check_out_when_the_revision_differs() {
     );
     let rows = table(&said.stdout);
     for platform in PLATFORMS {
-        assert_eq!(rows[platform.name][1], "no: manifest", "{}", platform.name);
+        assert_eq!(
+            rows[platform.name][REBUILT], "no: manifest",
+            "{}",
+            platform.name
+        );
     }
     let first = line_starting(&said, "first difference: ");
     assert!(

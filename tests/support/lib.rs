@@ -32,6 +32,7 @@ pub mod registry_http;
 pub mod runtime;
 pub mod skopeo;
 pub mod token_server;
+pub mod verifiers;
 pub mod xtask_cli;
 
 use std::fs::OpenOptions;

@@ -1,9 +1,11 @@
 //! The `cargo xtask` program itself, for the tests that drive its command line as a user does.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use crate::PLATFORMS;
 use crate::deadline::run_within;
 
 /// The longest a build of the xtask from nothing may take on a busy 2-core machine.
@@ -97,4 +99,76 @@ pub fn run(args: &[&str], env: &[(&str, &str)]) -> Said {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// The first column of `cargo xtask verify`'s table, which its header line starts with.
+const VERIFY_HEADER: &str = "platform";
+/// The columns of `cargo xtask verify`'s table.
+const VERIFY_COLUMNS: [&str; 7] = [
+    VERIFY_HEADER,
+    "digest",
+    REBUILT,
+    SIG,
+    BUNDLE,
+    SBOM,
+    ATTESTATIONS,
+];
+/// The column of the digests rebuilt and compared.
+pub const REBUILT: &str = "rebuilt = registry";
+/// cosign 2's signature, cosign 3's signature, the SBOM referrer, the signed SBOM and
+/// provenance in both formats.
+pub const SIG: &str = ".sig";
+pub const BUNDLE: &str = "bundle";
+pub const SBOM: &str = "SBOM";
+pub const ATTESTATIONS: &str = "attestations";
+
+/// The cells of one line of the table: cells hold single spaces; columns are two or more apart.
+fn cells(line: &str) -> Vec<String> {
+    line.split("  ")
+        .map(str::trim)
+        .filter(|cell| !cell.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The table `cargo xtask verify` printed, by row name (`index`, a platform), each row by column
+/// ([`REBUILT`], [`SIG`], [`BUNDLE`], [`SBOM`], [`ATTESTATIONS`], `digest`).
+pub fn verify_table(stdout: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+    let header = cells(
+        stdout
+            .lines()
+            .find(|line| line.starts_with(VERIFY_HEADER))
+            .unwrap_or_else(|| panic!("no table:\n{stdout}")),
+    );
+    assert_eq!(header, VERIFY_COLUMNS, "the table's columns:\n{stdout}");
+    let rows: Vec<Vec<String>> = stdout
+        .lines()
+        .skip_while(|line| !line.starts_with(VERIFY_HEADER))
+        .skip(1)
+        .take_while(|line| {
+            line.starts_with("index") || PLATFORMS.iter().any(|p| line.starts_with(p.name))
+        })
+        .map(cells)
+        .collect();
+    assert_eq!(
+        rows.len(),
+        1 + PLATFORMS.len(),
+        "a row for the index and each platform:\n{stdout}"
+    );
+    rows.into_iter()
+        .map(|row| {
+            assert_eq!(
+                row.len(),
+                VERIFY_COLUMNS.len(),
+                "a cell per column: {row:?}"
+            );
+            let mut by_column: BTreeMap<String, String> = VERIFY_COLUMNS
+                .iter()
+                .map(|column| column.to_string())
+                .zip(row)
+                .collect();
+            let name = by_column.remove(VERIFY_HEADER).expect("a name");
+            (name, by_column)
+        })
+        .collect()
 }

@@ -142,6 +142,17 @@ fn target_rustflags(platform: &Platform) -> (String, String) {
     (var, flags.join(" "))
 }
 
+/// The compiler this checkout builds with: `rustc -vV` of the toolchain `rust-toolchain.toml`
+/// pins (rustup picks it in the repository).
+pub(crate) fn compiler(sh: &Shell) -> Result<Compiler> {
+    Compiler::parse(
+        &cmd!(sh, "rustc -vV")
+            .quiet()
+            .read()
+            .context("asking rustc its version (`rustc -vV`)")?,
+    )
+}
+
 /// What the binaries were built with, for their SBOMs: the compiler (`rustc -vV` of the pinned
 /// toolchain) and, per platform, the crates linked into pause (`cargo metadata`'s resolve graph
 /// for that target, with that target's RUSTFLAGS so the same `cfg`s hold as in the build, and
@@ -149,12 +160,7 @@ fn target_rustflags(platform: &Platform) -> (String, String) {
 pub(crate) fn materials(sh: &Shell, platforms: &[&'static Platform]) -> Result<Materials> {
     let root = project::root();
     let manifest = root.join(MANIFEST);
-    let compiler = Compiler::parse(
-        &cmd!(sh, "rustc -vV")
-            .quiet()
-            .read()
-            .context("asking rustc its version (`rustc -vV`)")?,
-    )?;
+    let compiler = compiler(sh)?;
     let lockfile_path = root.join(LOCKFILE);
     let lockfile = sh
         .read_file(&lockfile_path)

@@ -27,7 +27,7 @@ pub fn run(sh: &Shell, cargo_test_args: &[String]) -> Result<()> {
     // skipped; under CI the run stops here instead, saying which could not be installed.
     for (verifiers, installed) in [
         (
-            "pyspdxtools and in-toto-attestation (PyPI)",
+            "pyspdxtools, in-toto-attestation and jsonschema (PyPI)",
             venv::ensure(sh),
         ),
         ("sigstore-js (npm)", node::ensure(sh)),

@@ -1,11 +1,15 @@
 //! `cargo xtask verify REGISTRY/REPOSITORY:TAG [--key cosign.pub]`: checks a published image
 //! against this checkout. It reads the registry's index, rebuilds the image here with the date
 //! the index carries (its `org.opencontainers.image.created`, back to SOURCE_DATE_EPOCH), and
-//! compares every digest: the index, each platform's manifest, config and layer. With `--key`, it
-//! checks cosign's signature of the index and of every platform manifest; it checks that every
-//! platform has an SBOM (through the referrers API or the fallback tag) naming the layer's exact
-//! `/pause` and the pinned compiler. It prints a table and succeeds only when every row holds; a
-//! row that does not says which blob differs first and what differs in it.
+//! compares every digest: the index, each platform's manifest, config and layer. It checks that
+//! every platform has an SBOM (through the referrers API or the fallback tag) naming the layer's
+//! exact `/pause` and the pinned compiler. With `--key`, it checks what cosign and the admission
+//! controllers read, for the index and every platform manifest: cosign 2's `.sig` signature and
+//! cosign 3's signature bundle; and for every platform its signed SBOM and provenance, in the
+//! `.att` image and as bundles (`verify/attestations.rs`): the key's, about that manifest, the
+//! SBOM the referrer's, the provenance this checkout's commit and compiler. It prints a table and
+//! succeeds only when every row holds; a row that does not says which blob differs first and
+//! what differs in it, a line per problem.
 //!
 //! What the bytes depend on: the binaries (this checkout's source, the pinned compiler, the
 //! commit, which the binary's version line carries), `image/image.toml`, the date, the revision
@@ -14,15 +18,18 @@
 //! repository) are checked by what they say, not byte for byte. When the image names another
 //! commit than this checkout's, that is said first, with the command to check it out.
 
+mod attestations;
 mod differences;
+mod table;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
 use sha1::{Digest, Sha1};
 use xshell::Shell;
 
-use super::image;
+use super::{build, image};
 use crate::oci::blob::{hex, sha256};
 use crate::oci::definition::{CREATED, REVISION};
 use crate::oci::descriptor::{Descriptor, OciPlatform};
@@ -30,6 +37,7 @@ use crate::oci::image::{Image, PlatformImage};
 use crate::oci::index::{self, Index};
 use crate::oci::layer;
 use crate::oci::manifest::Manifest;
+use crate::oci::materials::Compiler;
 use crate::oci::reference::Reference;
 use crate::oci::sbom;
 use crate::oci::timestamp;
@@ -41,11 +49,16 @@ use crate::registry::referrers::{self, Listing};
 use crate::registry::session::{Access, Session};
 use crate::registry::signatures::{self, Check};
 use crate::sigstore::key::PublicKey;
+use attestations::Checkout;
+use table::{Cell, Row};
 
 /// The name the rebuilt image is assembled under: the tag enters no digest that is compared.
 const REBUILD_TAG: &str = "localhost/pause:verify";
-/// How many hex digits of a digest the table shows.
-const SHORT_DIGEST: usize = 12;
+/// The index's row name.
+const INDEX_ROW: &str = "index";
+/// A cell that does not apply to its row (the index has no SBOM), or is not checked.
+const NOT_APPLICABLE: &str = "-";
+const NOT_CHECKED: &str = "not checked";
 
 /// What to verify, and how to reach it.
 pub struct Options {
@@ -72,42 +85,23 @@ impl Options {
     }
 }
 
-/// One cell of the table: its text, and whether it holds.
-struct Cell {
-    text: String,
-    holds: bool,
+/// What the signatures are held against, with `--key`: the key, the checkout's commit and
+/// compiler, and the name of every digest the image lists.
+struct Keyed {
+    key: PublicKey,
+    commit: Option<String>,
+    compiler: Compiler,
+    names: BTreeMap<String, String>,
 }
 
-impl Cell {
-    fn holds(text: impl Into<String>) -> Cell {
-        Cell {
-            text: text.into(),
-            holds: true,
+impl Keyed {
+    fn checkout(&self) -> Checkout<'_> {
+        Checkout {
+            fingerprint: self.key.fingerprint(),
+            commit: self.commit.as_deref(),
+            compiler: &self.compiler,
+            names: &self.names,
         }
-    }
-
-    fn fails(text: impl Into<String>) -> Cell {
-        Cell {
-            text: text.into(),
-            holds: false,
-        }
-    }
-}
-
-/// One row: the index, or a platform.
-struct Row {
-    name: String,
-    digest: String,
-    rebuilt: Cell,
-    signature: Cell,
-    sbom: Cell,
-    /// What the failing cells mean, a line each.
-    details: Vec<String>,
-}
-
-impl Row {
-    fn holds(&self) -> bool {
-        self.rebuilt.holds && self.signature.holds && self.sbom.holds
     }
 }
 
@@ -216,13 +210,29 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     // No provenance: it is an unsigned statement beside the image, in no digest compared.
     let rebuilt = image::build(sh, REBUILD_TAG, &platforms, epoch, None)?;
     let pinned = project::pinned_toolchain()?;
+    let keyed = match key {
+        Some(key) => Some(Keyed {
+            key,
+            commit: project::git_commit(sh),
+            compiler: build::compiler(sh)?,
+            names: std::iter::once((remote_index.digest.clone(), INDEX_ROW.to_string()))
+                .chain(
+                    remote
+                        .manifests
+                        .iter()
+                        .map(|descriptor| (descriptor.digest.clone(), row_name(descriptor))),
+                )
+                .collect(),
+        }),
+        None => None,
+    };
 
     let mut rows = vec![index_row(
         &mut session,
         &remote_index.digest,
         &remote_index.data,
         &rebuilt,
-        key.as_ref(),
+        keyed.as_ref(),
     )?];
     for descriptor in &remote.manifests {
         let row = match platform_of(descriptor).and_then(|platform| {
@@ -231,30 +241,31 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
                 .iter()
                 .find(|built| built.platform == platform)
         }) {
-            Some(built) => platform_row(&mut session, descriptor, built, key.as_ref(), &pinned)?,
+            Some(built) => platform_row(&mut session, descriptor, built, keyed.as_ref(), &pinned)?,
             None => Row {
-                name: descriptor
-                    .platform
-                    .as_ref()
-                    .map_or_else(|| "(no platform)".to_string(), ToString::to_string),
+                name: row_name(descriptor),
                 digest: descriptor.digest.clone(),
                 rebuilt: Cell::fails("no: not a platform this checkout builds"),
-                signature: Cell::holds("-"),
-                sbom: Cell::holds("-"),
+                signature: Cell::holds(NOT_APPLICABLE),
+                bundle: Cell::holds(NOT_APPLICABLE),
+                sbom: Cell::holds(NOT_APPLICABLE),
+                attestations: Cell::holds(NOT_APPLICABLE),
                 details: Vec::new(),
             },
         };
         rows.push(row);
     }
-    print_table(&rows, key.is_some());
+    let first = table::print(&rows, keyed.is_some());
 
     let failing: Vec<&Row> = rows.iter().filter(|row| !row.holds()).collect();
     if failing.is_empty() {
         println!(
-            "every row holds: {shown} is what this checkout builds{}, and every platform has its SBOM",
-            key.as_ref().map_or_else(String::new, |key| format!(
-                ", signed with the key {}",
-                key.fingerprint()
+            "every row holds: {shown} is what this checkout builds, and every platform has its \
+             SBOM{}",
+            keyed.as_ref().map_or_else(String::new, |keyed| format!(
+                "; signed with the key {} (.sig and bundle), and every platform's SBOM and \
+                 provenance are attested with it in cosign 2's .att and cosign 3's bundles",
+                keyed.key.fingerprint()
             ))
         );
         return Ok(());
@@ -263,14 +274,15 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         format!(" (the image was built from commit {commit}: `git checkout {commit}`)")
     });
     bail!(
-        "{shown} does not verify: {} of {} rows do not hold ({}){commit}",
+        "{shown} does not verify: {} of {} rows do not hold ({}){commit}{}",
         failing.len(),
         rows.len(),
         failing
             .iter()
             .map(|row| row.name.as_str())
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(", "),
+        first.map_or_else(String::new, |first| format!("; first: {first}"))
     )
 }
 
@@ -294,6 +306,16 @@ fn read_key(path: &std::path::Path) -> Result<PublicKey> {
     PublicKey::from_pem(&text).map_err(|error| anyhow!("--key {}: {error:#}", path.display()))
 }
 
+/// The row of an index entry: its platform as the table names it (`linux/arm64`), else as the
+/// entry does.
+fn row_name(descriptor: &Descriptor) -> String {
+    match (platform_of(descriptor), &descriptor.platform) {
+        (Some(platform), _) => platform.name.to_string(),
+        (None, Some(named)) => named.to_string(),
+        (None, None) => "(no platform)".to_string(),
+    }
+}
+
 /// The platform of the table an index entry names.
 fn platform_of(descriptor: &Descriptor) -> Option<&'static Platform> {
     let named = descriptor.platform.as_ref()?;
@@ -302,21 +324,13 @@ fn platform_of(descriptor: &Descriptor) -> Option<&'static Platform> {
         .find(|platform| OciPlatform::from(*platform) == *named)
 }
 
-/// `sha256:0123456789ab`.
-fn short(digest: &str) -> String {
-    digest
-        .chars()
-        .take("sha256:".len() + SHORT_DIGEST)
-        .collect()
-}
-
-/// The index's row: its digest against the rebuilt one, its signature.
+/// The index's row: its digest against the rebuilt one, its signatures.
 fn index_row(
     session: &mut Session<'_>,
     digest: &str,
     data: &[u8],
     rebuilt: &Image,
-    key: Option<&PublicKey>,
+    keyed: Option<&Keyed>,
 ) -> Result<Row> {
     let mut details = Vec::new();
     let rebuilt_cell = if digest == rebuilt.index.digest {
@@ -329,24 +343,38 @@ fn index_row(
         ));
         Cell::fails("no: index")
     };
-    let signature = signature_cell(session, key, digest, "index", &mut details)?;
+    let signature = signature_cell(session, keyed, digest, INDEX_ROW, &mut details)?;
+    let bundle = match keyed {
+        Some(keyed) => {
+            let gathered = attestations::gather(session, &keyed.key, digest)?;
+            let row = attestations::Row {
+                name: INDEX_ROW,
+                platform: None,
+                sbom: None,
+            };
+            attestations::bundle_cell(&gathered, &row, &keyed.checkout(), &mut details)
+        }
+        None => Cell::holds(NOT_CHECKED),
+    };
     Ok(Row {
-        name: "index".to_string(),
+        name: INDEX_ROW.to_string(),
         digest: digest.to_string(),
         rebuilt: rebuilt_cell,
         signature,
-        sbom: Cell::holds("-"),
+        bundle,
+        sbom: Cell::holds(NOT_APPLICABLE),
+        attestations: Cell::holds(NOT_APPLICABLE),
         details,
     })
 }
 
-/// A platform's row: its manifest, config and layer against the rebuilt ones, its signature,
-/// its SBOM.
+/// A platform's row: its manifest, config and layer against the rebuilt ones, its signatures,
+/// its SBOM, its attestations.
 fn platform_row(
     session: &mut Session<'_>,
     descriptor: &Descriptor,
     built: &PlatformImage,
-    key: Option<&PublicKey>,
+    keyed: Option<&Keyed>,
     pinned: &str,
 ) -> Result<Row> {
     let name = built.platform.name;
@@ -366,8 +394,10 @@ fn platform_row(
             name: name.to_string(),
             digest: digest.clone(),
             rebuilt,
-            signature: Cell::fails("-"),
-            sbom: Cell::fails("-"),
+            signature: Cell::fails(NOT_APPLICABLE),
+            bundle: Cell::fails(NOT_APPLICABLE),
+            sbom: Cell::fails(NOT_APPLICABLE),
+            attestations: Cell::fails(NOT_APPLICABLE),
             details,
         });
     };
@@ -426,8 +456,8 @@ fn platform_row(
             ),
         }
     };
-    let signature = signature_cell(session, key, digest, name, &mut details)?;
-    let sbom = sbom_cell(
+    let signature = signature_cell(session, keyed, digest, name, &mut details)?;
+    let (sbom, document) = sbom_cell(
         session,
         digest,
         remote_layer.as_ref().map(|(_, bytes)| bytes.as_slice()),
@@ -435,26 +465,44 @@ fn platform_row(
         name,
         &mut details,
     )?;
+    let (bundle, attested) = match keyed {
+        Some(keyed) => {
+            let gathered = attestations::gather(session, &keyed.key, digest)?;
+            let row = attestations::Row {
+                name,
+                platform: Some(built.platform),
+                sbom: document.as_deref(),
+            };
+            let checkout = keyed.checkout();
+            (
+                attestations::bundle_cell(&gathered, &row, &checkout, &mut details),
+                attestations::attestations_cell(&gathered, &row, &checkout, &mut details),
+            )
+        }
+        None => (Cell::holds(NOT_CHECKED), Cell::holds(NOT_CHECKED)),
+    };
     Ok(Row {
         name: name.to_string(),
         digest: digest.clone(),
         rebuilt,
         signature,
+        bundle,
         sbom,
+        attestations: attested,
         details,
     })
 }
 
-/// The signature cell of `digest`: not checked without a key.
+/// The `.sig` cell of `digest`: not checked without a key.
 fn signature_cell(
     session: &mut Session<'_>,
-    key: Option<&PublicKey>,
+    keyed: Option<&Keyed>,
     digest: &str,
     name: &str,
     details: &mut Vec<String>,
 ) -> Result<Cell> {
-    let Some(key) = key else {
-        return Ok(Cell::holds("not checked"));
+    let Some(key) = keyed.map(|keyed| &keyed.key) else {
+        return Ok(Cell::holds(NOT_CHECKED));
     };
     let tag = crate::sigstore::simple_signing::signature_tag(digest);
     Ok(match signatures::check(session, key, digest)? {
@@ -489,7 +537,7 @@ fn signature_cell(
 
 /// The SBOM cell of the platform manifest `digest`, whose layer is `layer`: an SBOM among its
 /// referrers whose file is the layer's `/pause` (SHA-256 and SHA-1) and whose compiler is the
-/// pinned one.
+/// pinned one. With it, that SBOM's document, which the signed SBOM must be.
 fn sbom_cell(
     session: &mut Session<'_>,
     digest: &str,
@@ -497,8 +545,8 @@ fn sbom_cell(
     pinned: &str,
     name: &str,
     details: &mut Vec<String>,
-) -> Result<Cell> {
-    let (listing, found) = referrers::find(session, digest, sbom::MEDIA_TYPE)?;
+) -> Result<(Cell, Option<Vec<u8>>)> {
+    let (listing, found) = referrers::fetch(session, digest, sbom::MEDIA_TYPE)?;
     let place = match &listing {
         Listing::Api => "the referrers API".to_string(),
         Listing::FallbackTag(tag) => format!("the tag {tag}"),
@@ -509,7 +557,7 @@ fn sbom_cell(
              `cargo xtask image` wrote, which holds one per platform",
             sbom::MEDIA_TYPE
         ));
-        return Ok(Cell::fails("missing"));
+        return Ok((Cell::fails("missing"), None));
     }
     let files: Vec<(String, Vec<u8>)> = match layer.map(layer::read) {
         Some(Ok((entries, _))) => entries
@@ -524,151 +572,68 @@ fn sbom_cell(
         _ => Vec::new(),
     };
     let mut problem = String::new();
-    for descriptor in &found {
-        match sbom_problem(session, digest, descriptor, &files, pinned)? {
-            None => {
-                let via = match &listing {
-                    Listing::Api => "ok (referrers API)",
-                    Listing::FallbackTag(_) => "ok (fallback tag)",
-                };
-                return Ok(Cell::holds(via));
+    for fetched in found {
+        let why = match fetched.content {
+            Ok(content) if content.subject.as_deref() != Some(digest) => {
+                format!("{} does not name {digest} as its subject", fetched.digest)
             }
-            Some(why) => problem = why,
-        }
+            Ok(content) => match sbom_problem(&content.document, &files, pinned) {
+                None => {
+                    let via = match &listing {
+                        Listing::Api => "ok (referrers API)",
+                        Listing::FallbackTag(_) => "ok (fallback tag)",
+                    };
+                    return Ok((Cell::holds(via), Some(content.document)));
+                }
+                Some(why) => why,
+            },
+            Err(why) => why,
+        };
+        problem = why;
     }
     details.push(format!("{name}: the SBOM found through {place}: {problem}"));
-    Ok(Cell::fails(if problem.contains("rustc") {
-        "other compiler"
-    } else {
-        "does not match"
-    }))
+    Ok((
+        Cell::fails(if problem.contains("rustc") {
+            "other compiler"
+        } else {
+            "does not match"
+        }),
+        None,
+    ))
 }
 
-/// What is wrong with the SBOM `descriptor` names, if anything.
-fn sbom_problem(
-    session: &mut Session<'_>,
-    subject: &str,
-    descriptor: &Descriptor,
-    files: &[(String, Vec<u8>)],
-    pinned: &str,
-) -> Result<Option<String>> {
-    let Some(artifact) = session.get_manifest(&descriptor.digest)? else {
-        return Ok(Some(format!(
-            "it lists {}, which the registry does not have",
-            descriptor.digest
-        )));
-    };
-    let Ok(artifact) = serde_json::from_slice::<Manifest>(&artifact.data) else {
-        return Ok(Some(format!(
-            "{} is not an image manifest",
-            descriptor.digest
-        )));
-    };
-    if artifact.subject.as_ref().map(|s| s.digest.as_str()) != Some(subject) {
-        return Ok(Some(format!(
-            "{} does not name {subject} as its subject",
-            descriptor.digest
-        )));
-    }
-    let [layer] = artifact.layers.as_slice() else {
-        return Ok(Some(format!(
-            "{} has no single document",
-            descriptor.digest
-        )));
-    };
-    let document = session.get_blob(&layer.digest)?;
-    let summary = match sbom::summary(&document) {
+/// What is wrong with the SBOM `document` of a platform whose layer holds `files`, if anything.
+fn sbom_problem(document: &[u8], files: &[(String, Vec<u8>)], pinned: &str) -> Option<String> {
+    let summary = match sbom::summary(document) {
         Ok(summary) => summary,
-        Err(error) => return Ok(Some(format!("{}: {error:#}", layer.digest))),
+        Err(error) => return Some(format!("{} ({error:#})", sha256(document))),
     };
     if files.is_empty() {
-        return Ok(Some("the platform's layer cannot be read".to_string()));
+        return Some("the platform's layer cannot be read".to_string());
     }
     for (path, data) in files {
         let Some(listed) = summary.files.iter().find(|file| file.name == *path) else {
-            return Ok(Some(format!("it does not list {}", &path[1..])));
+            return Some(format!("it does not list {}", &path[1..]));
         };
         let sha256_hex = sha256(data)["sha256:".len()..].to_string();
         let sha1_hex = hex(&Sha1::digest(data));
         if listed.sha256.as_deref() != Some(sha256_hex.as_str())
             || listed.sha1.as_deref() != Some(sha1_hex.as_str())
         {
-            return Ok(Some(format!(
+            return Some(format!(
                 "its {} digests (SHA-256 {}) are not the layer's file's ({sha256_hex})",
                 &path[1..],
                 listed.sha256.as_deref().unwrap_or("absent")
-            )));
+            ));
         }
     }
     match summary.rustc.as_deref() {
-        Some(version) if version == pinned => Ok(None),
-        Some(version) => Ok(Some(format!(
+        Some(version) if version == pinned => None,
+        Some(version) => Some(format!(
             "it records rustc {version}, and rust-toolchain.toml pins {pinned}: the image was \
              built with another toolchain"
-        ))),
-        None => Ok(Some("it names no rustc".to_string())),
-    }
-}
-
-/// The table, then what every failing cell means.
-fn print_table(rows: &[Row], keyed: bool) {
-    let header = [
-        "platform",
-        "digest",
-        "rebuilt = registry",
-        "signature",
-        "SBOM",
-    ];
-    let cells: Vec<[String; 5]> = rows
-        .iter()
-        .map(|row| {
-            [
-                row.name.clone(),
-                short(&row.digest),
-                row.rebuilt.text.clone(),
-                row.signature.text.clone(),
-                row.sbom.text.clone(),
-            ]
-        })
-        .collect();
-    let width = |column: usize| {
-        cells
-            .iter()
-            .map(|row| row[column].chars().count())
-            .chain(std::iter::once(header[column].len()))
-            .max()
-            .unwrap_or_default()
-    };
-    let widths: Vec<usize> = (0..header.len()).map(width).collect();
-    let line = |values: [&str; 5]| {
-        values
-            .iter()
-            .zip(&widths)
-            .map(|(value, width)| format!("{value:<width$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    println!("{}", line(header));
-    for row in &cells {
-        println!("{}", line([&row[0], &row[1], &row[2], &row[3], &row[4]]));
-    }
-    if !keyed {
-        println!("signatures not checked: give --key cosign.pub to check them");
-    }
-    // The platforms' details before the index's: a platform's blob is where a difference starts,
-    // the index only lists the manifests that differ.
-    let mut details = rows
-        .iter()
-        .skip(1)
-        .chain(rows.first())
-        .flat_map(|row| &row.details);
-    if let Some(first) = details.next() {
-        println!("first difference: {first}");
-    }
-    for detail in details {
-        println!("{detail}");
+        )),
+        None => Some("it names no rustc".to_string()),
     }
 }
 

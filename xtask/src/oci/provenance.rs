@@ -10,8 +10,8 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
-use serde::Serialize;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
 
 use super::blob::{Blob, digest_hex, is_sha256_digest};
 use super::intoto::Statement;
@@ -42,6 +42,10 @@ const RUST_SOURCE: &str = "git+https://github.com/rust-lang/rust";
 const GIT_COMMIT: &str = "gitCommit";
 const GIT_COMMIT_HEX_DIGITS: usize = 40;
 const SHA256: &str = "sha256";
+/// The `name` of the compiler's resolved dependency.
+const COMPILER_NAME: &str = "rustc";
+/// The compiler dependency's annotation holding its version line.
+const VERSION_ANNOTATION: &str = "version";
 /// The variables GitHub Actions sets in every job, as its documentation names them.
 const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
 const GITHUB_SERVER_URL: &str = "GITHUB_SERVER_URL";
@@ -311,14 +315,14 @@ fn compiler_dependency(compiler: &Compiler) -> ResourceDescriptor {
     let is_commit = compiler.commit_hash.len() == GIT_COMMIT_HEX_DIGITS
         && compiler.commit_hash.bytes().all(|b| b.is_ascii_hexdigit());
     let mut annotations = BTreeMap::from([
-        ("version", compiler.version.clone()),
+        (VERSION_ANNOTATION, compiler.version.clone()),
         ("host", compiler.host.clone()),
     ]);
     if let Some(llvm) = &compiler.llvm_version {
         annotations.insert("llvmVersion", llvm.clone());
     }
     ResourceDescriptor {
-        name: Some("rustc".to_string()),
+        name: Some(COMPILER_NAME.to_string()),
         uri: Some(RUST_SOURCE.to_string()),
         // A rustc built from a tarball reports `commit-hash: unknown`: then there is no digest.
         digest: if is_commit {
@@ -328,6 +332,100 @@ fn compiler_dependency(compiler: &Compiler) -> ResourceDescriptor {
         },
         annotations,
     }
+}
+
+/// What a provenance claims that `cargo xtask verify` holds against the checkout: the build
+/// type, the platform, the commit (as `source.commit` and as the source's `gitCommit`
+/// dependency, which must agree) and the compiler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Claims {
+    pub(crate) build_type: String,
+    pub(crate) platform: Option<String>,
+    /// `externalParameters.source.commit`.
+    pub(crate) commit: Option<String>,
+    /// The `gitCommit` of the resolved dependency `git+<source.repository>`.
+    pub(crate) source_dependency_commit: Option<String>,
+    /// The compiler dependency's `version` annotation: `rustc -vV`'s first line.
+    pub(crate) rustc_version: Option<String>,
+    /// The compiler dependency's `gitCommit`: `rustc -vV`'s `commit-hash`.
+    pub(crate) rustc_commit: Option<String>,
+}
+
+/// The parts of a predicate [`claims`] reads; everything else is passed over.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReadPredicate {
+    build_definition: ReadDefinition,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReadDefinition {
+    build_type: String,
+    #[serde(default)]
+    external_parameters: ReadExternal,
+    #[serde(default)]
+    resolved_dependencies: Vec<ReadDependency>,
+}
+
+#[derive(Default, Deserialize)]
+struct ReadExternal {
+    #[serde(default)]
+    source: Option<ReadSource>,
+    #[serde(default)]
+    platform: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ReadSource {
+    #[serde(default)]
+    repository: Option<String>,
+    #[serde(default)]
+    commit: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ReadDependency {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    uri: Option<String>,
+    #[serde(default)]
+    digest: BTreeMap<String, String>,
+    #[serde(default)]
+    annotations: BTreeMap<String, serde_json::Value>,
+}
+
+/// Reads the claims of an SLSA provenance v1 predicate (a statement's `predicate`).
+pub(crate) fn claims(predicate: &[u8]) -> Result<Claims> {
+    let read: ReadPredicate = serde_json::from_slice(predicate)
+        .context("it is not SLSA provenance v1 (no buildDefinition.buildType)")?;
+    let definition = read.build_definition;
+    let source = definition.external_parameters.source;
+    let source_uri = source
+        .as_ref()
+        .and_then(|source| source.repository.as_ref())
+        .map(|repository| format!("git+{repository}"));
+    let source_dependency_commit = definition
+        .resolved_dependencies
+        .iter()
+        .find(|dependency| dependency.uri.is_some() && dependency.uri == source_uri)
+        .and_then(|dependency| dependency.digest.get(GIT_COMMIT).cloned());
+    let compiler = definition
+        .resolved_dependencies
+        .iter()
+        .find(|dependency| dependency.name.as_deref() == Some(COMPILER_NAME));
+    Ok(Claims {
+        build_type: definition.build_type,
+        platform: definition.external_parameters.platform,
+        commit: source.and_then(|source| source.commit),
+        source_dependency_commit,
+        rustc_version: compiler
+            .and_then(|compiler| compiler.annotations.get(VERSION_ANNOTATION))
+            .and_then(|version| version.as_str())
+            .map(str::to_string),
+        rustc_commit: compiler.and_then(|compiler| compiler.digest.get(GIT_COMMIT).cloned()),
+    })
 }
 
 fn sha256_digest(digest: &str) -> BTreeMap<&'static str, String> {
@@ -340,7 +438,8 @@ pub(crate) mod tests {
     use serde_json::Value;
 
     use super::{
-        BUILD_TYPE, Build, Builder, LOCAL_BUILDER, Lockfile, PREDICATE_TYPE, Subject, statement,
+        BUILD_TYPE, Build, Builder, Claims, LOCAL_BUILDER, Lockfile, PREDICATE_TYPE, Subject,
+        claims, statement,
     };
     use crate::oci::blob::{Blob, sha256};
     use crate::oci::materials::Compiler;
@@ -528,5 +627,32 @@ pub(crate) mod tests {
         let dependency = serde_json::to_value(super::compiler_dependency(&compiler)).unwrap();
         assert!(dependency["digest"].is_null(), "{dependency}");
         assert_eq!(dependency["uri"], "git+https://github.com/rust-lang/rust");
+    }
+
+    /// What verify reads back is what the build wrote: the commit twice, the compiler, the
+    /// platform; a predicate without a build type is not provenance.
+    #[test]
+    fn the_claims_read_back_what_was_written() {
+        let predicate = serde_json::to_vec(&sample_predicate(&build())).unwrap();
+        assert_eq!(
+            claims(&predicate).unwrap(),
+            Claims {
+                build_type: BUILD_TYPE.to_string(),
+                platform: Some("linux/arm/v7".to_string()),
+                commit: Some(COMMIT.to_string()),
+                source_dependency_commit: Some(COMMIT.to_string()),
+                rustc_version: Some("rustc 1.95.0 (59807616e 2026-04-14)".to_string()),
+                rustc_commit: Some("59807616e1fa2540724bfbac14d7976d7e4a3860".to_string()),
+            }
+        );
+        let no_git = serde_json::to_vec(&sample_predicate(&Build {
+            commit: None,
+            ..build()
+        }))
+        .unwrap();
+        let read = claims(&no_git).unwrap();
+        assert_eq!((read.commit, read.source_dependency_commit), (None, None));
+        let error = format!("{:#}", claims(br#"{"buildDefinition":{}}"#).unwrap_err());
+        assert!(error.contains("not SLSA provenance"), "{error}");
     }
 }

@@ -10,12 +10,15 @@
 //! artifacts of one subject (its SBOM, its signed attestations' bundles) are planned together,
 //! since they share one listing.
 
+use std::collections::BTreeMap;
+
 use anyhow::{Result, anyhow};
 
 use super::session::Session;
 use crate::oci::artifact::Artifact;
 use crate::oci::blob::Blob;
 use crate::oci::descriptor::Descriptor;
+use crate::oci::manifest::Manifest;
 use crate::oci::referrers::{self, fallback_tag};
 
 /// Where a registry lists the referrers of a manifest.
@@ -40,6 +43,67 @@ pub(crate) fn find(
         None => Vec::new(),
     };
     Ok((listing, found))
+}
+
+/// One referrer of a manifest, read from the registry: the artifact manifest the listing names
+/// and, when it can be read, what it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fetched {
+    /// The artifact manifest's digest, as the listing names it.
+    pub(crate) digest: String,
+    /// Its annotations as the listing names them (what a reader picks it by without fetching).
+    pub(crate) listed_annotations: BTreeMap<String, String>,
+    /// What it holds, or why it cannot be read (missing, not an image manifest, not one
+    /// document): a sentence that names it.
+    pub(crate) content: Result<Content, String>,
+}
+
+/// What an artifact manifest holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Content {
+    /// The digest of the manifest it names as its subject, if any: a listing may name an
+    /// artifact of another manifest (an entry copied from another listing).
+    pub(crate) subject: Option<String>,
+    /// The artifact manifest's annotations.
+    pub(crate) annotations: BTreeMap<String, String>,
+    /// Its one layer, the document, checked against its digest.
+    pub(crate) document: Vec<u8>,
+}
+
+/// Every referrer of `subject` of `artifact_type`, its manifest and document fetched, and where
+/// they are listed.
+pub(crate) fn fetch(
+    session: &mut Session<'_>,
+    subject: &str,
+    artifact_type: &str,
+) -> Result<(Listing, Vec<Fetched>)> {
+    let (listing, found) = find(session, subject, artifact_type)?;
+    let mut fetched = Vec::new();
+    for descriptor in found {
+        let content = match session.get_manifest(&descriptor.digest)? {
+            None => Err(format!(
+                "it lists {}, which the registry does not have",
+                descriptor.digest
+            )),
+            Some(manifest) => match serde_json::from_slice::<Manifest>(&manifest.data) {
+                Err(_) => Err(format!("{} is not an image manifest", descriptor.digest)),
+                Ok(manifest) => match manifest.layers.as_slice() {
+                    [layer] => Ok(Content {
+                        subject: manifest.subject.map(|subject| subject.digest),
+                        annotations: manifest.annotations,
+                        document: session.get_blob(&layer.digest)?,
+                    }),
+                    _ => Err(format!("{} has no single document", descriptor.digest)),
+                },
+            },
+        };
+        fetched.push(Fetched {
+            digest: descriptor.digest,
+            listed_annotations: descriptor.annotations,
+            content,
+        });
+    }
+    Ok((listing, fetched))
 }
 
 /// What attaching the artifacts of one subject takes: the artifacts themselves, and the

@@ -1,7 +1,7 @@
 //! cosign's signatures and attestations in a registry: the `.sig` image under the tag
 //! `sha256-<hex>.sig` of each signed manifest and the `.att` image under `sha256-<hex>.att`,
 //! read and extended on push (every layer already there kept, the same one never added twice),
-//! and the signatures checked on verify. The documents are `sigstore`'s (`simple_signing`,
+//! and, on verify, the signatures checked and the attestations fetched. The documents are `sigstore`'s (`simple_signing`,
 //! `attestation`); this module only fetches and stores.
 //!
 //! Attaching is two steps, [`plan`] (or [`plan_attestations`]) then [`Planned::push`], so that
@@ -12,7 +12,7 @@ use anyhow::{Result, anyhow};
 
 use super::session::Session;
 use crate::oci::blob::Blob;
-use crate::sigstore::attestation::{self, Attestation};
+use crate::sigstore::attestation::{self, Attestation, EnvelopeLayer};
 use crate::sigstore::key::{PublicKey, SigningKey};
 use crate::sigstore::simple_signing::{self, signature_tag};
 
@@ -161,4 +161,34 @@ pub(crate) fn check(session: &mut Session<'_>, key: &PublicKey, digest: &str) ->
         Some(named) => Check::OtherDigest(named),
         None => Check::OtherKeys(signed.len()),
     })
+}
+
+/// The `.att` image of one digest as the registry holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Attested {
+    /// No `.att` tag.
+    Missing,
+    /// The tag holds something that is not cosign's: why, naming it.
+    Unreadable(String),
+    /// Each envelope layer, with its bytes (checked against its digest).
+    Envelopes(Vec<(EnvelopeLayer, Vec<u8>)>),
+}
+
+/// The envelopes stored under `digest`'s `.att` tag, fetched; what they say is for the caller
+/// to read (`attestation::read_envelope`).
+pub(crate) fn attestations(session: &mut Session<'_>, digest: &str) -> Result<Attested> {
+    let tag = attestation::attestation_tag(digest);
+    let Some(manifest) = session.get_manifest(&tag)? else {
+        return Ok(Attested::Missing);
+    };
+    let layers = match attestation::envelopes(&manifest.data) {
+        Ok(layers) => layers,
+        Err(error) => return Ok(Attested::Unreadable(format!("{tag}: {error:#}"))),
+    };
+    let mut envelopes = Vec::new();
+    for layer in layers {
+        let bytes = session.get_blob(&layer.digest)?;
+        envelopes.push((layer, bytes));
+    }
+    Ok(Attested::Envelopes(envelopes))
 }

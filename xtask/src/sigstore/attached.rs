@@ -170,6 +170,18 @@ pub(crate) fn append(existing: Option<&[u8]>, what: &str, layers: &[Layer]) -> R
     })
 }
 
+/// The layers of `media_type` in the attached manifest `manifest` (its bytes), in order, with
+/// their annotations; layers of other types are another tool's and are passed over.
+pub(crate) fn layers_of(manifest: &[u8], media_type: &str) -> Result<Vec<GoDescriptor>> {
+    let document = serde_json::from_slice::<AttachedManifest>(manifest)
+        .map_err(|error| anyhow::anyhow!("it is not an image manifest ({error})"))?;
+    Ok(document
+        .layers
+        .into_iter()
+        .filter(|layer| layer.media_type == media_type)
+        .collect())
+}
+
 /// The config go-containerregistry computes for an empty image with `layers` appended.
 fn config_of(media_type: &str, layers: &[GoDescriptor]) -> Result<Blob> {
     let config = AttachedConfig {

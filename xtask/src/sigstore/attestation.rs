@@ -13,8 +13,9 @@
 //! for the index, its signature statement; for each platform manifest, its signature statement,
 //! its SPDX SBOM (predicate: the layout's SBOM document, byte for byte) and its SLSA provenance
 //! (the layout's statement, restated for the repository pushed to). The rest is the pure
-//! read-append step for the registry's `.att` manifest and referrers index. Nothing here talks
-//! to a registry.
+//! read-append step for the registry's `.att` manifest; the bundle referrers join their
+//! subject's referrers index as the SBOMs do, through `oci::referrers`. Nothing here talks to a
+//! registry.
 
 use std::collections::BTreeMap;
 
@@ -23,7 +24,7 @@ use anyhow::{Context, Result, bail};
 use super::attached::{self, Attached, Layer};
 use super::bundle::{self, SIGN_PREDICATE_TYPE};
 use super::dsse::Envelope;
-use super::key::SigningKey;
+use super::key::{PublicKey, SigningKey};
 use super::simple_signing::SIGNATURE_ANNOTATION;
 use crate::oci::artifact::Artifact;
 use crate::oci::blob::{Blob, digest_hex};
@@ -33,7 +34,7 @@ use crate::oci::index::Index;
 use crate::oci::intoto::{self, Statement};
 use crate::oci::layout::Contents;
 use crate::oci::reference::Reference;
-use crate::oci::{provenance, referrers, sbom};
+use crate::oci::{provenance, sbom};
 
 /// The media type of an `.att` layer: one DSSE envelope.
 pub const ENVELOPE_MEDIA_TYPE: &str = "application/vnd.dsse.envelope.v1+json";
@@ -260,18 +261,106 @@ pub(crate) fn attestation_manifest(
     ))
 }
 
-/// The referrers index (the fallback tag `sha256-<hex>` of `referrer`'s subject, for registries
-/// without the referrers API) after listing `referrer` in `existing`; `None` when it is listed
-/// already. Every entry already there (the SBOM's, others') stays; an index that is not one is
-/// an error naming the tag.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "pushed by the signing push, not yet written")
-)]
-pub(crate) fn list_referrer(existing: Option<&[u8]>, referrer: &Artifact) -> Result<Option<Blob>> {
-    let tag = referrers::fallback_tag(&referrer.subject.digest);
-    referrers::add(existing, &referrer.referrer_descriptor()?)
-        .with_context(|| format!("the referrers tag `{tag}` was left as it is"))
+/// One envelope an `.att` manifest carries: its layer's digest and the predicate type its
+/// annotation names (what cosign 2 and policy-controller pick an attestation by).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EnvelopeLayer {
+    pub(crate) digest: String,
+    pub(crate) predicate_type: Option<String>,
+}
+
+/// The envelopes in the `.att` manifest `manifest` (its bytes), in layer order; layers of other
+/// media types are not attestations and are passed over.
+pub(crate) fn envelopes(manifest: &[u8]) -> Result<Vec<EnvelopeLayer>> {
+    Ok(attached::layers_of(manifest, ENVELOPE_MEDIA_TYPE)?
+        .into_iter()
+        .map(|layer| EnvelopeLayer {
+            predicate_type: layer.annotations.get(PREDICATE_TYPE_ANNOTATION).cloned(),
+            digest: layer.digest,
+        })
+        .collect())
+}
+
+/// What one stored attestation (an `.att` envelope or a bundle) is, read with a public key, for
+/// the manifest it is stored with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Reading {
+    /// The key's signature over an in-toto statement about that manifest.
+    Verified(Statement),
+    /// The key's signature over a statement about another manifest: it was moved here, and a
+    /// reader that trusts where it found it would take one manifest's claims for another's.
+    AboutAnother(Statement),
+    /// It names the key (a bundle's hint) or carries its valid signature, and is still not the
+    /// key's signed statement: changed after signing, or not an in-toto statement. Why.
+    Broken(String),
+    /// Not the key's: another signer's, or (an `.att` envelope names no key, so the two look
+    /// alike) changed after signing; or not readable as an attestation at all. Why.
+    NotTheKeys(String),
+}
+
+/// Reads a DSSE envelope (an `.att` layer's bytes) stored for the manifest `digest`.
+pub(crate) fn read_envelope(bytes: &[u8], key: &PublicKey, digest: &str) -> Reading {
+    match Envelope::parse(bytes) {
+        Ok(envelope) => read_signed(
+            &envelope,
+            key,
+            digest,
+            Reading::NotTheKeys(
+                "no signature of it verifies with the key: another signer's, or changed after \
+                 signing"
+                    .to_string(),
+            ),
+        ),
+        Err(error) => Reading::NotTheKeys(format!("{error:#}")),
+    }
+}
+
+/// Reads a Sigstore bundle (a bundle referrer's layer) stored for the manifest `digest`. A
+/// bundle names its key (the hint), so one that names this key and does not verify was changed.
+pub(crate) fn read_bundle(bytes: &[u8], key: &PublicKey, digest: &str) -> Reading {
+    let read = match bundle::parse(bytes) {
+        Ok(read) => read,
+        Err(error) => return Reading::NotTheKeys(format!("{error:#}")),
+    };
+    match bundle::key_hint(key) {
+        Ok(hint) if hint == read.hint => read_signed(
+            &read.envelope,
+            key,
+            digest,
+            Reading::Broken(
+                "it names the key and its signature does not verify: changed after signing"
+                    .to_string(),
+            ),
+        ),
+        _ => Reading::NotTheKeys(format!("it names another key (hint {})", read.hint)),
+    }
+}
+
+/// `envelope`, found with the manifest `digest`, as the key's signed statement; `unsigned` when
+/// no signature of it is the key's.
+fn read_signed(envelope: &Envelope, key: &PublicKey, digest: &str, unsigned: Reading) -> Reading {
+    let Ok(payload) = envelope.verify(key) else {
+        return unsigned;
+    };
+    if envelope.payload_type != intoto::MEDIA_TYPE {
+        return Reading::Broken(format!(
+            "the key signed a `{}`, not an in-toto statement",
+            envelope.payload_type
+        ));
+    }
+    about(Statement::parse(payload), digest)
+}
+
+/// A statement the key signed, placed with the manifest `digest`.
+fn about(statement: Result<Statement>, digest: &str) -> Reading {
+    match statement {
+        Ok(statement) if statement.subject_digest() == digest => Reading::Verified(statement),
+        Ok(statement) => Reading::AboutAnother(statement),
+        Err(error) => Reading::Broken(format!(
+            "the key signed something that is not an in-toto statement about one manifest \
+             ({error:#})"
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -279,11 +368,12 @@ mod tests {
     use serde_json::Value;
 
     use super::{
-        Attestation, ENVELOPE_MEDIA_TYPE, SPDX_PREDICATE_TYPE, attestation_manifest,
-        attestation_tag, attestations, list_referrer,
+        Attestation, ENVELOPE_MEDIA_TYPE, EnvelopeLayer, Reading, SPDX_PREDICATE_TYPE,
+        attestation_manifest, attestation_tag, attestations, envelopes, read_bundle, read_envelope,
     };
     use crate::oci::image::tests::every_platform;
     use crate::oci::layout::{self, Contents};
+    use crate::oci::referrers;
     use crate::sigstore::bundle::{self, SIGN_PREDICATE_TYPE};
     use crate::sigstore::dsse::pae;
     use crate::sigstore::key::SigningKey;
@@ -449,8 +539,9 @@ mod tests {
         assert!(attestation_manifest(None, other_digest, &refs(&mine)).is_err());
     }
 
-    /// The bundle referrer is listed in the fallback index with its type and annotations, next
-    /// to what was there; listed twice, once; a broken index is an error naming its tag.
+    /// The bundle referrer is listed in the fallback index as the push lists it (its
+    /// `referrer_descriptor`, through `oci::referrers::add`): with its type and annotations,
+    /// next to the SBOM already there; listed twice, once.
     #[test]
     fn the_bundle_referrer_joins_the_referrers_index() {
         let contents = contents();
@@ -459,10 +550,11 @@ mod tests {
         let provenance = signed[3].bundle_referrer().unwrap();
         assert_eq!(provenance.subject.digest, contents.manifests[0].digest);
         let sbom_listed =
-            crate::oci::referrers::add(None, &contents.referrers[0].referrer_descriptor().unwrap())
+            referrers::add(None, &contents.referrers[0].referrer_descriptor().unwrap())
                 .unwrap()
                 .unwrap();
-        let index = list_referrer(Some(&sbom_listed.data), &provenance)
+        let descriptor = provenance.referrer_descriptor().unwrap();
+        let index = referrers::add(Some(&sbom_listed.data), &descriptor)
             .unwrap()
             .unwrap();
         let listed: Value = serde_json::from_slice(&index.data).unwrap();
@@ -478,17 +570,9 @@ mod tests {
             "https://slsa.dev/provenance/v1"
         );
         assert!(
-            list_referrer(Some(&index.data), &provenance)
+            referrers::add(Some(&index.data), &descriptor)
                 .unwrap()
                 .is_none()
-        );
-        let error = format!(
-            "{:#}",
-            list_referrer(Some(b"<html>"), &provenance).unwrap_err()
-        );
-        assert!(
-            error.contains(&format!("sha256-{}", &contents.manifests[0].digest[7..])),
-            "{error}"
         );
     }
 
@@ -507,5 +591,96 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(error.contains("cannot attest"), "{error}");
+    }
+
+    /// Read back with the key, a stored attestation is the key's statement about its manifest;
+    /// about another manifest (moved); a bundle naming the key that was changed (broken); or not
+    /// the key's (another key, an envelope changed after signing, or not an attestation).
+    #[test]
+    fn stored_attestations_read_as_what_they_are() {
+        let contents = contents();
+        let key = SigningKey::generate().unwrap();
+        let public = key.public_key();
+        let other = SigningKey::generate().unwrap();
+        let signed = attestations(&contents, IMAGE, &key).unwrap();
+        let theirs = attestations(&contents, IMAGE, &other).unwrap();
+        let (amd64, arm64) = (&contents.manifests[0].digest, &contents.manifests[1].digest);
+        let provenance = &signed[3];
+        assert_eq!(provenance.subject_digest(), amd64);
+
+        let verified = Reading::Verified(provenance.statement().clone());
+        assert_eq!(
+            read_envelope(&provenance.att_layer().data, &public, amd64),
+            verified
+        );
+        assert_eq!(
+            read_bundle(&provenance.bundle().data, &public, amd64),
+            verified
+        );
+        let moved = Reading::AboutAnother(provenance.statement().clone());
+        assert_eq!(
+            read_envelope(&provenance.att_layer().data, &public, arm64),
+            moved
+        );
+        assert_eq!(
+            read_bundle(&provenance.bundle().data, &public, arm64),
+            moved
+        );
+
+        let mut changed = provenance.envelope().clone();
+        changed.payload.extend_from_slice(b" ");
+        assert!(matches!(
+            read_envelope(&changed.to_json(), &public, amd64),
+            Reading::NotTheKeys(why) if why.contains("changed after signing")
+        ));
+        let changed_bundle = bundle::bundle(&changed, &public).unwrap();
+        assert!(matches!(
+            read_bundle(&changed_bundle.data, &public, amd64),
+            Reading::Broken(why) if why.contains("changed after signing")
+        ));
+        assert!(matches!(
+            read_bundle(&theirs[3].bundle().data, &public, amd64),
+            Reading::NotTheKeys(why) if why.contains("another key")
+        ));
+        assert!(matches!(
+            read_envelope(&theirs[3].att_layer().data, &public, amd64),
+            Reading::NotTheKeys(_)
+        ));
+        assert!(matches!(
+            read_envelope(b"<html>", &public, amd64),
+            Reading::NotTheKeys(why) if why.contains("not a DSSE envelope")
+        ));
+        assert!(matches!(
+            read_bundle(b"{}", &public, amd64),
+            Reading::NotTheKeys(why) if why.contains("not a Sigstore bundle")
+        ));
+        let text = crate::sigstore::dsse::Envelope::sign(&key, "text/plain", b"hello");
+        assert!(matches!(
+            read_envelope(&text.to_json(), &public, amd64),
+            Reading::Broken(why) if why.contains("not an in-toto statement")
+        ));
+    }
+
+    /// The envelopes of an `.att` manifest, with the predicate type each is labelled with.
+    #[test]
+    fn the_att_manifest_lists_its_envelopes() {
+        let contents = contents();
+        let key = SigningKey::generate().unwrap();
+        let signed = attestations(&contents, IMAGE, &key).unwrap();
+        let digest = &contents.manifests[0].digest;
+        let (att, layers) = attestation_manifest(None, digest, &refs(&signed[1..4])).unwrap();
+        assert_eq!(
+            envelopes(&att.manifest.data).unwrap(),
+            layers
+                .iter()
+                .zip([SPDX_PREDICATE_TYPE, "https://slsa.dev/provenance/v1"])
+                .map(|(layer, predicate_type)| EnvelopeLayer {
+                    digest: layer.digest.clone(),
+                    predicate_type: Some(predicate_type.to_string()),
+                })
+                .collect::<Vec<_>>()
+        );
+        let error = format!("{:#}", envelopes(b"[]").unwrap_err());
+        assert!(error.contains("not an image manifest"), "{error}");
     }
 }

@@ -16,7 +16,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
-use super::attached::{self, AttachedManifest, Layer};
+use super::attached::{self, Layer};
 use crate::oci::blob::{Blob, is_sha256_digest};
 use crate::oci::reference::Reference;
 
@@ -140,12 +140,8 @@ pub(crate) struct Signed {
 /// The signatures in the `.sig` manifest `manifest` (its bytes), in layer order; layers of other
 /// media types are not signatures and are passed over.
 pub(crate) fn signatures(manifest: &[u8]) -> Result<Vec<Signed>> {
-    let document = serde_json::from_slice::<AttachedManifest>(manifest)
-        .map_err(|error| anyhow::anyhow!("it is not an image manifest ({error})"))?;
-    Ok(document
-        .layers
+    Ok(attached::layers_of(manifest, PAYLOAD_MEDIA_TYPE)?
         .into_iter()
-        .filter(|layer| layer.media_type == PAYLOAD_MEDIA_TYPE)
         .map(|layer| Signed {
             signature: layer
                 .annotations

@@ -2,7 +2,8 @@
 //! `target/tools/venv` (`project::tools_venv`): pip never touches the system's Python, and every
 //! version is pinned here. pyspdxtools, the SPDX project's validator, checks every SBOM; the
 //! in-toto Attestation Framework's Python bindings check every provenance and SBOM statement
-//! (`tests/verifiers/check-statement.py`).
+//! (`tests/verifiers/check-statement.py`); `jsonschema` checks the README's admission policies
+//! against their controllers' CRD schemas (`tests/verifiers/check-policy.py`).
 
 use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
@@ -16,6 +17,9 @@ const SPDX_TOOLS: &str = "spdx-tools==0.8.5";
 const IN_TOTO_ATTESTATION: &str = "in-toto-attestation==0.9.3";
 /// Its one dependency, unpinned there: the version the framework's own requirements pin.
 const PROTOBUF: &str = "protobuf==5.29.6";
+/// PyPI's `jsonschema`, the JSON Schema validator that holds the README's admission policies
+/// against the CRD schemas in `tests/verifiers/crds/`.
+const JSONSCHEMA: &str = "jsonschema==4.26.0";
 /// The Debian package whose `python3 -m venv` makes the environment (pip included).
 const VENV_PACKAGE: &str = "python3-venv";
 
@@ -35,7 +39,7 @@ pub(crate) fn ensure(sh: &Shell) -> Result<()> {
             )
         })?;
     }
-    let pins = [SPDX_TOOLS, IN_TOTO_ATTESTATION, PROTOBUF];
+    let pins = [SPDX_TOOLS, IN_TOTO_ATTESTATION, PROTOBUF, JSONSCHEMA];
     cmd!(
         sh,
         "{python} -m pip install --quiet --disable-pip-version-check {pins...}"
