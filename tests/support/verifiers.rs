@@ -4,8 +4,10 @@
 //! encoding built here from the spec, and in-toto's Python bindings (PyPI
 //! `in-toto-attestation`, through `tests/verifiers/check-statement.py`) on statements; PyPI's
 //! `jsonschema` (through `tests/verifiers/check-policy.py`) on Kubernetes policies, against the
-//! CRD schemas of `tests/verifiers/crds/`. `cargo xtask test` installs sigstore-js and the
-//! Python packages; without them a test skips loudly.
+//! schemas of `tests/verifiers/policy-schemas/` (written for this project from the controllers'
+//! documented fields: they catch a misspelt field or a value outside an enum, not everything an
+//! API server would). `cargo xtask test` installs sigstore-js and the Python packages; without
+//! them a test skips loudly.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -19,11 +21,11 @@ use crate::{Need, ready, skip};
 pub const NODE: Need = Need::program("node", "nodejs");
 pub const OPENSSL: Need = Need::program("openssl", "openssl");
 /// The script that runs sigstore-js, the one that runs in-toto's bindings, and the one that runs
-/// `jsonschema` on admission policies with the CRD schemas beside it.
+/// `jsonschema` on admission policies with the policy schemas beside it.
 const VERIFY_BUNDLE: &str = "verify-bundle.cjs";
 const CHECK_STATEMENT: &str = "check-statement.py";
 const CHECK_POLICY: &str = "check-policy.py";
-const CRD_SCHEMAS: &str = "crds";
+const POLICY_SCHEMAS: &str = "policy-schemas";
 
 /// What a verifier printed, stdout then stderr.
 pub fn said(out: &Output) -> String {
@@ -195,13 +197,13 @@ fn venv_python(test: &str, module: &str, distribution: &str) -> Option<PathBuf> 
     Some(python)
 }
 
-/// `check-policy.py` on the YAML files `policies`, against the CRD schemas of
-/// `tests/verifiers/crds/`.
+/// `check-policy.py` on the YAML files `policies`, against the schemas of
+/// `tests/verifiers/policy-schemas/`.
 pub fn check_policies(python: &Path, policies: &[PathBuf]) -> Output {
     let verifiers = xtask::project::verifiers_dir();
     Command::new(python)
         .arg(verifiers.join(CHECK_POLICY))
-        .arg(verifiers.join(CRD_SCHEMAS))
+        .arg(verifiers.join(POLICY_SCHEMAS))
         .args(policies)
         .output()
         .expect("running check-policy.py")

@@ -1,11 +1,12 @@
 """Checks Kubernetes policy documents (the README's ClusterImagePolicy and ClusterPolicy) against
-the schemas their controllers publish in their CRDs, with PyPI's `jsonschema` (pinned in
-xtask/src/commands/test/venv.rs), not with anything this project wrote:
+structural schemas of their custom resources, with PyPI's `jsonschema` (pinned in
+xtask/src/commands/suites/venv.rs):
 
-    check-policy.py CRD_DIR POLICY.yaml...
+    check-policy.py SCHEMA_DIR POLICY.yaml...
 
-CRD_DIR holds one JSON file per custom resource: its group, version, kind and the CRD's
-openAPIV3Schema (tests/verifiers/crds/, each naming where it was taken from). Each document is
+SCHEMA_DIR holds one JSON file per custom resource: its group, version, kind and an
+openAPIV3Schema (tests/verifiers/policy-schemas/: written for this project from the controllers'
+documented fields, each saying so; not the controllers' own CRDs). Each document is
 read with PyYAML (anchors resolved, as kubectl reads it) and validated against the schema of its
 apiVersion and kind, as strictly as an API server with strict field validation
 (`kubectl apply --validate=strict`): a structural schema lists every field an object may have,
@@ -72,18 +73,18 @@ def check(validators, path):
         key = (document.get("apiVersion"), document.get("kind"))
         validator = validators.get(key)
         if validator is None:
-            raise ValueError(f"no CRD schema for {key[1]} {key[0]}")
+            raise ValueError(f"no schema for {key[1]} {key[0]}")
         error = jsonschema.exceptions.best_match(validator.iter_errors(document))
         if error is not None:
             where = ".".join(str(part) for part in error.absolute_path) or "(root)"
             raise ValueError(f"{key[1]} {key[0]}: at {where}: {error.message}")
-        said.append(f"{key[1]} {key[0]} fits its CRD schema")
+        said.append(f"{key[1]} {key[0]} fits its schema")
     return "; ".join(said)
 
 
 def main(arguments):
     if len(arguments) < 2:
-        print("usage: check-policy.py CRD_DIR POLICY.yaml...", file=sys.stderr)
+        print("usage: check-policy.py SCHEMA_DIR POLICY.yaml...", file=sys.stderr)
         return 1
     validators = schemas(arguments[0])
     for path in arguments[1:]:

@@ -18,7 +18,7 @@ const IN_TOTO_ATTESTATION: &str = "in-toto-attestation==0.9.3";
 /// Its one dependency, unpinned there: the version the framework's own requirements pin.
 const PROTOBUF: &str = "protobuf==5.29.6";
 /// PyPI's `jsonschema`, the JSON Schema validator that holds the README's admission policies
-/// against the CRD schemas in `tests/verifiers/crds/`.
+/// against the schemas in `tests/verifiers/policy-schemas/`.
 const JSONSCHEMA: &str = "jsonschema==4.26.0";
 /// The Debian package whose `python3 -m venv` makes the environment (pip included).
 const VENV_PACKAGE: &str = "python3-venv";
