@@ -10,12 +10,12 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use k8s_cri::v1::{
-    ContainerConfig, ContainerMetadata, CreateContainerRequest, ExecSyncRequest, ImageSpec,
-    LinuxContainerConfig, LinuxContainerSecurityContext, LinuxPodSandboxConfig,
-    LinuxSandboxSecurityContext, ListContainersRequest, ListPodSandboxRequest, NamespaceMode,
-    NamespaceOption, PodSandboxConfig, PodSandboxMetadata, PodSandboxState,
-    PodSandboxStatusRequest, PullImageRequest, RemovePodSandboxRequest, RunPodSandboxRequest,
-    StartContainerRequest, StopPodSandboxRequest, VersionRequest,
+    ContainerConfig, ContainerFilter, ContainerMetadata, ContainerState, CreateContainerRequest,
+    ExecSyncRequest, ImageSpec, LinuxContainerConfig, LinuxContainerSecurityContext,
+    LinuxPodSandboxConfig, LinuxSandboxSecurityContext, ListContainersRequest,
+    ListPodSandboxRequest, NamespaceMode, NamespaceOption, PodSandboxConfig, PodSandboxMetadata,
+    PodSandboxState, PodSandboxStatusRequest, PullImageRequest, RemovePodSandboxRequest,
+    RunPodSandboxRequest, StartContainerRequest, StopPodSandboxRequest, VersionRequest,
 };
 use pause_tests::containerd::{self, Containerd};
 use pause_tests::cri::Cri;
@@ -169,6 +169,54 @@ fn sandbox_exit(events: &Events, sandbox: &str) -> i64 {
     exit
 }
 
+/// The CRI state of the sandbox and of each of its containers, as kubelet's relisting reads them.
+fn pod_states(
+    cri: &Cri,
+    sandbox: &str,
+) -> (Option<PodSandboxState>, Vec<(String, ContainerState)>) {
+    let status = cri
+        .call(
+            "PodSandboxStatus",
+            cri.runtime().pod_sandbox_status(PodSandboxStatusRequest {
+                pod_sandbox_id: sandbox.to_string(),
+                verbose: false,
+            }),
+        )
+        .status
+        .and_then(|status| PodSandboxState::try_from(status.state).ok());
+    let containers = cri
+        .call(
+            "ListContainers",
+            cri.runtime().list_containers(ListContainersRequest {
+                filter: Some(ContainerFilter {
+                    pod_sandbox_id: sandbox.to_string(),
+                    ..Default::default()
+                }),
+            }),
+        )
+        .containers
+        .into_iter()
+        .map(|container| {
+            let name = container.metadata.map(|m| m.name).unwrap_or(container.id);
+            let state = ContainerState::try_from(container.state)
+                .unwrap_or(ContainerState::ContainerUnknown);
+            (name, state)
+        })
+        .collect();
+    (status, containers)
+}
+
+/// Whether CRI reports the sandbox not ready and every container of it exited: the pod's PID
+/// namespace ended with pause.
+fn pod_ended(cri: &Cri, sandbox: &str) -> bool {
+    let (sandbox, containers) = pod_states(cri, sandbox);
+    sandbox == Some(PodSandboxState::SandboxNotready)
+        && !containers.is_empty()
+        && containers
+            .iter()
+            .all(|(_, state)| *state == ContainerState::ContainerExited)
+}
+
 /// The process a task runs, from `ctr tasks list` (columns TASK, PID, STATUS).
 fn task_pid(containerd: &Containerd, task: &str) -> String {
     let tasks = containerd.ctr(&["tasks", "list"]);
@@ -304,6 +352,14 @@ fn cri_pod_with_our_sandbox_image() {
         sandbox_exit(&events, &sandbox),
         0,
         "pause's exit status on SIGTERM in containerd"
+    );
+    // kubelet stops a pod once its relisting (PLEG) sees the exits; stopping earlier races
+    // containerd 1.6 shutting down the pod's shim as its last task goes ("ttrpc: closed").
+    let ended = wait_for(SETTLE, || pod_ended(&cri, &sandbox).then_some(()));
+    assert!(
+        ended.is_some(),
+        "the containers outlived pause, or CRI never reported it: {:?}",
+        pod_states(&cri, &sandbox)
     );
     stop_and_remove(&cri, &sandbox);
 
