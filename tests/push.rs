@@ -602,6 +602,19 @@ impl Said {
 /// Runs `xtask push ARGS` (inside `network` if given) with `password` piped to stdin and the
 /// machine's stored credentials out of reach: HOME and DOCKER_CONFIG point into `dir` unless
 /// `env` sets them, and REGISTRY_AUTH_FILE and XDG_RUNTIME_DIR are unset.
+/// `xtask push REFERENCE` as `USER` with `password` on stdin, trusting the CA in `ca`.
+fn push_logged_in(xtask: &Path, dir: &Path, reference: &str, ca: &str, password: &str) -> Said {
+    let args = [
+        reference,
+        "--username",
+        USER,
+        "--password-stdin",
+        "--ca-file",
+        ca,
+    ];
+    xtask_push(xtask, dir, None, &args, Some(password), &[])
+}
+
 fn xtask_push(
     xtask: &Path,
     dir: &Path,
@@ -765,21 +778,7 @@ fn token_auth_pushes_with_a_bearer_token_through_token_server_trouble() {
         trouble(tokens);
         let issued_before = tokens.tokens().len();
         let reference = registry.reference(&format!("{REPOSITORY}:{tag}"));
-        let said = xtask_push(
-            &xtask,
-            dir.path(),
-            None,
-            &[
-                &reference,
-                "--username",
-                USER,
-                "--password-stdin",
-                "--ca-file",
-                &ca,
-            ],
-            Some(PASSWORD),
-            &[],
-        );
+        let said = push_logged_in(&xtask, dir.path(), &reference, &ca, PASSWORD);
         assert!(
             said.success,
             "{tag}: the push failed:\n{}\ntoken server:\n{}",
@@ -882,21 +881,7 @@ fn a_wrong_password_at_the_token_server_is_one_line_and_no_tag() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let ca = setup.pki.ca_file().display().to_string();
     let reference = registry.reference(&format!("{REPOSITORY}:wrong"));
-    let said = xtask_push(
-        &xtask,
-        dir.path(),
-        None,
-        &[
-            &reference,
-            "--username",
-            USER,
-            "--password-stdin",
-            "--ca-file",
-            &ca,
-        ],
-        Some(WRONG),
-        &[],
-    );
+    let said = push_logged_in(&xtask, dir.path(), &reference, &ca, WRONG);
     let line = said.one_error_line("wrong password");
     // The registry, and the token server as the one that refused.
     let token_server = format!("token server {}", tokens.host());
@@ -938,21 +923,7 @@ fn a_plain_http_realm_for_an_https_registry_is_refused_before_any_password() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let ca = pki.ca_file().display().to_string();
     let reference = registry.reference(&format!("{REPOSITORY}:http-realm"));
-    let said = xtask_push(
-        &xtask,
-        dir.path(),
-        None,
-        &[
-            &reference,
-            "--username",
-            USER,
-            "--password-stdin",
-            "--ca-file",
-            &ca,
-        ],
-        Some(PASSWORD),
-        &[],
-    );
+    let said = push_logged_in(&xtask, dir.path(), &reference, &ca, PASSWORD);
     let line = said.one_error_line("plain-HTTP realm");
     for named in [realm.realm().as_str(), "plain HTTP", "https://"] {
         assert!(
