@@ -1,13 +1,14 @@
 //! A loopback TCP proxy in front of a real server that fails the first connections on purpose:
-//! it drops them unanswered, or answers their request with `503 Service Unavailable`, then
-//! forwards every later connection untouched. Clients' retries are tested against it.
+//! it drops them unanswered, or answers their request with `503 Service Unavailable` or `429 Too
+//! Many Requests`, then forwards every later connection untouched. It notes when each connection
+//! came, so a test sees how long a client waited before trying again.
 
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How a failed connection fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +18,8 @@ pub enum Fault {
     /// Whatever it sends first (a request head, or a TLS hello) is answered `503 Service
     /// Unavailable`, then it is closed.
     Unavailable,
+    /// Likewise answered `429 Too Many Requests` with `Retry-After: SECONDS`.
+    Busy { retry_after_seconds: u64 },
 }
 
 const UNAVAILABLE: &[u8] =
@@ -31,8 +34,16 @@ const FIRST_READ: usize = 4096;
 pub struct FlakyProxy {
     address: SocketAddr,
     faults_left: Arc<AtomicUsize>,
+    arrivals: Arc<Mutex<Vec<Arrival>>>,
     stopping: Arc<AtomicBool>,
     acceptor: Option<JoinHandle<()>>,
+}
+
+/// A connection the proxy accepted: when, and whether it was failed on purpose.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival {
+    pub at: Instant,
+    pub faulted: bool,
 }
 
 impl FlakyProxy {
@@ -43,10 +54,12 @@ impl FlakyProxy {
             TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding the proxy's port");
         let address = listener.local_addr().expect("the proxy's address");
         let faults_left = Arc::new(AtomicUsize::new(faults));
+        let arrivals = Arc::new(Mutex::new(Vec::new()));
         let stopping = Arc::new(AtomicBool::new(false));
         let upstream = upstream.to_string();
         let acceptor = {
-            let (faults_left, stopping) = (faults_left.clone(), stopping.clone());
+            let (faults_left, arrivals, stopping) =
+                (faults_left.clone(), arrivals.clone(), stopping.clone());
             thread::spawn(move || {
                 for (accepted, client) in listener.incoming().enumerate() {
                     if stopping.load(Ordering::SeqCst) {
@@ -59,6 +72,12 @@ impl FlakyProxy {
                                 left.checked_sub(1)
                             })
                             .is_ok();
+                    if let Ok(mut arrivals) = arrivals.lock() {
+                        arrivals.push(Arrival {
+                            at: Instant::now(),
+                            faulted,
+                        });
+                    }
                     if faulted {
                         fail(client, fault);
                     } else {
@@ -71,6 +90,7 @@ impl FlakyProxy {
         FlakyProxy {
             address,
             faults_left,
+            arrivals,
             stopping,
             acceptor: Some(acceptor),
         }
@@ -79,6 +99,14 @@ impl FlakyProxy {
     /// `127.0.0.1:PORT`: where clients connect instead of the upstream.
     pub fn host(&self) -> String {
         self.address.to_string()
+    }
+
+    /// Every connection accepted so far, in order.
+    pub fn arrivals(&self) -> Vec<Arrival> {
+        self.arrivals
+            .lock()
+            .map(|arrivals| arrivals.clone())
+            .unwrap_or_default()
     }
 
     /// How many of the planned faults have not happened yet.
@@ -99,11 +127,18 @@ impl Drop for FlakyProxy {
 }
 
 fn fail(mut client: TcpStream, fault: Fault) {
-    if fault == Fault::Unavailable {
+    let answer = match fault {
+        Fault::Drop => None,
+        Fault::Unavailable => Some(UNAVAILABLE.to_vec()),
+        Fault::Busy {
+            retry_after_seconds,
+        } => Some(format!("HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nRetry-After: {retry_after_seconds}\r\nConnection: close\r\n\r\n").into_bytes()),
+    };
+    if let Some(answer) = answer {
         let _ = client.set_read_timeout(Some(REQUEST_TIMEOUT));
         let mut first = [0; FIRST_READ];
         if client.read(&mut first).is_ok_and(|read| read > 0) {
-            let _ = client.write_all(UNAVAILABLE);
+            let _ = client.write_all(&answer);
         }
     }
     let _ = client.shutdown(Shutdown::Both);

@@ -18,7 +18,9 @@ use reqwest::header::CONNECTION;
 
 use super::challenge::{self, Challenge};
 use super::credentials::Credentials;
-use super::error::{Failure, Subject, UNAUTHORIZED, explain, is_transient_status, status_text};
+use super::error::{
+    Failure, Subject, UNAUTHORIZED, explain, is_transient_status, retry_after, status_text,
+};
 use super::retry::retry;
 use crate::oci::reference;
 
@@ -158,6 +160,7 @@ fn ask_v2(http: &Client, base: &Url) -> Result<Option<Challenge>, Failure> {
             body: String::new(),
             challenge_error: None,
             token_server: None,
+            retry_after: retry_after(response.headers()),
         }),
         code => Err(Failure::Malformed(format!(
             "{} answered {} to /v2/, where a registry answers 200 or 401: check the address",

@@ -2,13 +2,19 @@
 //! the one line that names the cause and the fix. Nothing here quotes a request: the only text
 //! from the other side is a registry's error message, and never a token server's answer.
 
+use std::time::Duration;
+
 use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 /// HTTP 429: the server asks the client to slow down.
 const TOO_MANY_REQUESTS: u16 = 429;
 pub(crate) const UNAUTHORIZED: u16 = 401;
 pub(crate) const FORBIDDEN: u16 = 403;
 pub(crate) const NOT_FOUND: u16 = 404;
+/// The longest `Retry-After` a push waits out: a server that asks for more (Docker Hub's rate
+/// limit asks for hours) is not retried, and the line says when to push again.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// The most of a registry's error body a message quotes.
 const QUOTE_LIMIT: usize = 200;
 /// The `error` of a Bearer challenge whose token lacks a right it needs.
@@ -25,12 +31,13 @@ pub(crate) enum Failure {
     },
     /// An answer with a status the call cannot use. `body` is a registry's error message (empty
     /// for a token server's answer, which is never quoted); `challenge_error` the `error` of its
-    /// Bearer challenge.
+    /// Bearer challenge; `retry_after` the wait its `Retry-After` header asks for.
     Status {
         code: u16,
         body: String,
         challenge_error: Option<String>,
         token_server: Option<String>,
+        retry_after: Option<Duration>,
     },
     /// Refused here, before anything was sent: the text says what and why.
     Refused(String),
@@ -59,8 +66,20 @@ impl Failure {
     pub(crate) fn is_transient(&self) -> bool {
         match self {
             Failure::Transport { error, .. } => !error.is_builder() && !certificate_in_chain(error),
-            Failure::Status { code, .. } => is_transient_status(*code),
+            Failure::Status {
+                code, retry_after, ..
+            } => {
+                is_transient_status(*code) && retry_after.is_none_or(|wait| wait <= MAX_RETRY_AFTER)
+            }
             Failure::Refused(_) | Failure::Malformed(_) => false,
+        }
+    }
+
+    /// How long the server asked to wait before the next try, when it said.
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Failure::Status { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 
@@ -73,6 +92,19 @@ impl Failure {
 /// 429 and 5xx: the server is overloaded or failing right now.
 pub(crate) fn is_transient_status(code: u16) -> bool {
     code == TOO_MANY_REQUESTS || (500..600).contains(&code)
+}
+
+/// The wait a `Retry-After: SECONDS` header asks for. The HTTP-date form, which registries do
+/// not send, reads as none: the usual backoff applies then.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let seconds = headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(seconds))
 }
 
 /// Who a message is about: the registry as the user named it, the repository, and whether any
@@ -133,7 +165,8 @@ pub(crate) fn explain(failure: &Failure, subject: &Subject<'_>, doing: &str) -> 
                     "{doing}: the token server {host} of {registry} refused an anonymous login ({status}); {login}"
                 ),
                 code if is_transient_status(code) => format!(
-                    "{doing}: the token server {host} of {registry} kept failing ({status}) after every retry: try again later"
+                    "{doing}: the token server {host} of {registry} {}",
+                    still_failing(&status, failure.retry_after())
                 ),
                 _ => format!(
                     "{doing}: the token server {host} of {registry} answered {status} instead of a token: check the registry's token realm"
@@ -145,6 +178,7 @@ pub(crate) fn explain(failure: &Failure, subject: &Subject<'_>, doing: &str) -> 
             body,
             challenge_error,
             token_server: None,
+            ..
         } => {
             let status = format!("{}{}", status_text(*code), quoted(body));
             match *code {
@@ -166,11 +200,25 @@ pub(crate) fn explain(failure: &Failure, subject: &Subject<'_>, doing: &str) -> 
                     "{doing}: {registry} denies access to {repository} ({status}): use an account or token with write access to that repository"
                 ),
                 code if is_transient_status(code) => format!(
-                    "{doing}: {registry} kept failing ({status}) after every retry: try again later"
+                    "{doing}: {registry} {}",
+                    still_failing(&status, failure.retry_after())
                 ),
                 _ => format!("{doing}: {registry} refused it ({status})"),
             }
         }
+    }
+}
+
+/// Why a server that answered 429 or 5xx was left: it asked for too long a wait, or it kept
+/// failing through every retry.
+fn still_failing(status: &str, retry_after: Option<Duration>) -> String {
+    match retry_after {
+        Some(wait) if wait > MAX_RETRY_AFTER => format!(
+            "answered {status} and asks to be tried again in {} s, longer than a push waits ({} s): push again after that",
+            wait.as_secs(),
+            MAX_RETRY_AFTER.as_secs()
+        ),
+        _ => format!("kept failing ({status}) after every retry: try again later"),
     }
 }
 
@@ -258,10 +306,13 @@ pub(crate) fn one_line(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::{Failure, Subject, explain};
 
     fn status(code: u16, token_server: Option<&str>, challenge_error: Option<&str>) -> Failure {
         Failure::Status {
+            retry_after: None,
             code,
             body: r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#
                 .into(),
@@ -296,6 +347,17 @@ mod tests {
                 "kept failing (503 Service Unavailable)",
             ),
             (status(403, None, None), true, "denies access"),
+            (
+                Failure::Status {
+                    code: 429,
+                    body: String::new(),
+                    challenge_error: None,
+                    token_server: None,
+                    retry_after: Some(Duration::from_secs(3600)),
+                },
+                true,
+                "asks to be tried again in 3600 s",
+            ),
         ] {
             let line = explain(&failure, &subject(with_credentials), "logging in");
             assert!(line.contains(expected), "{line}");

@@ -1,5 +1,7 @@
 //! Retries with exponential backoff for every registry and token-server call: a dropped
-//! connection, 429 or 5xx is tried again, a bounded number of times.
+//! connection, 429 or 5xx is tried again, a bounded number of times, after the wait the server
+//! asks for in `Retry-After` when it says (up to a minute: a longer wait is
+//! not retried, see `error::MAX_RETRY_AFTER`).
 
 use std::time::Duration;
 
@@ -22,11 +24,14 @@ pub(crate) fn retry<T>(
     loop {
         match call() {
             Err(failure) if attempt < ATTEMPTS && failure.is_transient() => {
+                // The server knows when it will have room again; our own guess is for when it
+                // does not say.
+                let wait = failure.retry_after().unwrap_or(delay);
                 eprintln!(
-                    "  retrying {what} in {delay:?} (attempt {attempt} of {ATTEMPTS} failed: {})",
+                    "  retrying {what} in {wait:?} (attempt {attempt} of {ATTEMPTS} failed: {})",
                     describe(&failure)
                 );
-                std::thread::sleep(delay);
+                std::thread::sleep(wait);
                 delay = (delay * 2).min(MAX_DELAY);
                 attempt += 1;
             }

@@ -14,7 +14,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, LOCATION};
 
 use super::challenge::{self, Challenge};
 use super::client::{Registry, password_may_travel};
-use super::error::{FORBIDDEN, Failure, NOT_FOUND, Subject, UNAUTHORIZED, explain};
+use super::error::{FORBIDDEN, Failure, NOT_FOUND, Subject, UNAUTHORIZED, explain, retry_after};
 use super::retry::retry;
 use super::token::{Realm, Token};
 use crate::oci::blob::{Blob, sha256};
@@ -443,6 +443,7 @@ fn media_type(headers: &HeaderMap) -> String {
 /// A status the call cannot use, with the registry's error message and its challenge's `error`.
 fn failure_of(response: Response) -> Failure {
     let code = response.status().as_u16();
+    let retry_after = retry_after(response.headers());
     let challenge_error = match challenge::from_headers(response.headers()) {
         Some(Challenge::Bearer { error, .. }) => error,
         _ => None,
@@ -454,5 +455,6 @@ fn failure_of(response: Response) -> Failure {
         body,
         challenge_error,
         token_server: None,
+        retry_after,
     }
 }

@@ -14,7 +14,7 @@ use reqwest::blocking::Client;
 
 use super::client::password_may_travel;
 use super::credentials::Credentials;
-use super::error::{Failure, one_line};
+use super::error::{Failure, one_line, retry_after};
 use super::secret::Secret;
 
 /// How long a token lives when its answer does not say (the token spec's default).
@@ -137,6 +137,7 @@ impl Realm {
                 body: String::new(),
                 challenge_error: None,
                 token_server: Some(self.host()),
+                retry_after: retry_after(response.headers()),
             });
         }
         let mut answer = Vec::new();
