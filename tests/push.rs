@@ -964,6 +964,146 @@ fn a_wrong_password_at_the_token_server_is_one_line_and_no_tag() {
     eprintln!("refused: {line}\ntoken server log:\n{}", tokens.log());
 }
 
+/// What `docker login` stores when the token server hands out an OAuth2 identity token (and `az
+/// acr login` writes alike): the user name in `auth` with no password, the token in
+/// `identitytoken`. The push trades the token by OAuth2's refresh-token POST, as docker does (the
+/// token server's log shows only such requests: no Basic login), and prints no secret. A token
+/// the server no longer takes is one line saying to log in again; no tag, no blob. A registry
+/// that asks for Basic credentials is never sent the identity token as a password.
+#[test]
+fn an_identity_token_from_docker_login_is_traded_by_oauth2() {
+    let test = "push::an_identity_token_from_docker_login_is_traded_by_oauth2";
+    if !ready(test, &needs(&[NEEDS_AUTH, NEEDS_TLS])) {
+        return;
+    }
+    use base64::Engine;
+    const IDENTITY: &str = "pause-tests-identity-token-7f3a";
+    let local = local_image();
+    let setup = token_registry();
+    let (registry, tokens) = (&setup.registry, &setup.tokens);
+    tokens.accept_identity_token(IDENTITY);
+    let xtask = xtask_cli::project();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let docker = dir.path().join("docker");
+    fs::create_dir(&docker).expect("creating the docker config dir");
+    let user_only = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:"));
+    let json = format!(
+        r#"{{"auths":{{"{}":{{"auth":"{user_only}","identitytoken":"{IDENTITY}"}}}}}}"#,
+        registry.host()
+    );
+    fs::write(docker.join("config.json"), json).expect("writing config.json");
+    let ca = setup.pki.ca_file().display().to_string();
+    let env = [("DOCKER_CONFIG", docker.display().to_string())];
+    let secrets = [IDENTITY.to_string(), user_only];
+
+    let reference = registry.reference(&format!("{REPOSITORY}:identity"));
+    let said = xtask_push(
+        &xtask,
+        dir.path(),
+        None,
+        &[&reference, "--ca-file", &ca],
+        None,
+        &env,
+    );
+    assert!(
+        said.success,
+        "the push with an identity token failed:\n{}\ntoken server:\n{}",
+        said.all(),
+        tokens.log()
+    );
+    assert_eq!(
+        registry.stored_tag(REPOSITORY, "identity").as_deref(),
+        Some(local.index_digest.as_str())
+    );
+    let requests = tokens.requests();
+    assert!(!requests.is_empty(), "no token was asked for");
+    for request in &requests {
+        assert_eq!(
+            (
+                request.grant.as_deref(),
+                request.user.as_deref(),
+                request.status
+            ),
+            (Some("refresh_token"), None, Some(200)),
+            "a token request that was not OAuth2's refresh grant:\n{}",
+            tokens.log()
+        );
+    }
+    assert_no_secret("identity token", &said, &secrets, &tokens.tokens());
+    eprintln!("token server log:\n{}", tokens.log());
+
+    tokens.accept_identity_token("another identity token: the stored one was revoked");
+    let uploads = registry.blob_uploads(REPOSITORY);
+    let reference = registry.reference(&format!("{REPOSITORY}:revoked"));
+    let said = xtask_push(
+        &xtask,
+        dir.path(),
+        None,
+        &[&reference, "--ca-file", &ca],
+        None,
+        &env,
+    );
+    let line = said.one_error_line("revoked identity token");
+    for named in [
+        tokens.host().as_str(),
+        "identity token",
+        "invalid_grant",
+        "log in again",
+    ] {
+        assert!(
+            line.contains(named),
+            "the error does not name `{named}`: {line}"
+        );
+    }
+    assert_eq!(
+        registry.stored_tag(REPOSITORY, "revoked"),
+        None,
+        "a tag was left"
+    );
+    assert_eq!(
+        registry.blob_uploads(REPOSITORY),
+        uploads,
+        "blobs were uploaded"
+    );
+    assert_no_secret("revoked identity token", &said, &secrets, &tokens.tokens());
+    eprintln!("refused: {line}");
+
+    let basic = Registry::start_secure(USER, PASSWORD);
+    let json = format!(
+        r#"{{"auths":{{"{}":{{"identitytoken":"{IDENTITY}"}}}}}}"#,
+        basic.host()
+    );
+    fs::write(docker.join("config.json"), json).expect("writing config.json");
+    let ca = basic
+        .ca_file()
+        .expect("a TLS registry")
+        .display()
+        .to_string();
+    let reference = basic.reference(&format!("{REPOSITORY}:basic"));
+    let said = xtask_push(
+        &xtask,
+        dir.path(),
+        None,
+        &[&reference, "--ca-file", &ca],
+        None,
+        &env,
+    );
+    let line = said.one_error_line("identity token at a Basic registry");
+    for named in ["Basic", "identity token", "nothing was sent"] {
+        assert!(
+            line.contains(named),
+            "the error does not name `{named}`: {line}"
+        );
+    }
+    assert_eq!(
+        basic.stored_tag(REPOSITORY, "basic"),
+        None,
+        "a tag was left"
+    );
+    assert_no_secret("identity token at a Basic registry", &said, &secrets, &[]);
+    eprintln!("refused: {line}");
+}
+
 /// A registry that speaks HTTPS but names a plain-HTTP token realm: the password would cross the
 /// network readable, so the push refuses before it sends anything there; the fake realm's log
 /// shows no request at all.

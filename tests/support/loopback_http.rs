@@ -19,7 +19,7 @@ use crate::pki::Issued;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest request head (request line and headers) read; longer ones are cut off.
 const MAX_HEAD: usize = 64 * 1024;
-/// The longest request body read (and thrown away): the fakes answer from the head alone.
+/// The longest request body read: a form is a few hundred bytes.
 const MAX_BODY: u64 = 1024 * 1024;
 
 /// A request as the handler sees it.
@@ -30,6 +30,8 @@ pub struct Request {
     pub target: String,
     /// Header names in lower case, in the order sent.
     pub headers: Vec<(String, String)>,
+    /// The body, as far as `Content-Length` says (at most [`MAX_BODY`]).
+    pub body: Vec<u8>,
 }
 
 impl Request {
@@ -50,13 +52,23 @@ impl Request {
         let Some((_, query)) = self.target.split_once('?') else {
             return Vec::new();
         };
-        query
-            .split('&')
-            .filter_map(|pair| pair.split_once('='))
-            .filter(|(name, _)| percent_decode(name) == key)
-            .map(|(_, value)| percent_decode(value))
-            .collect()
+        values(query, key)
     }
+
+    /// Every value of `key` in a form-encoded body.
+    pub fn form(&self, key: &str) -> Vec<String> {
+        values(&String::from_utf8_lossy(&self.body), key)
+    }
+}
+
+/// Every value of `key` in `name=value&...` text, percent-decoded (`+` is a space).
+fn values(pairs: &str, key: &str) -> Vec<String> {
+    pairs
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(name, _)| percent_decode(name) == key)
+        .map(|(_, value)| percent_decode(value))
+        .collect()
 }
 
 /// What the handler does with a request.
@@ -186,7 +198,7 @@ fn serve(connection: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, handler:
     }
 }
 
-/// Reads the request head (and discards any body), then writes the handler's reply.
+/// Reads the request (its body as far as [`MAX_BODY`]), then writes the handler's reply.
 fn answer(stream: &mut (impl Read + Write), handler: &Handler) -> io::Result<()> {
     let mut head = Vec::new();
     let mut byte = [0];
@@ -199,19 +211,22 @@ fn answer(stream: &mut (impl Read + Write), handler: &Handler) -> io::Result<()>
     let head = String::from_utf8_lossy(&head);
     let mut lines = head.split("\r\n");
     let mut request_line = lines.next().unwrap_or_default().split(' ');
-    let request = Request {
+    let mut request = Request {
         method: request_line.next().unwrap_or_default().to_string(),
         target: request_line.next().unwrap_or_default().to_string(),
         headers: lines
             .filter_map(|line| line.split_once(':'))
             .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
             .collect(),
+        body: Vec::new(),
     };
     if let Some(length) = request
         .header("content-length")
         .and_then(|length| length.parse::<u64>().ok())
     {
-        io::copy(&mut stream.take(length.min(MAX_BODY)), &mut io::sink())?;
+        stream
+            .take(length.min(MAX_BODY))
+            .read_to_end(&mut request.body)?;
     }
     let Reply::Answer {
         status,

@@ -2,7 +2,10 @@
 //! Hub, GHCR or Harbor run one: `GET /token?service=S&scope=repository:NAME:pull,push` with Basic
 //! credentials answers a JWT, signed by a certificate from the test's CA (see [`crate::jwt`]), that
 //! grants one user pull and push on the repositories it asks for. Anonymous requests get a token
-//! that grants nothing, as on Docker Hub; wrong credentials get 401.
+//! that grants nothing, as on Docker Hub; wrong credentials get 401. Once given an identity token,
+//! it also answers the spec's OAuth2 request, a form `POST /token` with
+//! `grant_type=refresh_token&refresh_token=...`, as the user's; another refresh token gets OAuth2's
+//! `400 {"error":"invalid_grant"}`.
 //!
 //! It can fail on purpose: answer 503 or drop the connection for the next requests, issue short-
 //! lived tokens, or tokens the registry already considers expired. It logs every request (never a
@@ -33,6 +36,8 @@ const TOKEN_PATH: &str = "/token";
 const REGISTRY_LEEWAY: Duration = Duration::from_secs(60);
 /// How long tokens live unless told otherwise: Docker Hub's five minutes.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
+/// OAuth2's grant type for trading a refresh (identity) token.
+const REFRESH_TOKEN_GRANT: &str = "refresh_token";
 /// The actions a token may grant on a repository.
 const GRANTABLE: &[&str] = &["pull", "push"];
 
@@ -50,6 +55,8 @@ pub enum Fault {
 pub struct TokenRequest {
     /// The user its Basic credentials named, or None for an anonymous request.
     pub user: Option<String>,
+    /// The OAuth2 `grant_type` of a form POST; None for a GET.
+    pub grant: Option<String>,
     /// The status it was answered with; None when it was dropped.
     pub status: Option<u16>,
     pub service: Option<String>,
@@ -58,16 +65,17 @@ pub struct TokenRequest {
 
 impl fmt::Display for TokenRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let user = self
-            .user
-            .as_deref()
-            .map_or_else(|| "anonymous".to_string(), |user| format!("Basic {user}"));
+        let (method, user) = match (&self.grant, &self.user) {
+            (Some(grant), _) => ("POST", format!("grant_type={grant}")),
+            (None, Some(user)) => ("GET", format!("Basic {user}")),
+            (None, None) => ("GET", "anonymous".to_string()),
+        };
         let status = self
             .status
             .map_or_else(|| "dropped".to_string(), |status| status.to_string());
         write!(
             f,
-            "GET {TOKEN_PATH} service={} scope={} auth={user} -> {status}",
+            "{method} {TOKEN_PATH} service={} scope={} auth={user} -> {status}",
             self.service.as_deref().unwrap_or("-"),
             self.scopes.join(" ")
         )
@@ -78,6 +86,7 @@ struct State {
     faults: VecDeque<Fault>,
     lifetime: Duration,
     dead_tokens: usize,
+    identity_token: Option<String>,
     requests: Vec<TokenRequest>,
     tokens: Vec<String>,
 }
@@ -99,6 +108,7 @@ impl TokenServer {
             faults: VecDeque::new(),
             lifetime: DEFAULT_LIFETIME,
             dead_tokens: 0,
+            identity_token: None,
             requests: Vec::new(),
             tokens: Vec::new(),
         }));
@@ -151,6 +161,12 @@ impl TokenServer {
         self.state().dead_tokens += count;
     }
 
+    /// From now on, OAuth2 requests that present `token` as their refresh token get the user's
+    /// tokens, as from a token server that handed the user this identity token at `docker login`.
+    pub fn accept_identity_token(&self, token: &str) {
+        self.state().identity_token = Some(token.to_string());
+    }
+
     /// Every request so far, in order.
     pub fn requests(&self) -> Vec<TokenRequest> {
         self.state().requests.clone()
@@ -184,12 +200,21 @@ fn answer(
     password: &str,
 ) -> Reply {
     let presented = basic_credentials(request);
+    // An OAuth2 request carries its parameters in the form body, a GET in the query.
+    let oauth = request.method == "POST";
+    let parameter = |key: &str| {
+        if oauth {
+            request.form(key)
+        } else {
+            request.query(key)
+        }
+    };
     let mut logged = TokenRequest {
         user: presented.as_ref().map(|(name, _)| name.clone()),
+        grant: oauth.then(|| parameter("grant_type").concat()),
         status: None,
-        service: request.query("service").into_iter().next(),
-        scopes: request
-            .query("scope")
+        service: parameter("service").into_iter().next(),
+        scopes: parameter("scope")
             .iter()
             .flat_map(|scope| scope.split_whitespace().map(str::to_string))
             .collect(),
@@ -209,6 +234,19 @@ fn answer(
             "Not Found",
             &json!({"errors": [{"code": "NOT_FOUND"}]}),
         )
+    } else if oauth {
+        let refresh_token = parameter("refresh_token").concat();
+        let granted = logged.grant.as_deref() == Some(REFRESH_TOKEN_GRANT)
+            && state.identity_token.as_deref() == Some(refresh_token.as_str());
+        if granted {
+            issue(state, signer, &logged, Some(user))
+        } else {
+            Reply::json(
+                400,
+                "Bad Request",
+                &json!({"error": "invalid_grant", "error_description": "unknown refresh token"}),
+            )
+        }
     } else {
         match presented {
             Some((name, secret)) if name == user && secret == password => {

@@ -24,7 +24,8 @@ use xshell::{Shell, cmd};
 pub use super::secret::Credentials;
 use crate::oci::reference::{DOCKER_HUB, canonical_registry};
 
-/// What a credential helper answers in `Username` when `Secret` is an OAuth identity token.
+/// What a credential helper answers in `Username` when `Secret` is an OAuth identity token, and
+/// the user name an identity token stands under when its entry names none.
 const IDENTITY_TOKEN_USER: &str = "<token>";
 /// The key docker keeps Docker Hub's credentials under, and asks credential helpers with.
 const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
@@ -170,14 +171,17 @@ impl<'a> AuthFile<'a> {
                 ),
             }
         };
-        if text("identitytoken")?.is_some() {
-            bail!(identity_token_error(registry, &file.to_string()));
-        }
+        let identity_token = text("identitytoken")?;
         if let (Some(username), Some(password)) = (text("username")?, text("password")?) {
-            return Ok(Some(Credentials::new(username, password)));
+            return Ok(Some(match identity_token {
+                Some(token) => Credentials::identity_token(username, token),
+                None => Credentials::new(username, password),
+            }));
         }
         let Some(encoded) = text("auth")? else {
-            return Ok(None);
+            return Ok(
+                identity_token.map(|token| Credentials::identity_token(IDENTITY_TOKEN_USER, token))
+            );
         };
         let pair = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
@@ -187,6 +191,12 @@ impl<'a> AuthFile<'a> {
                 let (username, password) = decoded.split_once(':')?;
                 Some(Credentials::new(username, password))
             });
+        // `docker login` keeps the user name in `auth` beside the identity token, with an empty
+        // password (or a placeholder): the token is what logs in.
+        let pair = match (pair, identity_token) {
+            (Some(pair), Some(token)) => Some(Credentials::identity_token(pair.username, token)),
+            (pair, _) => pair,
+        };
         match pair {
             Some(credentials) => Ok(Some(credentials)),
             None => bail!(
@@ -220,16 +230,9 @@ fn helper_credentials(sh: &Shell, helper: &str, registry: &str) -> Result<Option
         );
     };
     if username == IDENTITY_TOKEN_USER {
-        bail!(identity_token_error(registry, &program));
+        return Ok(Some(Credentials::identity_token(username, secret)));
     }
     Ok(Some(Credentials::new(username, secret)))
-}
-
-fn identity_token_error(registry: &str, source: &str) -> String {
-    format!(
-        "{source} holds an OAuth identity token for {registry}, which this pusher cannot use: \
-         pass a password or access token with --username U --password-stdin"
-    )
 }
 
 #[cfg(test)]
@@ -328,6 +331,38 @@ mod tests {
                 );
             }
             assert!(!error.contains('\n'), "{error}");
+        }
+    }
+
+    #[test]
+    fn identity_tokens_are_read_as_docker_login_stores_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let sh = Shell::new().unwrap();
+        let token = "an-identity-token";
+        for (entry, username) in [
+            // `docker login`: the user name in `auth` with an empty password.
+            (
+                format!(r#"{{"auth":"Ym9iOg==","identitytoken":"{token}"}}"#),
+                "bob",
+            ),
+            (
+                format!(r#"{{"username":"bob","password":"x","identitytoken":"{token}"}}"#),
+                "bob",
+            ),
+            (format!(r#"{{"identitytoken":"{token}"}}"#), "<token>"),
+        ] {
+            let file = config(
+                dir.path(),
+                "config.json",
+                &format!(r#"{{"auths":{{"r.example":{entry}}}}}"#),
+            );
+            let found = lookup(&sh, &[file], "r.example").unwrap().expect(&entry);
+            assert_eq!(
+                found,
+                Credentials::identity_token(username, token),
+                "{entry}"
+            );
+            assert!(!format!("{found:?}").contains(token), "{entry}");
         }
     }
 

@@ -39,7 +39,8 @@ pub(crate) enum Failure {
         token_server: Option<String>,
         retry_after: Option<Duration>,
     },
-    /// Refused here, before anything was sent: the text says what and why.
+    /// Refused here, before anything was sent, or turned down by the other side for a reason
+    /// another try cannot change: the text says what and why.
     Refused(String),
     /// An answer that breaks the protocol: the text says how.
     Malformed(String),

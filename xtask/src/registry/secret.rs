@@ -33,11 +33,16 @@ impl fmt::Display for Secret {
     }
 }
 
-/// A user name and its password (or access token), as `docker login` takes them.
+/// A user name and its password (or access token), as `docker login` takes them; or an OAuth2
+/// identity token, which `docker login` stores in place of the password when the registry's token
+/// server hands one out (`az acr login` writes one too).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
     pub username: String,
     pub password: Secret,
+    /// `password` is an identity token: a refresh token that only the token server takes, traded
+    /// there for access tokens (OAuth2's `grant_type=refresh_token`), never sent as a password.
+    pub(crate) is_identity_token: bool,
 }
 
 impl Credentials {
@@ -45,6 +50,17 @@ impl Credentials {
         Credentials {
             username: username.into(),
             password: Secret::new(password),
+            is_identity_token: false,
+        }
+    }
+
+    pub(crate) fn identity_token(
+        username: impl Into<String>,
+        token: impl Into<String>,
+    ) -> Credentials {
+        Credentials {
+            is_identity_token: true,
+            ..Credentials::new(username, token)
         }
     }
 }

@@ -277,6 +277,16 @@ impl<'r> Session<'r> {
         let registry = self.registry;
         self.auth = match challenge {
             Challenge::Basic if registry.credentials.is_some() => {
+                if registry
+                    .credentials
+                    .as_ref()
+                    .is_some_and(|credentials| credentials.is_identity_token)
+                {
+                    return Err(Failure::Refused(format!(
+                        "{} asks for a user name and password (Basic), but the login stored for it is an OAuth identity token, which only a token server takes: nothing was sent; log in with a password (`docker login {}`) or pass --username U --password-stdin",
+                        registry.name, registry.name
+                    )));
+                }
                 if !password_may_travel(&registry.base) {
                     return Err(Failure::Refused(format!(
                         "{} asks for the password over plain HTTP (--insecure), where anyone on the network could read it: nothing was sent; serve the registry over HTTPS (with --ca-file for a private CA), or push without credentials",

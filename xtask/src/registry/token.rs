@@ -1,6 +1,9 @@
 //! Bearer tokens, the distribution spec's token authentication: the registry's challenge names a
 //! token server (its realm) and a service; `GET realm?service=S&scope=repository:NAME:pull,push`,
 //! with the user's Basic credentials or none, answers a token the registry accepts for a while.
+//! An OAuth2 identity token (what `docker login` stores when the token server gives one) is
+//! traded instead by the spec's OAuth2 request: a form-encoded `POST realm` with
+//! `grant_type=refresh_token`, as docker does it.
 //!
 //! Where the password may go: the realm is checked before anything is sent to it. A registry
 //! reached over HTTPS whose realm is plain HTTP is refused (the password and the token would cross
@@ -14,7 +17,7 @@ use reqwest::blocking::Client;
 
 use super::client::password_may_travel;
 use super::credentials::Credentials;
-use super::error::{Failure, one_line, retry_after};
+use super::error::{Failure, one_line, retry_after, status_text};
 use super::secret::Secret;
 
 /// How long a token lives when its answer does not say (the token spec's default).
@@ -24,6 +27,12 @@ const DEFAULT_LIFETIME: Duration = Duration::from_secs(60);
 const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(5);
 /// The most of a token server's answer read: tokens are a few KiB.
 const MAX_ANSWER: u64 = 1024 * 1024;
+/// Who asks, in an OAuth2 token request (the spec requires a `client_id`; docker sends `docker`).
+const CLIENT_ID: &str = "pause-xtask";
+/// OAuth2's answer to a refresh token that is no longer good (RFC 6749, 5.2): 400 with this error.
+const INVALID_GRANT: &str = "invalid_grant";
+const BAD_REQUEST: u16 = 400;
+const UNAUTHORIZED: u16 = 401;
 
 /// A token and until when to use it.
 pub(crate) struct Token {
@@ -102,23 +111,40 @@ impl Realm {
         scope: &str,
         credentials: Option<&Credentials>,
     ) -> Result<Token, Failure> {
-        let mut url = self.url.clone();
-        {
-            let mut query = url.query_pairs_mut();
-            if let Some(service) = &self.service {
-                query.append_pair("service", service);
+        let request = match credentials {
+            Some(credentials) if credentials.is_identity_token => {
+                let mut form = vec![
+                    ("grant_type", "refresh_token"),
+                    ("client_id", CLIENT_ID),
+                    ("scope", scope),
+                    ("refresh_token", credentials.password.expose()),
+                ];
+                if let Some(service) = &self.service {
+                    form.push(("service", service));
+                }
+                http.post(self.url.clone()).form(&form)
             }
-            query.append_pair("scope", scope);
-            if let Some(credentials) = credentials {
-                // Docker sends the account too; token servers that log it show who asked.
-                query.append_pair("account", &credentials.username);
+            _ => {
+                let mut url = self.url.clone();
+                {
+                    let mut query = url.query_pairs_mut();
+                    if let Some(service) = &self.service {
+                        query.append_pair("service", service);
+                    }
+                    query.append_pair("scope", scope);
+                    if let Some(credentials) = credentials {
+                        // Docker sends the account too; token servers that log it show who asked.
+                        query.append_pair("account", &credentials.username);
+                    }
+                }
+                let request = http.get(url);
+                match credentials {
+                    Some(credentials) => request
+                        .basic_auth(&credentials.username, Some(credentials.password.expose())),
+                    None => request,
+                }
             }
-        }
-        let mut request = http.get(url);
-        if let Some(credentials) = credentials {
-            request =
-                request.basic_auth(&credentials.username, Some(credentials.password.expose()));
-        }
+        };
         let at_token_server = |failure: Failure| match failure {
             Failure::Transport { error, .. } => Failure::Transport {
                 error,
@@ -131,6 +157,24 @@ impl Realm {
             .send()
             .map_err(|error| at_token_server(Failure::transport(error)))?;
         let code = response.status().as_u16();
+        let with_identity_token = credentials.is_some_and(|login| login.is_identity_token);
+        if with_identity_token && (code == UNAUTHORIZED || code == BAD_REQUEST) {
+            // Only the OAuth2 error code is read from the answer, and named only when it is the
+            // one that means the token is no longer good: nothing else of it is quoted.
+            let invalid_grant = serde_json::from_reader::<_, serde_json::Value>(
+                std::io::Read::take(response, MAX_ANSWER),
+            )
+            .ok()
+            .is_some_and(|answer| {
+                answer.get("error").and_then(|e| e.as_str()) == Some(INVALID_GRANT)
+            });
+            return Err(Failure::Refused(format!(
+                "the token server {} did not take the stored OAuth identity token ({}{}): it has expired or been revoked; log in again, or pass --username U --password-stdin",
+                self.host(),
+                status_text(code),
+                if invalid_grant { ", invalid_grant" } else { "" }
+            )));
+        }
         if !response.status().is_success() {
             return Err(Failure::Status {
                 code,
