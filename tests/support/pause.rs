@@ -10,8 +10,10 @@ use xtask::procfs;
 
 use crate::process::{self, wait_exit, wait_for};
 
-/// How long pause may take to start and block in its wait (qemu starts in well under a second).
-pub const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long pause may take to start and block in its wait. qemu starts in well under a second,
+/// but a 2-core CI machine also runs the other tests' qemus, stracers and orphan storms at once:
+/// a bound, never a measurement.
+pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long pause may take to exit after SIGINT or SIGTERM.
 pub const EXIT_TIMEOUT: Duration = Duration::from_secs(20);
 /// pause.c's words on SIGTERM and SIGINT, which ours repeats.
@@ -177,7 +179,15 @@ fn descendant(outer: &mut Child, depth: usize) -> u32 {
             assert_running(outer);
             children_of(parent).first().copied()
         })
-        .unwrap_or_else(|| panic!("{parent} started no process within {START_TIMEOUT:?}"))
+        .unwrap_or_else(|| {
+            // What the parent is doing instead says which step hung, should this ever happen.
+            panic!(
+                "{parent} ({:?}, state {:?}, in {:?}) started no process within {START_TIMEOUT:?}",
+                procfs::args(parent).unwrap_or_default(),
+                procfs::state(parent),
+                procfs::wchan(parent)
+            )
+        })
     })
 }
 
