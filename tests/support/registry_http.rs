@@ -1,8 +1,11 @@
 //! A registry as plain HTTP shows it, through curl rather than the xtask's client: what a push
 //! stored is read back by code that shares nothing with the pusher, and tests plant what other
-//! tools would have put there (a referrers index, a `.sig` manifest) the same way.
+//! tools would have put there (a referrers index, a `.sig` manifest) the same way. Any registry
+//! fixture that says where it listens ([`Endpoint`]) can be read so: Debian's docker-registry
+//! ([`Registry`]) and ferro-oci-server ([`crate::referrers_registry::ReferrersRegistry`]).
 
 use std::fs;
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -19,12 +22,38 @@ pub const NEEDS: Need = Need::program("curl", "curl");
 /// The manifest media types a read accepts, as `Accept` lists them.
 const MANIFEST_TYPES: &str = "application/vnd.oci.image.index.v1+json, \
      application/vnd.oci.image.manifest.v1+json";
+/// What the referrers API answers with.
+const INDEX_TYPE: &str = "application/vnd.oci.image.index.v1+json";
 /// How long one request to a registry on loopback may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const OK: u16 = 200;
 const CREATED: u16 = 201;
 const ACCEPTED: u16 = 202;
 const NOT_FOUND: u16 = 404;
+
+/// Where a registry fixture listens and how a client gets in.
+pub trait Endpoint {
+    /// `127.0.0.1:PORT`.
+    fn host(&self) -> &str;
+    /// The CA certificate of a TLS registry; None for plain HTTP.
+    fn ca_file(&self) -> Option<PathBuf>;
+    /// The user and password every request needs, if any.
+    fn credentials(&self) -> Option<(&str, &str)>;
+}
+
+impl Endpoint for Registry {
+    fn host(&self) -> &str {
+        Registry::host(self)
+    }
+
+    fn ca_file(&self) -> Option<PathBuf> {
+        Registry::ca_file(self)
+    }
+
+    fn credentials(&self) -> Option<(&str, &str)> {
+        Registry::credentials(self)
+    }
+}
 
 /// One HTTP answer.
 pub struct Answer {
@@ -45,12 +74,12 @@ impl Answer {
 
 /// curl's view of one registry; request bodies are staged in a temp dir of its own.
 pub struct RegistryHttp<'a> {
-    registry: &'a Registry,
+    registry: &'a dyn Endpoint,
     scratch: TempDir,
 }
 
 impl<'a> RegistryHttp<'a> {
-    pub fn new(registry: &'a Registry) -> RegistryHttp<'a> {
+    pub fn new(registry: &'a dyn Endpoint) -> RegistryHttp<'a> {
         RegistryHttp {
             registry,
             scratch: tempfile::tempdir().expect("a temp dir"),
@@ -155,13 +184,36 @@ impl<'a> RegistryHttp<'a> {
 
     /// The status of the referrers API for `digest` (docker-registry 2.8 has none: 404).
     pub fn referrers_status(&self, repository: &str, digest: &str) -> u16 {
+        self.referrers(repository, digest).status
+    }
+
+    /// The referrers API's answer for `digest`: `GET /v2/<repository>/referrers/<digest>`.
+    pub fn referrers(&self, repository: &str, digest: &str) -> Answer {
         self.request(
             "GET",
             &format!("{repository}/referrers/{digest}"),
-            &[],
+            &[("Accept", INDEX_TYPE)],
             None,
         )
-        .status
+    }
+
+    /// Every tag of `repository`, as `GET /v2/<repository>/tags/list` lists them.
+    pub fn tags(&self, repository: &str) -> Vec<String> {
+        let answer = self.request("GET", &format!("{repository}/tags/list"), &[], None);
+        assert_eq!(
+            answer.status,
+            OK,
+            "GET {repository}/tags/list: {}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        let list: serde_json::Value =
+            serde_json::from_slice(&answer.body).expect("a tag list is JSON");
+        list["tags"]
+            .as_array()
+            .expect("a tag list has tags")
+            .iter()
+            .map(|tag| tag.as_str().expect("a tag is a string").to_string())
+            .collect()
     }
 
     /// Uploads `data` as a blob (POST, then PUT with its digest); returns the digest.
