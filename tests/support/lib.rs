@@ -27,6 +27,7 @@ pub mod pod;
 pub mod podman;
 pub mod private_network;
 pub mod process;
+pub mod referrers_registry;
 pub mod registry;
 pub mod registry_http;
 pub mod runtime;

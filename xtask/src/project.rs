@@ -122,6 +122,13 @@ pub fn tools_node() -> PathBuf {
     target_dir().join("tools").join("sigstore-js")
 }
 
+/// `target/tools/ferro-oci-server`: where `cargo xtask test` installs crates.io's
+/// ferro-oci-server (`cargo install --root`), the registry with the OCI 1.1 referrers API that
+/// the suites push to; its program is `bin/ferro-oci-server` there.
+pub fn tools_ferro_oci_server() -> PathBuf {
+    target_dir().join("tools").join("ferro-oci-server")
+}
+
 /// Where the suites record skipped tests when [`SKIP_LOG_VAR`] does not say otherwise.
 pub fn skip_log() -> PathBuf {
     target_dir().join("test-skips.log")

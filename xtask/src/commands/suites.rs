@@ -1,10 +1,12 @@
 //! `cargo xtask test`: the whole suite, from a fresh checkout. Installs the prerequisites (as
-//! root; the Python verifiers into a venv, sigstore-js with npm), builds every platform's binary
+//! root; the Python verifiers into a venv, sigstore-js with npm, a registry with the referrers
+//! API with cargo), builds every platform's binary
 //! and the image (`cargo xtask image`), runs the suites in `tests/`, and reports every test that
 //! skipped itself. Under CI (`CI=true`) a skipped test fails the run, and so does a verifier that
 //! cannot be installed: CI runs as root and installs everything, so either means something is
 //! broken.
 
+pub mod crates;
 mod node;
 pub(crate) mod packages;
 mod venv;
@@ -23,19 +25,21 @@ pub fn run(sh: &Shell, cargo_test_args: &[String]) -> Result<()> {
         .map(|(package, _)| *package)
         .collect();
     packages::ensure(sh, &all)?;
-    // The verifiers from PyPI and npm. Without them the tests that run them report themselves
-    // skipped; under CI the run stops here instead, saying which could not be installed.
+    // The verifiers from PyPI and npm, and the registry from crates.io. Without them the tests
+    // that run them report themselves skipped; under CI the run stops here instead, saying which
+    // could not be installed.
     for (verifiers, installed) in [
         (
             "pyspdxtools, in-toto-attestation and jsonschema (PyPI)",
             venv::ensure(sh),
         ),
         ("sigstore-js (npm)", node::ensure(sh)),
+        ("ferro-oci-server (crates.io)", crates::ensure(sh)),
     ] {
         match installed {
             Err(error) if ci => {
                 return Err(error.context(format!(
-                    "CI needs every verifier, and {verifiers} could not be installed"
+                    "CI needs every verifier and registry, and {verifiers} could not be installed"
                 )));
             }
             Err(error) => eprintln!(

@@ -1,0 +1,246 @@
+//! A push to a registry that answers the OCI 1.1 referrers API (`GET
+//! /v2/<name>/referrers/<digest>`), and `cargo xtask verify` reading it back: crates.io's
+//! ferro-oci-server ([`ReferrersRegistry`]), since Debian's docker-registry 2.8, which every other
+//! suite pushes to, has no such API and gets the fallback tags `sha256-<hex>` instead.
+//!
+//! The push and verify run as a user runs them (the xtask binary); what the registry holds is read
+//! with curl ([`RegistryHttp`]), not with the xtask's client, and held against the layout the
+//! push read, with serde_json alone.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use pause_tests::layout::{Layout, json};
+use pause_tests::referrers_registry::ReferrersRegistry;
+use pause_tests::registry_http::{self, RegistryHttp};
+use pause_tests::xtask_cli::{self, ATTESTATIONS, BUNDLE, REBUILT, SBOM, SIG, Said, verify_table};
+use pause_tests::{PLATFORMS, ready};
+use serde_json::Value;
+
+const PASSWORD_VAR: &str = "COSIGN_PASSWORD";
+const PASSWORD: &str = "the referrers suite's key password";
+const INDEX_TYPE: &str = "application/vnd.oci.image.index.v1+json";
+const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+const SPDX_TYPE: &str = "application/spdx+json";
+const BUNDLE_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+const PREDICATE_TYPE: &str = "dev.sigstore.bundle.predicateType";
+/// The predicate types of the bundles a signed push attaches: to the index, its signature; to
+/// each platform manifest, its signature, its SBOM and its provenance.
+const SIGNATURE: &str = "https://sigstore.dev/cosign/sign/v1";
+const SPDX_DOCUMENT: &str = "https://spdx.dev/Document";
+const PROVENANCE: &str = "https://slsa.dev/provenance/v1";
+/// The repository the image is pushed to.
+const REPOSITORY: &str = "pause";
+/// What the push says of a subject whose referrers the API lists.
+const BY_THE_API: &str = "listed by the registry's referrers API";
+
+/// `cargo xtask image --out DIR`: the layout DIR/oci, of this checkout.
+fn build_image(dir: &Path) -> PathBuf {
+    let out = dir.display().to_string();
+    let said = xtask_cli::run(&["image", "--out", &out], &[]);
+    assert!(said.success, "cargo xtask image failed:\n{}", said.all());
+    dir.join("oci")
+}
+
+/// A cosign key pair from `cargo xtask keygen` in `dir`: (cosign.key, cosign.pub).
+fn key_pair(dir: &Path) -> (String, String) {
+    std::fs::create_dir_all(dir).expect("creating the key dir");
+    let said = xtask_cli::run(
+        &["keygen", "--out", &dir.display().to_string()],
+        &[(PASSWORD_VAR, PASSWORD)],
+    );
+    assert!(said.success, "keygen failed:\n{}", said.all());
+    let path = |name: &str| dir.join(name).display().to_string();
+    (path("cosign.key"), path("cosign.pub"))
+}
+
+/// `cargo xtask push REFERENCE --layout LAYOUT [--sign-key KEY]`; it must succeed.
+fn push(reference: &str, layout: &Path, key: Option<&str>) -> Said {
+    let layout = layout.display().to_string();
+    let mut args = vec!["push", reference, "--layout", &layout];
+    if let Some(key) = key {
+        args.extend(["--sign-key", key]);
+    }
+    let said = xtask_cli::run(&args, &[(PASSWORD_VAR, PASSWORD)]);
+    assert!(said.success, "the push failed:\n{}", said.all());
+    said
+}
+
+/// The push's `referrers of …: …` lines, one per subject that has referrers.
+fn referrers_lines(said: &Said) -> Vec<&str> {
+    said.stdout
+        .lines()
+        .filter(|line| line.starts_with("referrers of "))
+        .collect()
+}
+
+/// The subjects a push attaches referrers to, from the layout: `("index", digest)` and each
+/// platform's `(name, digest)`.
+fn subjects(layout: &Layout) -> Vec<(&'static str, String)> {
+    let mut subjects = vec![("index", layout.index_digest())];
+    for platform in PLATFORMS {
+        let (entry, _, _, _) = layout.platform(platform);
+        let digest = entry["digest"].as_str().expect("a digest").to_string();
+        subjects.push((platform.name, digest));
+    }
+    subjects
+}
+
+/// `sha256-<hex>`: the distribution spec's fallback tag for `digest`'s referrers.
+fn fallback_tag(digest: &str) -> String {
+    format!("sha256-{}", &digest["sha256:".len()..])
+}
+
+/// The referrers API's list for `subject`, read with curl: 200, an image index; each entry's
+/// manifest is in the registry with the listed size, artifactType and annotations, and names
+/// `subject` as its subject. Returns the entries.
+fn api_listing(http: &RegistryHttp<'_>, subject: &str) -> Vec<Value> {
+    let answer = http.referrers(REPOSITORY, subject);
+    assert_eq!(
+        answer.status,
+        200,
+        "GET /v2/{REPOSITORY}/referrers/{subject}: {}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    let listing = json(&answer.body);
+    assert_eq!(listing["mediaType"], INDEX_TYPE, "{listing}");
+    assert_eq!(listing["schemaVersion"], 2, "{listing}");
+    let entries = listing["manifests"]
+        .as_array()
+        .expect("the referrers index lists manifests")
+        .clone();
+    for entry in &entries {
+        let digest = entry["digest"].as_str().expect("a listed digest");
+        assert_eq!(entry["mediaType"], MANIFEST_TYPE, "{entry}");
+        let bytes = http
+            .manifest(REPOSITORY, digest)
+            .unwrap_or_else(|| panic!("{subject}: the listed {digest} is not in the registry"));
+        assert_eq!(Some(bytes.len() as u64), entry["size"].as_u64(), "{entry}");
+        let manifest = json(&bytes);
+        assert_eq!(manifest["subject"]["digest"], subject, "{entry}");
+        assert_eq!(manifest["artifactType"], entry["artifactType"], "{entry}");
+        assert_eq!(manifest["annotations"], entry["annotations"], "{entry}");
+    }
+    entries
+}
+
+/// The SBOM artifact manifests of the layout, by the digest of the manifest they are about.
+fn layout_sbom(layout: &Layout, subject: &str) -> String {
+    let sboms: Vec<String> = layout.top["manifests"]
+        .as_array()
+        .expect("index.json lists manifests")
+        .iter()
+        .filter(|entry| entry["artifactType"] == SPDX_TYPE)
+        .filter(|entry| json(&layout.fetch(entry))["subject"]["digest"] == subject)
+        .map(|entry| entry["digest"].as_str().expect("a digest").to_string())
+        .collect();
+    assert_eq!(sboms.len(), 1, "{subject}: one SBOM in the layout");
+    sboms[0].clone()
+}
+
+/// A signed `cargo xtask push` to a registry with the referrers API relies on it: every subject's
+/// line says its referrers are listed by the API, no fallback tag `sha256-<hex>` is written, and
+/// `GET /v2/pause/referrers/<digest>` lists, for each platform manifest, the layout's SBOM
+/// (application/spdx+json) and the Sigstore bundles of its signature, SBOM and provenance, and
+/// for the index its signature's bundle. `cargo xtask verify --key` then passes, having found
+/// every SBOM through the API.
+#[test]
+fn a_signed_push_relies_on_the_referrers_api_and_verify_reads_it() {
+    let test = "referrers_api::a_signed_push_relies_on_the_referrers_api_and_verify_reads_it";
+    if !ready(test, &[registry_http::NEEDS]) {
+        return;
+    }
+    let Some(registry) = ReferrersRegistry::start(test) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (key, public) = key_pair(&dir.path().join("keys"));
+    let layout_dir = build_image(&dir.path().join("image"));
+    let layout = Layout::open(&layout_dir);
+    let reference = registry.reference(&format!("{REPOSITORY}:signed"));
+    let said = push(&reference, &layout_dir, Some(&key));
+
+    let lines = referrers_lines(&said);
+    assert_eq!(
+        lines.len(),
+        1 + PLATFORMS.len(),
+        "a referrers line for the index and each platform:\n{}",
+        said.stdout
+    );
+    for line in lines {
+        assert!(line.ends_with(BY_THE_API), "not through the API: {line}");
+    }
+
+    let http = RegistryHttp::new(&registry);
+    let tags = http.tags(REPOSITORY);
+    for (name, digest) in subjects(&layout) {
+        let fallback = fallback_tag(digest.as_str());
+        assert!(
+            !tags.contains(&fallback),
+            "{name}: the fallback tag {fallback} was written: {tags:?}"
+        );
+        let listed = api_listing(&http, &digest);
+        let sboms: Vec<&str> = listed
+            .iter()
+            .filter(|entry| entry["artifactType"] == SPDX_TYPE)
+            .map(|entry| entry["digest"].as_str().expect("a digest"))
+            .collect();
+        let bundles: BTreeSet<&str> = listed
+            .iter()
+            .filter(|entry| entry["artifactType"] == BUNDLE_TYPE)
+            .map(|entry| {
+                entry["annotations"][PREDICATE_TYPE]
+                    .as_str()
+                    .expect("a bundle names its predicate type")
+            })
+            .collect();
+        let count = |artifact_type: &str| {
+            listed
+                .iter()
+                .filter(|entry| entry["artifactType"] == artifact_type)
+                .count()
+        };
+        if name == "index" {
+            assert!(sboms.is_empty(), "the index has no SBOM: {listed:?}");
+            assert_eq!(bundles, BTreeSet::from([SIGNATURE]), "{name}");
+        } else {
+            assert_eq!(
+                sboms,
+                [layout_sbom(&layout, &digest)],
+                "{name}: the API lists the layout's SBOM, once"
+            );
+            assert_eq!(
+                bundles,
+                BTreeSet::from([SIGNATURE, SPDX_DOCUMENT, PROVENANCE]),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            count(BUNDLE_TYPE),
+            bundles.len(),
+            "{name}: each bundle listed once"
+        );
+        assert_eq!(
+            listed.len(),
+            sboms.len() + bundles.len(),
+            "{name}: nothing else listed: {listed:?}"
+        );
+    }
+
+    let said = xtask_cli::run(&["verify", &reference, "--key", &public], &[]);
+    eprintln!("$ cargo xtask verify {reference} --key …\n{}", said.all());
+    assert!(said.success, "verify failed:\n{}", said.all());
+    for (name, cells) in verify_table(&said.stdout) {
+        assert_eq!(cells[REBUILT], "yes", "{name}");
+        assert_eq!(cells[SIG], "ok", "{name}");
+        assert_eq!(cells[BUNDLE], "ok", "{name}");
+        let (sbom, attestations) = if name == "index" {
+            ("-", "-")
+        } else {
+            ("ok (referrers API)", "ok")
+        };
+        assert_eq!(cells[SBOM], sbom, "{name}");
+        assert_eq!(cells[ATTESTATIONS], attestations, "{name}");
+    }
+    assert!(said.stdout.contains("every row holds"), "{}", said.stdout);
+}
