@@ -1,7 +1,9 @@
 //! A push to a registry that answers the OCI 1.1 referrers API (`GET
 //! /v2/<name>/referrers/<digest>`), and `cargo xtask verify` reading it back: crates.io's
 //! ferro-oci-server ([`ReferrersRegistry`]), since Debian's docker-registry 2.8, which every other
-//! suite pushes to, has no such API and gets the fallback tags `sha256-<hex>` instead.
+//! suite pushes to, has no such API and gets the fallback tags `sha256-<hex>` instead. A second
+//! push lists nothing twice there either, though ferro-oci-server lists a manifest once for every
+//! time it is put: the push writes no artifact the API lists already.
 //!
 //! The push and verify run as a user runs them (the xtask binary); what the registry holds is read
 //! with curl ([`RegistryHttp`]), not with the xtask's client, and held against the layout the
@@ -14,7 +16,7 @@ use pause_tests::layout::{Layout, json};
 use pause_tests::referrers_registry::ReferrersRegistry;
 use pause_tests::registry_http::{self, RegistryHttp};
 use pause_tests::xtask_cli::{self, ATTESTATIONS, BUNDLE, REBUILT, SBOM, SIG, Said, verify_table};
-use pause_tests::{PLATFORMS, ready};
+use pause_tests::{PLATFORMS, image, ready};
 use serde_json::Value;
 
 const PASSWORD_VAR: &str = "COSIGN_PASSWORD";
@@ -243,4 +245,61 @@ fn a_signed_push_relies_on_the_referrers_api_and_verify_reads_it() {
         assert_eq!(cells[ATTESTATIONS], attestations, "{name}");
     }
     assert!(said.stdout.contains("every row holds"), "{}", said.stdout);
+}
+
+/// A second push of the same image, under another tag, to a registry with the referrers API
+/// lists nothing twice: every listing the API gives is what it gave after the first push, and the push says each subject's referrers were already listed.
+#[test]
+fn a_second_push_lists_nothing_twice_through_the_referrers_api() {
+    let test = "referrers_api::a_second_push_lists_nothing_twice_through_the_referrers_api";
+    if !ready(test, &[registry_http::NEEDS]) {
+        return;
+    }
+    let Some(registry) = ReferrersRegistry::start(test) else {
+        return;
+    };
+    let layout_dir = image::layout();
+    let layout = Layout::open(&layout_dir);
+    let http = RegistryHttp::new(&registry);
+    // What the API lists for each platform manifest, in its order (the index has no referrers
+    // unsigned).
+    let listings = || -> Vec<Vec<String>> {
+        subjects(&layout)
+            .iter()
+            .skip(1)
+            .map(|(_, digest)| {
+                api_listing(&http, digest)
+                    .iter()
+                    .map(|entry| entry["digest"].as_str().expect("a digest").to_string())
+                    .collect()
+            })
+            .collect()
+    };
+    push(
+        &registry.reference(&format!("{REPOSITORY}:first")),
+        &layout_dir,
+        None,
+    );
+    let first = listings();
+    for listing in &first {
+        assert_eq!(listing.len(), 1, "the SBOM alone: {listing:?}");
+    }
+    let said = push(
+        &registry.reference(&format!("{REPOSITORY}:second")),
+        &layout_dir,
+        None,
+    );
+    assert_eq!(
+        listings(),
+        first,
+        "a second push changed a referrers listing"
+    );
+    let lines = referrers_lines(&said);
+    assert_eq!(lines.len(), PLATFORMS.len(), "{}", said.stdout);
+    for line in lines {
+        assert!(
+            line.ends_with(&format!("already {BY_THE_API}")),
+            "the second push listed again: {line}"
+        );
+    }
 }

@@ -76,9 +76,20 @@ pub(crate) fn listed(index: &[u8], artifact_type: &str) -> Result<Vec<Descriptor
         .collect())
 }
 
+/// Whether an index (the referrers API's answer, or the fallback tag's index) lists the manifest
+/// `digest`.
+pub(crate) fn lists(index: &[u8], digest: &str) -> Result<bool> {
+    let listing = serde_json::from_slice::<ReferrersIndex>(index)
+        .context("it does not hold an image index")?;
+    Ok(listing
+        .manifests
+        .iter()
+        .any(|entry| entry["digest"] == digest))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{add, fallback_tag, listed};
+    use super::{add, fallback_tag, listed, lists};
     use crate::oci::blob::Blob;
     use crate::oci::descriptor::Descriptor;
 
@@ -131,6 +142,15 @@ mod tests {
         let both = add(Some(&first.data), &other).unwrap().unwrap();
         assert_eq!(listed(&both.data, "application/spdx+json").unwrap(), [sbom]);
         assert!(listed(b"{}", "application/spdx+json").is_err());
+    }
+
+    #[test]
+    fn an_index_lists_a_manifest_by_its_digest() {
+        let sbom = referrer(b"a");
+        let index = add(None, &sbom).unwrap().unwrap();
+        assert!(lists(&index.data, &sbom.digest).unwrap());
+        assert!(!lists(&index.data, &referrer(b"b").digest).unwrap());
+        assert!(lists(b"[]", &sbom.digest).is_err());
     }
 
     #[test]

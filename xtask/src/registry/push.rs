@@ -242,9 +242,14 @@ fn send(
             .map_or_else(|| " the index".to_string(), platform_of);
         for artifact in &planned.artifacts {
             println!(
-                "{} {} of{of}: pushed",
+                "{} {} of{of}: {}",
                 describe_artifact(artifact),
                 artifact.manifest.digest,
+                if planned.already_listed(artifact) {
+                    "already listed"
+                } else {
+                    "pushed"
+                }
             );
         }
         println!("referrers of{of}: {listed}");
