@@ -19,7 +19,8 @@ use pause_tests::deadline::output_within_reading;
 use pause_tests::flaky_proxy::{Fault, FlakyProxy};
 use pause_tests::image::layout as project_layout;
 use pause_tests::layout::{EditedLayout, Layout};
-use pause_tests::pki::Pki;
+use pause_tests::loopback_http::{HttpServer, Reply, Request};
+use pause_tests::pki::{Pki, Usage};
 use pause_tests::private_network::{self, PrivateNetwork};
 use pause_tests::process::{output, run};
 use pause_tests::registry::{self, NEEDS_AUTH, NEEDS_TLS, REPOSITORY, Registry};
@@ -357,7 +358,7 @@ fn retry_after_is_waited_out_or_reported() {
         "the push tried again: {line}"
     );
     assert!(!line.contains('\n'), "more than one line: {line}");
-    for named in ["429 Too Many Requests", "3600 s", "push again"] {
+    for named in ["429 Too Many Requests", "3600 s", "try again after that"] {
         assert!(
             line.contains(named),
             "the error does not say `{named}`: {line}"
@@ -661,9 +662,6 @@ impl Said {
     }
 }
 
-/// Runs `xtask push ARGS` (inside `network` if given) with `password` piped to stdin and the
-/// machine's stored credentials out of reach: HOME and DOCKER_CONFIG point into `dir` unless
-/// `env` sets them, and REGISTRY_AUTH_FILE and XDG_RUNTIME_DIR are unset.
 /// `xtask push REFERENCE` as `USER` with `password` on stdin, trusting the CA in `ca`.
 fn push_logged_in(xtask: &Path, dir: &Path, reference: &str, ca: &str, password: &str) -> Said {
     let args = [
@@ -677,6 +675,9 @@ fn push_logged_in(xtask: &Path, dir: &Path, reference: &str, ca: &str, password:
     xtask_push(xtask, dir, None, &args, Some(password), &[])
 }
 
+/// Runs `xtask push ARGS` (inside `network` if given) with `password` piped to stdin and the
+/// machine's stored credentials out of reach: HOME and DOCKER_CONFIG point into `dir` unless
+/// `env` sets them, and REGISTRY_AUTH_FILE and XDG_RUNTIME_DIR are unset.
 fn xtask_push(
     xtask: &Path,
     dir: &Path,
@@ -1032,6 +1033,35 @@ fn an_identity_token_from_docker_login_is_traded_by_oauth2() {
     assert_no_secret("identity token", &said, &secrets, &tokens.tokens());
     eprintln!("token server log:\n{}", tokens.log());
 
+    // A server that rotates refresh tokens takes only the newest: with 1-second access tokens the
+    // push exchanges again and again, each time with the token the last exchange handed back.
+    tokens.rotate_identity_tokens();
+    tokens.set_lifetime(Duration::from_secs(1));
+    let exchanges_before = tokens.requests().len();
+    let reference = registry.reference(&format!("{REPOSITORY}:rotated"));
+    let said = xtask_push(
+        &xtask,
+        dir.path(),
+        None,
+        &[&reference, "--ca-file", &ca],
+        None,
+        &env,
+    );
+    assert!(
+        said.success,
+        "the push with rotating identity tokens failed:\n{}\ntoken server:\n{}",
+        said.all(),
+        tokens.log()
+    );
+    let exchanges = &tokens.requests()[exchanges_before..];
+    assert!(
+        exchanges.len() > 1 && exchanges.iter().all(|request| request.status == Some(200)),
+        "not every exchange of a rotated identity token was granted:\n{}",
+        tokens.log()
+    );
+    assert_no_secret("rotated identity token", &said, &secrets, &tokens.tokens());
+    tokens.set_lifetime(Duration::from_secs(300));
+
     tokens.accept_identity_token("another identity token: the stored one was revoked");
     let uploads = registry.blob_uploads(REPOSITORY);
     let reference = registry.reference(&format!("{REPOSITORY}:revoked"));
@@ -1101,6 +1131,82 @@ fn an_identity_token_from_docker_login_is_traded_by_oauth2() {
         "a tag was left"
     );
     assert_no_secret("identity token at a Basic registry", &said, &secrets, &[]);
+    eprintln!("refused: {line}");
+}
+
+/// A token realm that redirects (307) elsewhere: the OAuth2 request carries the identity token in
+/// its body, which an HTTP client following the redirect would send on to wherever it points. The
+/// push stops at the 307 in one line; the redirect's target never hears from it.
+#[test]
+fn an_identity_token_never_follows_a_redirect() {
+    let test = "push::an_identity_token_never_follows_a_redirect";
+    if !ready(test, &needs(&[NEEDS_TLS])) {
+        return;
+    }
+    const IDENTITY: &str = "pause-tests-identity-token-redirected";
+    let pki = Arc::new(Pki::create());
+    let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let elsewhere = {
+        let heard = heard.clone();
+        HttpServer::start(
+            None,
+            Arc::new(move |request: &Request| {
+                if let Ok(mut heard) = heard.lock() {
+                    heard.push(String::from_utf8_lossy(&request.body).into_owned());
+                }
+                Reply::json(200, "OK", &serde_json::json!({"token": "stolen"}))
+            }),
+        )
+    };
+    let target = elsewhere.url("/token");
+    let redirector = HttpServer::start(
+        Some(&pki.issue("redirecting-realm", Usage::Server, &[])),
+        Arc::new(move |_: &Request| Reply::Answer {
+            status: 307,
+            reason: "Temporary Redirect",
+            headers: vec![("Location".into(), target.clone())],
+            body: Vec::new(),
+        }),
+    );
+    let registry = Registry::start(registry::Options {
+        tls: true,
+        pki: Some(pki.clone()),
+        token_realm: Some(redirector.url("/token")),
+        ..registry::Options::default()
+    });
+    let xtask = xtask_cli::project();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let docker = dir.path().join("docker");
+    fs::create_dir(&docker).expect("creating the docker config dir");
+    let json = format!(
+        r#"{{"auths":{{"{}":{{"identitytoken":"{IDENTITY}"}}}}}}"#,
+        registry.host()
+    );
+    fs::write(docker.join("config.json"), json).expect("writing config.json");
+    let ca = pki.ca_file().display().to_string();
+    let env = [("DOCKER_CONFIG", docker.display().to_string())];
+    let reference = registry.reference(&format!("{REPOSITORY}:redirected"));
+    let said = xtask_push(
+        &xtask,
+        dir.path(),
+        None,
+        &[&reference, "--ca-file", &ca],
+        None,
+        &env,
+    );
+    let line = said.one_error_line("a redirecting realm");
+    assert!(
+        line.contains("307"),
+        "the error does not name the 307: {line}"
+    );
+    let heard = heard.lock().map(|heard| heard.clone()).unwrap_or_default();
+    assert!(
+        heard.is_empty(),
+        "the redirect's target was sent {} request(s)",
+        heard.len()
+    );
+    assert_eq!(registry.stored_tag(REPOSITORY, "redirected"), None);
+    assert_no_secret("a redirecting realm", &said, &[IDENTITY.to_string()], &[]);
     eprintln!("refused: {line}");
 }
 

@@ -3,6 +3,7 @@
 //! connection, each answered by a handler (or dropped unanswered, to play a failing network), then
 //! closed.
 
+use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -22,8 +23,9 @@ const MAX_HEAD: usize = 64 * 1024;
 /// The longest request body read: a form is a few hundred bytes.
 const MAX_BODY: u64 = 1024 * 1024;
 
-/// A request as the handler sees it.
-#[derive(Debug, Clone)]
+/// A request as the handler sees it. Its `Debug` leaves out the body and the `Authorization`
+/// header: a form may carry a refresh token, the header a password.
+#[derive(Clone)]
 pub struct Request {
     pub method: String,
     /// The path and query, as sent.
@@ -32,6 +34,25 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// The body, as far as `Content-Length` says (at most [`MAX_BODY`]).
     pub body: Vec<u8>,
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(name, value)| match name.as_str() {
+                "authorization" => (name.as_str(), "***"),
+                _ => (name.as_str(), value.as_str()),
+            })
+            .collect();
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.path())
+            .field("headers", &headers)
+            .field("body", &format_args!("{} bytes", self.body.len()))
+            .finish()
+    }
 }
 
 impl Request {

@@ -4,8 +4,10 @@
 //! grants one user pull and push on the repositories it asks for. Anonymous requests get a token
 //! that grants nothing, as on Docker Hub; wrong credentials get 401. Once given an identity token,
 //! it also answers the spec's OAuth2 request, a form `POST /token` with
-//! `grant_type=refresh_token&refresh_token=...`, as the user's; another refresh token gets OAuth2's
-//! `400 {"error":"invalid_grant"}`.
+//! `grant_type=refresh_token&refresh_token=...&client_id=...`, as the user's; another refresh token
+//! gets OAuth2's `400 {"error":"invalid_grant"}`, a request without `client_id` (which the spec
+//! requires) `400 {"error":"invalid_request"}`. It can rotate refresh tokens: hand back a new one
+//! with every exchange and take only that one from then on.
 //!
 //! It can fail on purpose: answer 503 or drop the connection for the next requests, issue short-
 //! lived tokens, or tokens the registry already considers expired. It logs every request (never a
@@ -87,6 +89,7 @@ struct State {
     lifetime: Duration,
     dead_tokens: usize,
     identity_token: Option<String>,
+    rotate_identity_tokens: bool,
     requests: Vec<TokenRequest>,
     tokens: Vec<String>,
 }
@@ -109,6 +112,7 @@ impl TokenServer {
             lifetime: DEFAULT_LIFETIME,
             dead_tokens: 0,
             identity_token: None,
+            rotate_identity_tokens: false,
             requests: Vec::new(),
             tokens: Vec::new(),
         }));
@@ -165,6 +169,12 @@ impl TokenServer {
     /// tokens, as from a token server that handed the user this identity token at `docker login`.
     pub fn accept_identity_token(&self, token: &str) {
         self.state().identity_token = Some(token.to_string());
+    }
+
+    /// From now on every OAuth2 exchange hands back a new refresh token, and only the newest is
+    /// taken: as OAuth2 servers that rotate refresh tokens do.
+    pub fn rotate_identity_tokens(&self) {
+        self.state().rotate_identity_tokens = true;
     }
 
     /// Every request so far, in order.
@@ -238,8 +248,20 @@ fn answer(
         let refresh_token = parameter("refresh_token").concat();
         let granted = logged.grant.as_deref() == Some(REFRESH_TOKEN_GRANT)
             && state.identity_token.as_deref() == Some(refresh_token.as_str());
-        if granted {
-            issue(state, signer, &logged, Some(user))
+        if parameter("client_id").concat().is_empty() {
+            Reply::json(
+                400,
+                "Bad Request",
+                &json!({"error": "invalid_request", "error_description": "client_id is required"}),
+            )
+        } else if granted {
+            let rotated = state.rotate_identity_tokens.then(|| {
+                let next = format!("pause-tests-refresh-token-{}", state.tokens.len());
+                state.identity_token = Some(next.clone());
+                state.tokens.push(next.clone());
+                next
+            });
+            issue(state, signer, &logged, Some(user), rotated.as_deref())
         } else {
             Reply::json(
                 400,
@@ -250,7 +272,7 @@ fn answer(
     } else {
         match presented {
             Some((name, secret)) if name == user && secret == password => {
-                issue(state, signer, &logged, Some(user))
+                issue(state, signer, &logged, Some(user), None)
             }
             Some(_) => Reply::Answer {
                 status: 401,
@@ -263,7 +285,7 @@ fn answer(
                     .to_string()
                     .into_bytes(),
             },
-            None => issue(state, signer, &logged, None),
+            None => issue(state, signer, &logged, None, None),
         }
     };
     logged.status = match &reply {
@@ -274,8 +296,15 @@ fn answer(
     reply
 }
 
-/// A signed token for `user` (None: anonymous, granted nothing) and its JSON answer.
-fn issue(state: &mut State, signer: &Signer, request: &TokenRequest, user: Option<&str>) -> Reply {
+/// A signed token for `user` (None: anonymous, granted nothing) and its JSON answer, with a new
+/// OAuth2 `refresh_token` when one is given.
+fn issue(
+    state: &mut State,
+    signer: &Signer,
+    request: &TokenRequest,
+    user: Option<&str>,
+    refresh_token: Option<&str>,
+) -> Reply {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("the clock is past 1970")
@@ -319,11 +348,12 @@ fn issue(state: &mut State, signer: &Signer, request: &TokenRequest, user: Optio
     });
     let token = signer.sign(&claims);
     state.tokens.push(token.clone());
-    Reply::json(
-        200,
-        "OK",
-        &json!({"token": token, "access_token": token, "expires_in": lifetime.as_secs()}),
-    )
+    let mut answer =
+        json!({"token": token, "access_token": token, "expires_in": lifetime.as_secs()});
+    if let Some(refresh_token) = refresh_token {
+        answer["refresh_token"] = json!(refresh_token);
+    }
+    Reply::json(200, "OK", &answer)
 }
 
 /// The user name and password of a request's `Authorization: Basic`, if it has one.

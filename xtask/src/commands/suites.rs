@@ -1,8 +1,7 @@
 //! `cargo xtask test`: the whole suite, from a fresh checkout. Installs the prerequisites (as
-//! root; the Python verifiers into a venv, sigstore-js with npm, a registry with the referrers
-//! API with cargo), builds every platform's binary
-//! and the image (`cargo xtask image`), runs the suites in `tests/`, and reports every test that
-//! skipped itself. Under CI (`CI=true`) a skipped test fails the run, and so does a verifier that
+//! root; the Python verifiers into a venv, sigstore-js with npm, a registry with the referrers API
+//! with cargo), builds every platform's binary and the image (`cargo xtask image`), runs the
+//! suites in `tests/`, and reports every test that skipped itself. Under CI (`CI=true`) a skipped test fails the run, and so does a verifier that
 //! cannot be installed: CI runs as root and installs everything, so either means something is
 //! broken.
 

@@ -4,7 +4,7 @@
 //! every client maintains by read, append, write. Pure: given the index the registry holds (if
 //! any), [`add`] gives the one to push.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context, Result, anyhow};
 use serde::{Deserialize, Serialize};
@@ -51,11 +51,7 @@ pub(crate) fn add(existing: Option<&[u8]>, referrer: &Descriptor) -> Result<Opti
             annotations: BTreeMap::new(),
         },
     };
-    if listing
-        .manifests
-        .iter()
-        .any(|entry| entry["digest"] == referrer.digest.as_str())
-    {
+    if digests(&listing).contains(&referrer.digest) {
         return Ok(None);
     }
     listing.manifests.push(serde_json::to_value(referrer)?);
@@ -66,9 +62,7 @@ pub(crate) fn add(existing: Option<&[u8]>, referrer: &Descriptor) -> Result<Opti
 /// are artifacts of `artifact_type`, as descriptors. Entries that are not descriptors at all
 /// (another tool's mistake) are passed over: they cannot be the artifact looked for.
 pub(crate) fn listed(index: &[u8], artifact_type: &str) -> Result<Vec<Descriptor>> {
-    let listing = serde_json::from_slice::<ReferrersIndex>(index)
-        .context("it does not hold an image index")?;
-    Ok(listing
+    Ok(parse(index)?
         .manifests
         .into_iter()
         .filter_map(|entry| serde_json::from_value::<Descriptor>(entry).ok())
@@ -76,20 +70,26 @@ pub(crate) fn listed(index: &[u8], artifact_type: &str) -> Result<Vec<Descriptor
         .collect())
 }
 
-/// Whether an index (the referrers API's answer, or the fallback tag's index) lists the manifest
-/// `digest`.
-pub(crate) fn lists(index: &[u8], digest: &str) -> Result<bool> {
-    let listing = serde_json::from_slice::<ReferrersIndex>(index)
-        .context("it does not hold an image index")?;
-    Ok(listing
+/// The manifest digests an index lists (the referrers API's answer, or the fallback tag's index).
+pub(crate) fn listed_digests(index: &[u8]) -> Result<BTreeSet<String>> {
+    Ok(digests(&parse(index)?))
+}
+
+fn parse(index: &[u8]) -> Result<ReferrersIndex> {
+    serde_json::from_slice(index).context("it does not hold an image index")
+}
+
+fn digests(listing: &ReferrersIndex) -> BTreeSet<String> {
+    listing
         .manifests
         .iter()
-        .any(|entry| entry["digest"] == digest))
+        .filter_map(|entry| entry["digest"].as_str().map(str::to_string))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{add, fallback_tag, listed, lists};
+    use super::{add, fallback_tag, listed, listed_digests};
     use crate::oci::blob::Blob;
     use crate::oci::descriptor::Descriptor;
 
@@ -148,9 +148,10 @@ mod tests {
     fn an_index_lists_a_manifest_by_its_digest() {
         let sbom = referrer(b"a");
         let index = add(None, &sbom).unwrap().unwrap();
-        assert!(lists(&index.data, &sbom.digest).unwrap());
-        assert!(!lists(&index.data, &referrer(b"b").digest).unwrap());
-        assert!(lists(b"[]", &sbom.digest).is_err());
+        let digests = listed_digests(&index.data).unwrap();
+        assert!(digests.contains(&sbom.digest));
+        assert!(!digests.contains(&referrer(b"b").digest));
+        assert!(listed_digests(b"[]").is_err());
     }
 
     #[test]

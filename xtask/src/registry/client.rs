@@ -9,12 +9,14 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use reqwest::Url;
 use reqwest::blocking::Client;
 use reqwest::header::CONNECTION;
+use reqwest::redirect::Policy;
 
 use super::challenge::{self, Challenge};
 use super::credentials::Credentials;
@@ -22,6 +24,7 @@ use super::error::{
     Failure, Subject, UNAUTHORIZED, explain, is_transient_status, retry_after, status_text,
 };
 use super::retry::retry;
+use super::secret::Secret;
 use crate::oci::reference;
 
 /// How long connecting may take before it counts as a failed (and retried) attempt.
@@ -51,6 +54,12 @@ pub struct Registry {
     /// As the user named it (`docker.io`, not its API host): for messages.
     pub(crate) name: String,
     pub(crate) credentials: Option<Credentials>,
+    /// The identity token a token server handed back in place of the stored one (OAuth2 servers
+    /// may rotate refresh tokens): later exchanges, in any session, use it.
+    rotated_identity_token: Mutex<Option<Secret>>,
+    /// The same client following no redirect, for OAuth2 token requests: their refresh token
+    /// travels in the body, which a 307 or 308 would make reqwest send on to wherever it points.
+    pub(crate) oauth_http: Client,
     /// How `/v2/` said to log in; None when it let us in as we were.
     pub(crate) challenge: Option<Challenge>,
 }
@@ -69,14 +78,23 @@ impl Registry {
         // reqwest is built without a crypto provider (ring keeps the build free of cmake and
         // aws-lc); installing it a second time changes nothing.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut http = Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(USER_AGENT);
-        if let Some(path) = &options.ca_file {
-            http = http.tls_certs_merge(read_ca(path)?);
-        }
-        let http = http.build().context("setting up the HTTP client")?;
+        let extra_ca = match &options.ca_file {
+            Some(path) => read_ca(path)?,
+            None => Vec::new(),
+        };
+        let client = |redirects: Policy| {
+            let mut builder = Client::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .timeout(REQUEST_TIMEOUT)
+                .user_agent(USER_AGENT)
+                .redirect(redirects);
+            if !extra_ca.is_empty() {
+                builder = builder.tls_certs_merge(extra_ca.clone());
+            }
+            builder.build().context("setting up the HTTP client")
+        };
+        let http = client(Policy::default())?;
+        let oauth_http = client(Policy::none())?;
         let may_be_plain = options.insecure || is_loopback(&api_host);
         let doing = format!("contacting {name}");
         let (base, challenge) =
@@ -93,8 +111,35 @@ impl Registry {
             base,
             name,
             credentials,
+            rotated_identity_token: Mutex::new(None),
+            oauth_http,
             challenge,
         })
+    }
+
+    /// The credentials to log in with now: the stored ones, with the identity token a token
+    /// server last handed back in place of theirs.
+    pub(crate) fn login(&self) -> Option<Credentials> {
+        let rotated = self
+            .rotated_identity_token
+            .lock()
+            .map(|rotated| rotated.clone())
+            .unwrap_or_default();
+        let credentials = self.credentials.clone()?;
+        Some(match rotated {
+            Some(token) if credentials.is_identity_token => Credentials {
+                password: token,
+                ..credentials
+            },
+            _ => credentials,
+        })
+    }
+
+    /// Keeps `token`, handed back by a token server, as the identity token from now on.
+    pub(crate) fn rotate_identity_token(&self, token: Secret) {
+        if let Ok(mut rotated) = self.rotated_identity_token.lock() {
+            *rotated = Some(token);
+        }
     }
 
     /// `/v2/<path>` at the registry.

@@ -152,7 +152,8 @@ impl<'a> AuthFile<'a> {
             .map(|(key, value)| (key.as_str(), value)))
     }
 
-    /// An `auths` entry: `auth` (base64 of `user:password`), or `username` and `password`.
+    /// An `auths` entry: `auth` (base64 of `user:password`), or `username` and `password`; with
+    /// an `identitytoken` beside them (or alone), that token logs in under the entry's user.
     fn decode(&self, key: &str, entry: &Value, registry: &str) -> Result<Option<Credentials>> {
         let file = self.path.display();
         let fix =

@@ -9,6 +9,7 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 /// HTTP 429: the server asks the client to slow down.
 const TOO_MANY_REQUESTS: u16 = 429;
+pub(crate) const BAD_REQUEST: u16 = 400;
 pub(crate) const UNAUTHORIZED: u16 = 401;
 pub(crate) const FORBIDDEN: u16 = 403;
 pub(crate) const NOT_FOUND: u16 = 404;
@@ -215,7 +216,7 @@ pub(crate) fn explain(failure: &Failure, subject: &Subject<'_>, doing: &str) -> 
 fn still_failing(status: &str, retry_after: Option<Duration>) -> String {
     match retry_after {
         Some(wait) if wait > MAX_RETRY_AFTER => format!(
-            "answered {status} and asks to be tried again in {} s, longer than a push waits ({} s): push again after that",
+            "answered {status} and asks to be tried again in {} s, longer than this command waits ({} s): try again after that",
             wait.as_secs(),
             MAX_RETRY_AFTER.as_secs()
         ),

@@ -106,26 +106,26 @@ pub(crate) fn fetch(
     Ok((listing, fetched))
 }
 
-/// What attaching the artifacts of one subject takes: the artifacts themselves (but those the
-/// referrers API lists already), and the referrers index to store under the fallback tag, if the
-/// registry has no API and some artifact is not listed yet. The artifacts of one subject are
-/// planned together: they share its index.
+/// What attaching the artifacts of one subject takes: the artifacts themselves, and the
+/// referrers index to store under the fallback tag, if the registry has no API and some artifact
+/// is not listed yet. The artifacts of one subject are planned together: they share its index.
 pub(crate) struct Planned<'a> {
     pub(crate) subject: String,
     pub(crate) artifacts: Vec<&'a Artifact>,
     pub(crate) listing: Listing,
     /// The new referrers index, when there is something to add to the fallback tag.
     index: Option<Blob>,
-    /// The manifest digests of those of `artifacts` that the referrers API lists already: nothing
-    /// of them is written again, as a registry may list a manifest once for every time it is put
-    /// (ferro-oci-server 1.0.0 does).
+    /// The manifest digests of those of `artifacts` that the referrers API lists already: their
+    /// manifests are not put again while the registry holds them, as a registry may list a
+    /// manifest once for every time it is put (ferro-oci-server 1.0.0 does).
     api_listed: BTreeSet<String>,
 }
 
 /// Reads where `subject` lists its referrers and, for the fallback tag, the index with each of
 /// `artifacts` (all about `subject`) appended in turn (every entry already there kept, in its
 /// place; one already listed not added again); for the API, which of `artifacts` it lists
-/// already. A listing that holds no image index is refused, naming it; nothing is written.
+/// already. A fallback tag that holds no image index is refused, naming it; nothing is written.
+/// An API answer that is not one lists nothing we can see: the artifacts are put as if unlisted.
 pub(crate) fn plan<'a>(
     session: &mut Session<'_>,
     subject: &str,
@@ -135,13 +135,18 @@ pub(crate) fn plan<'a>(
     let mut index: Option<Blob> = None;
     let mut api_listed = BTreeSet::new();
     if let (Listing::Api, Some(existing)) = (&listing, &existing) {
-        for artifact in &artifacts {
-            let digest = &artifact.manifest.digest;
-            let listed = referrers::lists(&existing.data, digest)
-                .map_err(|error| anyhow!("{}: {error:#}", describe(session, &listing, subject)))?;
-            if listed {
-                api_listed.insert(digest.clone());
-            }
+        match referrers::listed_digests(&existing.data) {
+            Ok(listed) => api_listed.extend(
+                artifacts
+                    .iter()
+                    .map(|artifact| artifact.manifest.digest.clone())
+                    .filter(|digest| listed.contains(digest)),
+            ),
+            // Putting an artifact once more is harmless; refusing the push would help nobody.
+            Err(error) => eprintln!(
+                "note: {}: {error:#}; its artifacts are put again",
+                describe(session, &listing, subject)
+            ),
         }
     }
     if let Listing::FallbackTag(_) = &listing {
@@ -168,26 +173,28 @@ pub(crate) fn plan<'a>(
 }
 
 impl Planned<'_> {
-    /// Whether the referrers API lists `artifact` already, so that nothing of it is written.
+    /// Whether the referrers API lists `artifact` already.
     pub(crate) fn already_listed(&self, artifact: &Artifact) -> bool {
         self.api_listed.contains(&artifact.manifest.digest)
     }
 
-    /// Uploads each artifact's blobs the registry lacks and its manifest (by digest), unless the
-    /// referrers API lists it already, then the referrers index under the fallback tag when it
-    /// changed. Returns a phrase saying where the artifacts are listed.
+    /// Uploads each artifact's blobs the registry lacks and its manifest (by digest), then the
+    /// referrers index under the fallback tag when it changed. A manifest the referrers API lists
+    /// and the registry holds is not put again; its blobs are still checked, so that a push
+    /// repairs an artifact whose blobs were deleted. Returns a phrase saying where the artifacts
+    /// are listed.
     pub(crate) fn push(&self, session: &mut Session<'_>) -> Result<String> {
         for artifact in &self.artifacts {
-            if self.already_listed(artifact) {
-                continue;
-            }
             for blob in artifact.blobs() {
                 if !session.blob_exists(&blob.digest)? {
                     session.put_blob(blob)?;
                     println!("blob {} {} bytes: uploaded", blob.digest, blob.data.len());
                 }
             }
-            session.put_manifest(&artifact.manifest.digest, &artifact.manifest)?;
+            let digest = &artifact.manifest.digest;
+            if !(self.already_listed(artifact) && session.manifest_exists(digest)?) {
+                session.put_manifest(digest, &artifact.manifest)?;
+            }
         }
         Ok(match (&self.listing, &self.index) {
             (Listing::Api, _) if self.api_listed.len() == self.artifacts.len() => {

@@ -1,7 +1,7 @@
 //! Retries with exponential backoff for every registry and token-server call: a dropped
-//! connection, 429 or 5xx is tried again, a bounded number of times, after the wait the server
-//! asks for in `Retry-After` when it says (up to a minute: a longer wait is
-//! not retried, see `error::MAX_RETRY_AFTER`).
+//! connection, 429 or 5xx is tried again, a bounded number of times, after our backoff or the
+//! longer wait the server asks for in `Retry-After` (up to a minute: a longer wait is not
+//! retried, see `error::MAX_RETRY_AFTER`).
 
 use std::time::Duration;
 
@@ -24,9 +24,11 @@ pub(crate) fn retry<T>(
     loop {
         match call() {
             Err(failure) if attempt < ATTEMPTS && failure.is_transient() => {
-                // The server knows when it will have room again; our own guess is for when it
-                // does not say.
-                let wait = failure.retry_after().unwrap_or(delay);
+                // The server knows when it will have room again; our own backoff stays the least
+                // wait, so that a `Retry-After: 0` does not turn the retries into a burst.
+                let wait = failure
+                    .retry_after()
+                    .map_or(delay, |asked| asked.max(delay));
                 eprintln!(
                     "  retrying {what} in {wait:?} (attempt {attempt} of {ATTEMPTS} failed: {})",
                     describe(&failure)

@@ -114,6 +114,19 @@ impl<'r> Session<'r> {
         Ok(response.status().as_u16() == OK)
     }
 
+    /// Whether the repository holds the manifest `digest`.
+    pub(crate) fn manifest_exists(&mut self, digest: &str) -> Result<bool> {
+        let url = self
+            .registry
+            .url(&format!("{}/manifests/{digest}", self.repository));
+        let doing = format!("checking manifest {digest}");
+        let response = self.call(&doing, &[OK, NOT_FOUND], &|http| {
+            http.head(url.clone())
+                .header(ACCEPT, MANIFEST_TYPES.join(", "))
+        })?;
+        Ok(response.status().as_u16() == OK)
+    }
+
     /// Uploads `blob` in one piece: `POST` opens an upload, `PUT` with the digest closes it. A
     /// failure anywhere retries both.
     pub fn put_blob(&mut self, blob: &Blob) -> Result<()> {
@@ -345,11 +358,7 @@ impl<'r> Session<'r> {
         if let Some(token) = token.as_ref().filter(|token| token.is_fresh()) {
             return Ok(token.value().expose().to_string());
         }
-        let fresh = realm.fetch(
-            &self.registry.http,
-            &self.scope,
-            self.registry.credentials.as_ref(),
-        )?;
+        let fresh = realm.fetch(self.registry, &self.scope)?;
         let value = fresh.value().expose().to_string();
         *token = Some(fresh);
         Ok(value)

@@ -13,11 +13,11 @@
 use std::time::{Duration, Instant};
 
 use reqwest::Url;
-use reqwest::blocking::Client;
+use reqwest::blocking::Response;
 
+use super::client::Registry;
 use super::client::password_may_travel;
-use super::credentials::Credentials;
-use super::error::{Failure, one_line, retry_after, status_text};
+use super::error::{BAD_REQUEST, Failure, UNAUTHORIZED, one_line, retry_after, status_text};
 use super::secret::Secret;
 
 /// How long a token lives when its answer does not say (the token spec's default).
@@ -31,8 +31,16 @@ const MAX_ANSWER: u64 = 1024 * 1024;
 const CLIENT_ID: &str = "pause-xtask";
 /// OAuth2's answer to a refresh token that is no longer good (RFC 6749, 5.2): 400 with this error.
 const INVALID_GRANT: &str = "invalid_grant";
-const BAD_REQUEST: u16 = 400;
-const UNAUTHORIZED: u16 = 401;
+/// Every error code OAuth2 defines for a token request (RFC 6749, 5.2): the only text of a token
+/// server's answer a message may name.
+const OAUTH2_ERRORS: &[&str] = &[
+    "invalid_request",
+    "invalid_client",
+    INVALID_GRANT,
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+];
 
 /// A token and until when to use it.
 pub(crate) struct Token {
@@ -103,26 +111,25 @@ impl Realm {
         host(&self.url)
     }
 
-    /// A token for `scope` (`repository:NAME:pull,push`), as `credentials` or anonymously. One try:
-    /// the caller retries.
-    pub(crate) fn fetch(
-        &self,
-        http: &Client,
-        scope: &str,
-        credentials: Option<&Credentials>,
-    ) -> Result<Token, Failure> {
-        let request = match credentials {
-            Some(credentials) if credentials.is_identity_token => {
+    /// A token for `scope` (`repository:NAME:pull,push`), as the registry's login says or
+    /// anonymously. An identity token goes by OAuth2's refresh-token POST, on the client that
+    /// follows no redirect; one the token server hands back replaces it for later requests. One
+    /// try: the caller retries.
+    pub(crate) fn fetch(&self, registry: &Registry, scope: &str) -> Result<Token, Failure> {
+        let login = registry.login();
+        let with_identity_token = login.as_ref().is_some_and(|login| login.is_identity_token);
+        let request = match &login {
+            Some(login) if login.is_identity_token => {
                 let mut form = vec![
                     ("grant_type", "refresh_token"),
                     ("client_id", CLIENT_ID),
                     ("scope", scope),
-                    ("refresh_token", credentials.password.expose()),
+                    ("refresh_token", login.password.expose()),
                 ];
                 if let Some(service) = &self.service {
                     form.push(("service", service));
                 }
-                http.post(self.url.clone()).form(&form)
+                registry.oauth_http.post(self.url.clone()).form(&form)
             }
             _ => {
                 let mut url = self.url.clone();
@@ -132,15 +139,16 @@ impl Realm {
                         query.append_pair("service", service);
                     }
                     query.append_pair("scope", scope);
-                    if let Some(credentials) = credentials {
+                    if let Some(login) = &login {
                         // Docker sends the account too; token servers that log it show who asked.
-                        query.append_pair("account", &credentials.username);
+                        query.append_pair("account", &login.username);
                     }
                 }
-                let request = http.get(url);
-                match credentials {
-                    Some(credentials) => request
-                        .basic_auth(&credentials.username, Some(credentials.password.expose())),
+                let request = registry.http.get(url);
+                match &login {
+                    Some(login) => {
+                        request.basic_auth(&login.username, Some(login.password.expose()))
+                    }
                     None => request,
                 }
             }
@@ -157,23 +165,8 @@ impl Realm {
             .send()
             .map_err(|error| at_token_server(Failure::transport(error)))?;
         let code = response.status().as_u16();
-        let with_identity_token = credentials.is_some_and(|login| login.is_identity_token);
         if with_identity_token && (code == UNAUTHORIZED || code == BAD_REQUEST) {
-            // Only the OAuth2 error code is read from the answer, and named only when it is the
-            // one that means the token is no longer good: nothing else of it is quoted.
-            let invalid_grant = serde_json::from_reader::<_, serde_json::Value>(
-                std::io::Read::take(response, MAX_ANSWER),
-            )
-            .ok()
-            .is_some_and(|answer| {
-                answer.get("error").and_then(|e| e.as_str()) == Some(INVALID_GRANT)
-            });
-            return Err(Failure::Refused(format!(
-                "the token server {} did not take the stored OAuth identity token ({}{}): it has expired or been revoked; log in again, or pass --username U --password-stdin",
-                self.host(),
-                status_text(code),
-                if invalid_grant { ", invalid_grant" } else { "" }
-            )));
+            return Err(self.refused_identity_token(registry, code, response));
         }
         if !response.status().is_success() {
             return Err(Failure::Status {
@@ -192,19 +185,65 @@ impl Realm {
                     self.host()
                 ))
             })?;
-        parse_answer(&answer, fetched_at).ok_or_else(|| {
+        let (token, refresh_token) = parse_answer(&answer, fetched_at).ok_or_else(|| {
             Failure::Malformed(format!(
                 "the token server {} answered without a token: check the registry's token realm",
                 self.host()
             ))
+        })?;
+        if let Some(rotated) = refresh_token.filter(|_| with_identity_token) {
+            registry.rotate_identity_token(rotated);
+        }
+        Ok(token)
+    }
+
+    /// Why the token server turned the identity token down, from its status and OAuth2's error
+    /// code (RFC 6749, 5.2): only a code of that fixed list is named, nothing else of the answer.
+    fn refused_identity_token(
+        &self,
+        registry: &Registry,
+        code: u16,
+        response: Response,
+    ) -> Failure {
+        let error = serde_json::from_reader::<_, serde_json::Value>(std::io::Read::take(
+            response, MAX_ANSWER,
+        ))
+        .ok()
+        .and_then(|answer| answer.get("error")?.as_str().map(str::to_string))
+        .filter(|error| OAUTH2_ERRORS.contains(&error.as_str()));
+        let status = match &error {
+            Some(error) => format!("{}, {error}", status_text(code)),
+            None => status_text(code),
+        };
+        let login = format!(
+            "log in again (`docker login {}`), or pass --username U --password-stdin",
+            registry.name
+        );
+        let host = self.host();
+        // invalid_grant is OAuth2's word for a refresh token that is no longer good; a bare 401
+        // says the same. Any other code is about the request, which logging in again cannot fix.
+        let expired = match error.as_deref() {
+            Some(error) => error == INVALID_GRANT,
+            None => code == UNAUTHORIZED,
+        };
+        Failure::Refused(if expired {
+            format!(
+                "the token server {host} did not take the stored OAuth identity token ({status}): it has expired or been revoked; {login}"
+            )
+        } else {
+            format!(
+                "the token server {host} refused the OAuth2 refresh-token request for the stored identity token ({status}): it does not take identity tokens this way; log in with a password (`docker login {}`), or pass --username U --password-stdin",
+                registry.name
+            )
         })
     }
 }
 
 /// The token in a token server's JSON answer (`token`, or OAuth's `access_token`) and when to
-/// renew it, from `expires_in` counted from `fetched_at`. Parsed as a plain JSON value, so that no
-/// parse error can quote the answer.
-fn parse_answer(answer: &[u8], fetched_at: Instant) -> Option<Token> {
+/// renew it, from `expires_in` counted from `fetched_at`; and OAuth2's `refresh_token`, when the
+/// server hands back a new one. Parsed as a plain JSON value, so that no parse error can quote
+/// the answer.
+fn parse_answer(answer: &[u8], fetched_at: Instant) -> Option<(Token, Option<Secret>)> {
     let answer: serde_json::Value = serde_json::from_slice(answer).ok()?;
     let token = ["token", "access_token"]
         .iter()
@@ -214,10 +253,16 @@ fn parse_answer(answer: &[u8], fetched_at: Instant) -> Option<Token> {
         .and_then(serde_json::Value::as_u64)
         .filter(|seconds| *seconds > 0)
         .map_or(DEFAULT_LIFETIME, Duration::from_secs);
-    Some(Token {
+    let refresh_token = answer
+        .get("refresh_token")
+        .and_then(serde_json::Value::as_str)
+        .filter(|token| !token.is_empty())
+        .map(Secret::new);
+    let token = Token {
         value: Secret::new(token),
         renew_at: fetched_at + lifetime.saturating_sub(RENEW_BEFORE_EXPIRY),
-    })
+    };
+    Some((token, refresh_token))
 }
 
 /// `host[:port]` of a URL.
@@ -295,14 +340,17 @@ mod tests {
     #[test]
     fn token_answers_and_their_lifetimes() {
         let now = Instant::now();
-        let token = parse_answer(br#"{"token":"t1","expires_in":300}"#, now).unwrap();
+        let (token, refresh) = parse_answer(br#"{"token":"t1","expires_in":300}"#, now).unwrap();
         assert_eq!(token.value().expose(), "t1");
         assert_eq!(token.renew_at, now + Duration::from_secs(295));
-        let oauth = parse_answer(br#"{"access_token":"t2"}"#, now).unwrap();
+        assert!(refresh.is_none());
+        let (oauth, refresh) =
+            parse_answer(br#"{"access_token":"t2","refresh_token":"r2"}"#, now).unwrap();
         assert_eq!(oauth.value().expose(), "t2");
         assert_eq!(oauth.renew_at, now + Duration::from_secs(55));
+        assert_eq!(refresh.as_ref().map(|token| token.expose()), Some("r2"));
         // A 1-second token is not used again.
-        let short = parse_answer(br#"{"token":"t3","expires_in":1}"#, now).unwrap();
+        let (short, _) = parse_answer(br#"{"token":"t3","expires_in":1}"#, now).unwrap();
         assert!(!short.is_fresh());
         assert!(parse_answer(br#"{"token":""}"#, now).is_none());
         assert!(parse_answer(b"<html>", now).is_none());

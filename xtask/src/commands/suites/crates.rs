@@ -3,7 +3,7 @@
 //! 2.8 lacks, so that a push relying on the API is tried against a real one
 //! (`tests/referrers_api.rs`). `cargo install --locked` builds the pinned version with the lock
 //! file it was published with into `target/tools/ferro-oci-server`
-//! (`project::tools_ferro_oci_server`), never into the repository: about two minutes on two
+//! (`project::tools_ferro_oci_server`), never into the repository: one to two minutes on two
 //! cores, once.
 
 use std::fs;
