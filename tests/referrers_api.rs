@@ -248,7 +248,8 @@ fn a_signed_push_relies_on_the_referrers_api_and_verify_reads_it() {
 }
 
 /// A second push of the same image, under another tag, to a registry with the referrers API
-/// lists nothing twice: every listing the API gives is what it gave after the first push, and the push says each subject's referrers were already listed.
+/// lists nothing twice: every listing the API gives is what it gave after the first push, and the
+/// push says each subject's referrers were already listed.
 #[test]
 fn a_second_push_lists_nothing_twice_through_the_referrers_api() {
     let test = "referrers_api::a_second_push_lists_nothing_twice_through_the_referrers_api";

@@ -1,8 +1,8 @@
 //! A real registry that answers the OCI 1.1 referrers API (`GET /v2/<name>/referrers/<digest>`),
 //! which Debian's docker-registry 2.8 ([`crate::registry`]) lacks: crates.io's ferro-oci-server,
 //! which `cargo xtask test` installs into `target/tools/ferro-oci-server`. It runs on a free
-//! loopback port, plain HTTP and no authentication, its blobs in a temp dir (its manifests, tags
-//! and referrers in memory); dropping it stops the one process it started and deletes its files.
+//! loopback port, plain HTTP and no authentication, everything it stores in a temp dir; dropping
+//! it stops the one process it started and deletes its files.
 //!
 //! ```no_run
 //! use pause_tests::referrers_registry::ReferrersRegistry;
@@ -12,8 +12,7 @@
 //! ```
 
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::time::Duration;
@@ -22,6 +21,7 @@ use tempfile::TempDir;
 use xtask::commands::suites::crates;
 
 use crate::process::{spawn_logged, terminate, wait_for};
+use crate::registry::{answers_v2_plain, free_port};
 use crate::registry_http::Endpoint;
 use crate::skip;
 
@@ -94,9 +94,11 @@ impl ReferrersRegistry {
     }
 
     /// Whether it answers `/v2/`; panics, with its log, when it exited for another reason than
-    /// a port taken, or never answered.
+    /// a port taken, or never answered. Only once its own log says it listens on the port is the
+    /// port asked: another server that took the port first must not pass for it.
     fn wait_ready(&mut self) -> bool {
         let address: SocketAddr = self.host.parse().expect("an IP address and port");
+        let listening = format!("listening addr={}", self.host);
         let ready = wait_for(STARTUP, || {
             if self
                 .child
@@ -106,9 +108,10 @@ impl ReferrersRegistry {
             {
                 return Some(false);
             }
-            TcpStream::connect(address)
-                .is_ok_and(|stream| answers_v2(stream, &self.host))
-                .then_some(true)
+            (self.log().contains(&listening)
+                && TcpStream::connect(address)
+                    .is_ok_and(|stream| answers_v2_plain(stream, &self.host)))
+            .then_some(true)
         });
         match ready {
             Some(true) => true,
@@ -146,21 +149,4 @@ impl Drop for ReferrersRegistry {
     fn drop(&mut self) {
         terminate(&mut self.child, SHUTDOWN);
     }
-}
-
-/// A port nobody listens on right now; [`ReferrersRegistry::start`] retries on the rare race.
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|listener| listener.local_addr())
-        .expect("binding a loopback port")
-        .port()
-}
-
-/// Whether the server that accepted `stream` answers `GET /v2/` with 200, as a registry does.
-fn answers_v2(mut stream: TcpStream, host: &str) -> bool {
-    let request = format!("GET /v2/ HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    let mut response = String::new();
-    stream.write_all(request.as_bytes()).is_ok()
-        && stream.read_to_string(&mut response).is_ok()
-        && response.starts_with("HTTP/1.1 200")
 }

@@ -39,6 +39,8 @@ pub const NEEDS_TLS: Need = Need::program("openssl", "openssl");
 pub const REPOSITORY: &str = "pause";
 /// How long the registry may take to answer `/v2/` after it starts.
 const STARTUP: Duration = Duration::from_secs(20);
+/// How long one `/v2/` probe of a starting registry may wait for its answer.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the registry may take to exit after SIGTERM before it is killed.
 const SHUTDOWN: Duration = Duration::from_secs(5);
 /// How many times a start is tried when another process takes the chosen port first.
@@ -318,8 +320,8 @@ impl Drop for Registry {
 }
 
 /// A port nobody listens on right now. The registry binds it a moment later; [`Registry::start`]
-/// retries on the rare race.
-fn free_port() -> u16 {
+/// (and [`crate::referrers_registry`]'s) retries on the rare race.
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|listener| listener.local_addr())
         .expect("binding a loopback port")
@@ -329,13 +331,18 @@ fn free_port() -> u16 {
 /// Whether the server that accepted `stream`, over plain HTTP, answers `GET /v2/` the way a
 /// registry does (200, or 401 with authentication). Over TLS, accepting is enough: the registry
 /// only listens once its certificate loaded.
-fn answers_v2(mut stream: TcpStream, host: &str, tls: bool) -> bool {
-    if tls {
-        return true;
-    }
+fn answers_v2(stream: TcpStream, host: &str, tls: bool) -> bool {
+    tls || answers_v2_plain(stream, host)
+}
+
+/// Whether the server that accepted `stream` answers `GET /v2/` over plain HTTP as a registry
+/// does: 200, or 401 with authentication. A server that does not answer within
+/// [`PROBE_TIMEOUT`] does not.
+pub(crate) fn answers_v2_plain(mut stream: TcpStream, host: &str) -> bool {
     let request = format!("GET /v2/ HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
     let mut response = String::new();
-    stream.write_all(request.as_bytes()).is_ok()
+    stream.set_read_timeout(Some(PROBE_TIMEOUT)).is_ok()
+        && stream.write_all(request.as_bytes()).is_ok()
         && stream.read_to_string(&mut response).is_ok()
         && (response.starts_with("HTTP/1.1 200") || response.starts_with("HTTP/1.1 401"))
 }
