@@ -249,7 +249,8 @@ fn a_signed_push_relies_on_the_referrers_api_and_verify_reads_it() {
 
 /// A second push of the same image, under another tag, to a registry with the referrers API
 /// lists nothing twice: every listing the API gives is what it gave after the first push, and the
-/// push says each subject's referrers were already listed.
+/// push says each subject's referrers were already listed. It still repairs what it lists: an
+/// SBOM whose document blob was deleted in between has it again.
 #[test]
 fn a_second_push_lists_nothing_twice_through_the_referrers_api() {
     let test = "referrers_api::a_second_push_lists_nothing_twice_through_the_referrers_api";
@@ -285,6 +286,24 @@ fn a_second_push_lists_nothing_twice_through_the_referrers_api() {
     for listing in &first {
         assert_eq!(listing.len(), 1, "the SBOM alone: {listing:?}");
     }
+    // The first platform's SBOM document: its artifact manifest's one layer.
+    let sbom = http.manifest_json(REPOSITORY, &first[0][0]);
+    let document = sbom["layers"][0]["digest"]
+        .as_str()
+        .expect("the SBOM manifest's layer digest")
+        .to_string();
+    let deleted = http.request(
+        "DELETE",
+        &format!("{REPOSITORY}/blobs/{document}"),
+        &[],
+        None,
+    );
+    assert_eq!(deleted.status, 202, "deleting the SBOM's blob {document}");
+    let gone = http.request("GET", &format!("{REPOSITORY}/blobs/{document}"), &[], None);
+    assert_eq!(
+        gone.status, 404,
+        "the SBOM's blob {document} is still there"
+    );
     let said = push(
         &registry.reference(&format!("{REPOSITORY}:second")),
         &layout_dir,
@@ -295,6 +314,7 @@ fn a_second_push_lists_nothing_twice_through_the_referrers_api() {
         first,
         "a second push changed a referrers listing"
     );
+    http.blob(REPOSITORY, &document);
     let lines = referrers_lines(&said);
     assert_eq!(lines.len(), PLATFORMS.len(), "{}", said.stdout);
     for line in lines {
