@@ -41,7 +41,6 @@ use xtask::sigstore::bundle;
 use xtask::sigstore::dsse::Envelope;
 use xtask::sigstore::key::{PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, SigningKey};
 
-const PASSWORD_VAR: &str = "COSIGN_PASSWORD";
 const PASSWORD: &str = "attested push's key password";
 const EPOCH_VAR: &str = "SOURCE_DATE_EPOCH";
 const INDEX_TYPE: &str = "application/vnd.oci.image.index.v1+json";
@@ -77,15 +76,11 @@ impl Setup {
     fn new() -> Setup {
         let dir = tempfile::tempdir().expect("a temp dir");
         for keys in ["ours", "theirs"] {
-            let out = dir.path().join(keys).display().to_string();
-            let said = xtask_cli::run(&["keygen", "--out", &out], &[(PASSWORD_VAR, PASSWORD)]);
-            assert!(said.success, "keygen failed:\n{}", said.all());
+            xtask_cli::key_pair(&dir.path().join(keys), PASSWORD);
         }
-        let out = dir.path().join("image").display().to_string();
-        let said = xtask_cli::run(&["image", "--out", &out], &[(EPOCH_VAR, "0")]);
-        assert!(said.success, "cargo xtask image failed:\n{}", said.all());
+        let layout = xtask_cli::build_image(&dir.path().join("image"), &[(EPOCH_VAR, "0")]);
         Setup {
-            layout: dir.path().join("image/oci"),
+            layout,
             dir,
             registry: Registry::start_plain(),
         }
@@ -124,7 +119,7 @@ impl Setup {
                 "--sign-key",
                 &key,
             ],
-            &[(PASSWORD_VAR, PASSWORD)],
+            &[(xtask_cli::PASSWORD_VAR, PASSWORD)],
         )
     }
 

@@ -17,7 +17,7 @@ use pause_tests::layout::Layout;
 use pause_tests::process::run;
 use pause_tests::registry::{self, REPOSITORY, Registry};
 use pause_tests::registry_http::{self, RegistryHttp};
-use pause_tests::xtask_cli::{self, Said};
+use pause_tests::xtask_cli::{self, PASSWORD_VAR, Said};
 use pause_tests::{Need, PLATFORMS, image, ready};
 use sigstore::crypto::signing_key::SigStoreKeyPair;
 use sigstore::crypto::signing_key::ecdsa::{ECDSAKeys, EllipticCurve};
@@ -27,7 +27,6 @@ use xtask::sigstore::simple_signing;
 
 const OPENSSL: Need = Need::program("openssl", "openssl");
 const PASSWORD: &str = "a test password";
-const PASSWORD_VAR: &str = "COSIGN_PASSWORD";
 /// The PEM labels of cosign's private keys: since cosign 2.0.1, and before.
 const SIGSTORE_LABEL: &str = "ENCRYPTED SIGSTORE PRIVATE KEY";
 const COSIGN_LABEL: &str = "ENCRYPTED COSIGN PRIVATE KEY";

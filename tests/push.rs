@@ -662,6 +662,28 @@ impl Said {
     }
 }
 
+/// A docker config dir in `dir` whose config.json holds `entry` (JSON) for `registry` alone; the
+/// variable that points the xtask at it.
+fn docker_config(dir: &Path, registry: &str, entry: &str) -> (&'static str, String) {
+    let docker = dir.join("docker");
+    fs::create_dir_all(&docker).expect("creating the docker config dir");
+    let json = format!(r#"{{"auths":{{"{registry}":{entry}}}}}"#);
+    fs::write(docker.join("config.json"), json).expect("writing config.json");
+    ("DOCKER_CONFIG", docker.display().to_string())
+}
+
+/// `xtask push REFERENCE`, trusting the CA in `ca`, with what `env` points at as the only stored
+/// login and nothing on stdin.
+fn push_with_stored_login(
+    xtask: &Path,
+    dir: &Path,
+    reference: &str,
+    ca: &str,
+    env: &[(&str, String)],
+) -> Said {
+    xtask_push(xtask, dir, None, &[reference, "--ca-file", ca], None, env)
+}
+
 /// `xtask push REFERENCE` as `USER` with `password` on stdin, trusting the CA in `ca`.
 fn push_logged_in(xtask: &Path, dir: &Path, reference: &str, ca: &str, password: &str) -> Said {
     let args = [
@@ -985,27 +1007,14 @@ fn an_identity_token_from_docker_login_is_traded_by_oauth2() {
     tokens.accept_identity_token(IDENTITY);
     let xtask = xtask_cli::project();
     let dir = tempfile::tempdir().expect("a temp dir");
-    let docker = dir.path().join("docker");
-    fs::create_dir(&docker).expect("creating the docker config dir");
     let user_only = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:"));
-    let json = format!(
-        r#"{{"auths":{{"{}":{{"auth":"{user_only}","identitytoken":"{IDENTITY}"}}}}}}"#,
-        registry.host()
-    );
-    fs::write(docker.join("config.json"), json).expect("writing config.json");
+    let entry = format!(r#"{{"auth":"{user_only}","identitytoken":"{IDENTITY}"}}"#);
+    let env = [docker_config(dir.path(), registry.host(), &entry)];
     let ca = setup.pki.ca_file().display().to_string();
-    let env = [("DOCKER_CONFIG", docker.display().to_string())];
     let secrets = [IDENTITY.to_string(), user_only];
 
     let reference = registry.reference(&format!("{REPOSITORY}:identity"));
-    let said = xtask_push(
-        &xtask,
-        dir.path(),
-        None,
-        &[&reference, "--ca-file", &ca],
-        None,
-        &env,
-    );
+    let said = push_with_stored_login(&xtask, dir.path(), &reference, &ca, &env);
     assert!(
         said.success,
         "the push with an identity token failed:\n{}\ntoken server:\n{}",
@@ -1039,14 +1048,7 @@ fn an_identity_token_from_docker_login_is_traded_by_oauth2() {
     tokens.set_lifetime(Duration::from_secs(1));
     let exchanges_before = tokens.requests().len();
     let reference = registry.reference(&format!("{REPOSITORY}:rotated"));
-    let said = xtask_push(
-        &xtask,
-        dir.path(),
-        None,
-        &[&reference, "--ca-file", &ca],
-        None,
-        &env,
-    );
+    let said = push_with_stored_login(&xtask, dir.path(), &reference, &ca, &env);
     assert!(
         said.success,
         "the push with rotating identity tokens failed:\n{}\ntoken server:\n{}",
@@ -1065,14 +1067,7 @@ fn an_identity_token_from_docker_login_is_traded_by_oauth2() {
     tokens.accept_identity_token("another identity token: the stored one was revoked");
     let uploads = registry.blob_uploads(REPOSITORY);
     let reference = registry.reference(&format!("{REPOSITORY}:revoked"));
-    let said = xtask_push(
-        &xtask,
-        dir.path(),
-        None,
-        &[&reference, "--ca-file", &ca],
-        None,
-        &env,
-    );
+    let said = push_with_stored_login(&xtask, dir.path(), &reference, &ca, &env);
     let line = said.one_error_line("revoked identity token");
     for named in [
         tokens.host().as_str(),
@@ -1099,25 +1094,15 @@ fn an_identity_token_from_docker_login_is_traded_by_oauth2() {
     eprintln!("refused: {line}");
 
     let basic = Registry::start_secure(USER, PASSWORD);
-    let json = format!(
-        r#"{{"auths":{{"{}":{{"identitytoken":"{IDENTITY}"}}}}}}"#,
-        basic.host()
-    );
-    fs::write(docker.join("config.json"), json).expect("writing config.json");
+    let entry = format!(r#"{{"identitytoken":"{IDENTITY}"}}"#);
+    let env = [docker_config(dir.path(), basic.host(), &entry)];
     let ca = basic
         .ca_file()
         .expect("a TLS registry")
         .display()
         .to_string();
     let reference = basic.reference(&format!("{REPOSITORY}:basic"));
-    let said = xtask_push(
-        &xtask,
-        dir.path(),
-        None,
-        &[&reference, "--ca-file", &ca],
-        None,
-        &env,
-    );
+    let said = push_with_stored_login(&xtask, dir.path(), &reference, &ca, &env);
     let line = said.one_error_line("identity token at a Basic registry");
     for named in ["Basic", "identity token", "nothing was sent"] {
         assert!(
@@ -1176,24 +1161,11 @@ fn an_identity_token_never_follows_a_redirect() {
     });
     let xtask = xtask_cli::project();
     let dir = tempfile::tempdir().expect("a temp dir");
-    let docker = dir.path().join("docker");
-    fs::create_dir(&docker).expect("creating the docker config dir");
-    let json = format!(
-        r#"{{"auths":{{"{}":{{"identitytoken":"{IDENTITY}"}}}}}}"#,
-        registry.host()
-    );
-    fs::write(docker.join("config.json"), json).expect("writing config.json");
+    let entry = format!(r#"{{"identitytoken":"{IDENTITY}"}}"#);
+    let env = [docker_config(dir.path(), registry.host(), &entry)];
     let ca = pki.ca_file().display().to_string();
-    let env = [("DOCKER_CONFIG", docker.display().to_string())];
     let reference = registry.reference(&format!("{REPOSITORY}:redirected"));
-    let said = xtask_push(
-        &xtask,
-        dir.path(),
-        None,
-        &[&reference, "--ca-file", &ca],
-        None,
-        &env,
-    );
+    let said = push_with_stored_login(&xtask, dir.path(), &reference, &ca, &env);
     let line = said.one_error_line("a redirecting realm");
     assert!(
         line.contains("307"),

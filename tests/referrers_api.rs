@@ -10,7 +10,6 @@
 //! push read, with serde_json alone.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 use pause_tests::layout::{Layout, json};
 use pause_tests::referrers_registry::ReferrersRegistry;
@@ -19,7 +18,6 @@ use pause_tests::xtask_cli::{self, ATTESTATIONS, BUNDLE, REBUILT, SBOM, SIG, Sai
 use pause_tests::{PLATFORMS, image, ready};
 use serde_json::Value;
 
-const PASSWORD_VAR: &str = "COSIGN_PASSWORD";
 const PASSWORD: &str = "the referrers suite's key password";
 const INDEX_TYPE: &str = "application/vnd.oci.image.index.v1+json";
 const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -35,38 +33,6 @@ const PROVENANCE: &str = "https://slsa.dev/provenance/v1";
 const REPOSITORY: &str = "pause";
 /// What the push says of a subject whose referrers the API lists.
 const BY_THE_API: &str = "listed by the registry's referrers API";
-
-/// `cargo xtask image --out DIR`: the layout DIR/oci, of this checkout.
-fn build_image(dir: &Path) -> PathBuf {
-    let out = dir.display().to_string();
-    let said = xtask_cli::run(&["image", "--out", &out], &[]);
-    assert!(said.success, "cargo xtask image failed:\n{}", said.all());
-    dir.join("oci")
-}
-
-/// A cosign key pair from `cargo xtask keygen` in `dir`: (cosign.key, cosign.pub).
-fn key_pair(dir: &Path) -> (String, String) {
-    std::fs::create_dir_all(dir).expect("creating the key dir");
-    let said = xtask_cli::run(
-        &["keygen", "--out", &dir.display().to_string()],
-        &[(PASSWORD_VAR, PASSWORD)],
-    );
-    assert!(said.success, "keygen failed:\n{}", said.all());
-    let path = |name: &str| dir.join(name).display().to_string();
-    (path("cosign.key"), path("cosign.pub"))
-}
-
-/// `cargo xtask push REFERENCE --layout LAYOUT [--sign-key KEY]`; it must succeed.
-fn push(reference: &str, layout: &Path, key: Option<&str>) -> Said {
-    let layout = layout.display().to_string();
-    let mut args = vec!["push", reference, "--layout", &layout];
-    if let Some(key) = key {
-        args.extend(["--sign-key", key]);
-    }
-    let said = xtask_cli::run(&args, &[(PASSWORD_VAR, PASSWORD)]);
-    assert!(said.success, "the push failed:\n{}", said.all());
-    said
-}
 
 /// The push's `referrers of …: …` lines, one per subject that has referrers.
 fn referrers_lines(said: &Said) -> Vec<&str> {
@@ -156,11 +122,11 @@ fn a_signed_push_relies_on_the_referrers_api_and_verify_reads_it() {
         return;
     };
     let dir = tempfile::tempdir().expect("a temp dir");
-    let (key, public) = key_pair(&dir.path().join("keys"));
-    let layout_dir = build_image(&dir.path().join("image"));
+    let (key, public) = xtask_cli::key_pair(&dir.path().join("keys"), PASSWORD);
+    let layout_dir = xtask_cli::build_image(&dir.path().join("image"), &[]);
     let layout = Layout::open(&layout_dir);
     let reference = registry.reference(&format!("{REPOSITORY}:signed"));
-    let said = push(&reference, &layout_dir, Some(&key));
+    let said = xtask_cli::push_layout(&reference, &layout_dir, Some(&key), PASSWORD);
 
     let lines = referrers_lines(&said);
     assert_eq!(
@@ -277,10 +243,11 @@ fn a_second_push_lists_nothing_twice_through_the_referrers_api() {
             })
             .collect()
     };
-    push(
+    xtask_cli::push_layout(
         &registry.reference(&format!("{REPOSITORY}:first")),
         &layout_dir,
         None,
+        PASSWORD,
     );
     let first = listings();
     for listing in &first {
@@ -304,10 +271,11 @@ fn a_second_push_lists_nothing_twice_through_the_referrers_api() {
         gone.status, 404,
         "the SBOM's blob {document} is still there"
     );
-    let said = push(
+    let said = xtask_cli::push_layout(
         &registry.reference(&format!("{REPOSITORY}:second")),
         &layout_dir,
         None,
+        PASSWORD,
     );
     assert_eq!(
         listings(),

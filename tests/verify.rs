@@ -10,8 +10,6 @@
 //! Each test builds its own image (`cargo xtask image --out`, at the checkout's commit), so a stale
 //! `target/image` cannot make verify's rebuild differ.
 
-use std::path::{Path, PathBuf};
-
 use pause_tests::layout::{EditedLayout, flip_a_byte};
 use pause_tests::registry::{self, REPOSITORY, Registry};
 use pause_tests::registry_http::{self, RegistryHttp};
@@ -20,7 +18,6 @@ use pause_tests::xtask_cli::{
 };
 use pause_tests::{Need, PLATFORMS, ready};
 
-const PASSWORD_VAR: &str = "COSIGN_PASSWORD";
 const PASSWORD: &str = "verify's key password";
 const EPOCH_VAR: &str = "SOURCE_DATE_EPOCH";
 /// Another date an image may be built at: 2023-11-14T22:13:20Z.
@@ -33,37 +30,6 @@ fn needs() -> Vec<Need> {
     let mut needs = registry::NEEDS.to_vec();
     needs.push(registry_http::NEEDS);
     needs
-}
-
-/// `cargo xtask image --out DIR` with SOURCE_DATE_EPOCH `epoch`: the layout DIR/oci.
-fn build_image(dir: &Path, epoch: &str) -> PathBuf {
-    let out = dir.display().to_string();
-    let said = xtask_cli::run(&["image", "--out", &out], &[(EPOCH_VAR, epoch)]);
-    assert!(said.success, "cargo xtask image failed:\n{}", said.all());
-    dir.join("oci")
-}
-
-/// A cosign key pair from `cargo xtask keygen` in `dir`: (cosign.key, cosign.pub).
-fn key_pair(dir: &Path) -> (String, String) {
-    std::fs::create_dir_all(dir).expect("creating the key dir");
-    let said = xtask_cli::run(
-        &["keygen", "--out", &dir.display().to_string()],
-        &[(PASSWORD_VAR, PASSWORD)],
-    );
-    assert!(said.success, "keygen failed:\n{}", said.all());
-    let path = |name: &str| dir.join(name).display().to_string();
-    (path("cosign.key"), path("cosign.pub"))
-}
-
-/// `cargo xtask push REFERENCE --layout LAYOUT [--sign-key KEY]`; it must succeed.
-fn push(reference: &str, layout: &Path, key: Option<&str>) {
-    let layout = layout.display().to_string();
-    let mut args = vec!["push", reference, "--layout", &layout];
-    if let Some(key) = key {
-        args.extend(["--sign-key", key]);
-    }
-    let said = xtask_cli::run(&args, &[(PASSWORD_VAR, PASSWORD)]);
-    assert!(said.success, "the push failed:\n{}", said.all());
 }
 
 /// `cargo xtask verify REFERENCE [--key PUBLIC]`.
@@ -123,7 +89,7 @@ fn verify_passes_on_a_fresh_signed_push_and_reads_the_date_from_the_image() {
         return;
     }
     let dir = tempfile::tempdir().expect("a temp dir");
-    let (key, public) = key_pair(&dir.path().join("keys"));
+    let (key, public) = xtask_cli::key_pair(&dir.path().join("keys"), PASSWORD);
     let registry = Registry::start_plain();
     let reference = registry.reference(&format!("{REPOSITORY}:signed"));
     // Built, signed and pushed in one command, as the release workflow does.
@@ -138,7 +104,7 @@ fn verify_passes_on_a_fresh_signed_push_and_reads_the_date_from_the_image() {
             "--sign-key",
             &key,
         ],
-        &[(PASSWORD_VAR, PASSWORD), (EPOCH_VAR, "0")],
+        &[(xtask_cli::PASSWORD_VAR, PASSWORD), (EPOCH_VAR, "0")],
     );
     assert!(
         said.success,
@@ -158,9 +124,9 @@ fn verify_passes_on_a_fresh_signed_push_and_reads_the_date_from_the_image() {
     assert_every_row_holds(&unkeyed, "not checked");
     assert!(unkeyed.stdout.contains("give --key cosign.pub"));
 
-    let later = build_image(&dir.path().join("later"), LATER);
+    let later = xtask_cli::build_image(&dir.path().join("later"), &[(EPOCH_VAR, LATER)]);
     let dated = registry.reference("dated/pause:later");
-    push(&dated, &later, Some(&key));
+    xtask_cli::push_layout(&dated, &later, Some(&key), PASSWORD);
     let said = verify(&dated, Some(&public));
     assert_every_row_holds(&said, "ok");
     assert!(
@@ -183,13 +149,13 @@ fn verify_names_the_first_differing_blob() {
     }
     const FLIPPED_BYTE: usize = 100;
     let dir = tempfile::tempdir().expect("a temp dir");
-    let layout = build_image(&dir.path().join("epoch-0"), "0");
+    let layout = xtask_cli::build_image(&dir.path().join("epoch-0"), &[(EPOCH_VAR, "0")]);
     let registry = Registry::start_plain();
 
     let altered = EditedLayout::copy(&layout, &dir.path().join("altered"));
     altered.replace_layer(0, &flip_a_byte(&altered.layer(0), FLIPPED_BYTE));
     let reference = registry.reference("altered/pause:t");
-    push(&reference, altered.dir(), None);
+    xtask_cli::push_layout(&reference, altered.dir(), None, PASSWORD);
     let said = verify(&reference, None);
     let error = said.error_line("a binary altered by one byte");
     assert!(error.contains("does not verify"), "{error}");
@@ -212,12 +178,12 @@ fn verify_names_the_first_differing_blob() {
         assert!(first.contains(named), "`{named}` not in: {first}");
     }
 
-    let later = build_image(&dir.path().join("later"), LATER);
+    let later = xtask_cli::build_image(&dir.path().join("later"), &[(EPOCH_VAR, LATER)]);
     let later = EditedLayout::copy(&later, &dir.path().join("later-copy"));
     let spliced = EditedLayout::copy(&layout, &dir.path().join("spliced"));
     spliced.replace_layer(0, &later.layer(0));
     let reference = registry.reference("spliced/pause:t");
-    push(&reference, spliced.dir(), None);
+    xtask_cli::push_layout(&reference, spliced.dir(), None, PASSWORD);
     let said = verify(&reference, None);
     said.error_line("a layer built at another date");
     assert_eq!(table(&said.stdout)["linux/amd64"][REBUILT], "no: layer");
@@ -243,9 +209,9 @@ fn verify_fails_when_a_signature_is_missing_or_by_another_key() {
         return;
     }
     let dir = tempfile::tempdir().expect("a temp dir");
-    let (_, public) = key_pair(&dir.path().join("ours"));
-    let (other_key, _) = key_pair(&dir.path().join("theirs"));
-    let layout = build_image(&dir.path().join("epoch-0"), "0");
+    let (_, public) = xtask_cli::key_pair(&dir.path().join("ours"), PASSWORD);
+    let (other_key, _) = xtask_cli::key_pair(&dir.path().join("theirs"), PASSWORD);
+    let layout = xtask_cli::build_image(&dir.path().join("epoch-0"), &[(EPOCH_VAR, "0")]);
     let registry = Registry::start_plain();
     for (repository, key, expected) in [
         ("unsigned/pause", None, "missing"),
@@ -256,7 +222,7 @@ fn verify_fails_when_a_signature_is_missing_or_by_another_key() {
         ),
     ] {
         let reference = registry.reference(&format!("{repository}:t"));
-        push(&reference, &layout, key);
+        xtask_cli::push_layout(&reference, &layout, key, PASSWORD);
         let said = verify(&reference, Some(&public));
         said.error_line(expected);
         for (name, cells) in table(&said.stdout) {
@@ -280,12 +246,12 @@ fn verify_fails_when_an_sbom_is_missing() {
         return;
     }
     let dir = tempfile::tempdir().expect("a temp dir");
-    let layout = build_image(&dir.path().join("epoch-0"), "0");
+    let layout = xtask_cli::build_image(&dir.path().join("epoch-0"), &[(EPOCH_VAR, "0")]);
     let bare = EditedLayout::copy(&layout, &dir.path().join("bare"));
     bare.drop_referrers();
     let registry = Registry::start_plain();
     let reference = registry.reference("bare/pause:t");
-    push(&reference, bare.dir(), None);
+    xtask_cli::push_layout(&reference, bare.dir(), None, PASSWORD);
     let said = verify(&reference, None);
     said.error_line("no SBOM");
     for platform in PLATFORMS {
@@ -312,7 +278,7 @@ fn verify_names_the_commit_to_check_out_when_the_revision_differs() {
         return;
     }
     let dir = tempfile::tempdir().expect("a temp dir");
-    let layout = build_image(&dir.path().join("epoch-0"), "0");
+    let layout = xtask_cli::build_image(&dir.path().join("epoch-0"), &[(EPOCH_VAR, "0")]);
     let other = EditedLayout::copy(&layout, &dir.path().join("other-commit"));
     for at in 0..PLATFORMS.len() {
         other.edit_manifest(at, |manifest| {
@@ -322,7 +288,7 @@ fn verify_names_the_commit_to_check_out_when_the_revision_differs() {
     other.edit_index(|index| index["annotations"][REVISION] = OTHER_COMMIT.into());
     let registry = Registry::start_plain();
     let reference = registry.reference("other/pause:t");
-    push(&reference, other.dir(), None);
+    xtask_cli::push_layout(&reference, other.dir(), None, PASSWORD);
     let said = verify(&reference, None);
     let first_line = said.stdout.lines().next().unwrap_or_default();
     for named in [
@@ -365,13 +331,14 @@ fn verify_refuses_bad_input_in_one_line() {
         return;
     }
     let dir = tempfile::tempdir().expect("a temp dir");
-    let layout = build_image(&dir.path().join("epoch-0"), "0");
+    let layout = xtask_cli::build_image(&dir.path().join("epoch-0"), &[(EPOCH_VAR, "0")]);
     let registry = Registry::start_plain();
     let http = RegistryHttp::new(&registry);
-    push(
+    xtask_cli::push_layout(
         &registry.reference(&format!("{REPOSITORY}:t")),
         &layout,
         None,
+        PASSWORD,
     );
     // A tag on the amd64 manifest alone.
     let index = http.manifest_json(REPOSITORY, "t");

@@ -62,6 +62,44 @@ impl Said {
     }
 }
 
+/// The variable the xtask reads a cosign key's password from, as cosign does.
+pub const PASSWORD_VAR: &str = "COSIGN_PASSWORD";
+
+/// `cargo xtask image --out DIR` with the variables `env`; it must succeed. Returns the layout,
+/// DIR/oci.
+pub fn build_image(dir: &Path, env: &[(&str, &str)]) -> PathBuf {
+    let out = dir.display().to_string();
+    let said = run(&["image", "--out", &out], env);
+    assert!(said.success, "cargo xtask image failed:\n{}", said.all());
+    dir.join("oci")
+}
+
+/// A cosign key pair from `cargo xtask keygen --out DIR`, encrypted with `password`:
+/// (cosign.key, cosign.pub).
+pub fn key_pair(dir: &Path, password: &str) -> (String, String) {
+    std::fs::create_dir_all(dir).expect("creating the key dir");
+    let said = run(
+        &["keygen", "--out", &dir.display().to_string()],
+        &[(PASSWORD_VAR, password)],
+    );
+    assert!(said.success, "keygen failed:\n{}", said.all());
+    let path = |name: &str| dir.join(name).display().to_string();
+    (path("cosign.key"), path("cosign.pub"))
+}
+
+/// `cargo xtask push REFERENCE --layout LAYOUT [--sign-key KEY]`, the key's `password` in
+/// [`PASSWORD_VAR`]; it must succeed.
+pub fn push_layout(reference: &str, layout: &Path, key: Option<&str>, password: &str) -> Said {
+    let layout = layout.display().to_string();
+    let mut args = vec!["push", reference, "--layout", &layout];
+    if let Some(key) = key {
+        args.extend(["--sign-key", key]);
+    }
+    let said = run(&args, &[(PASSWORD_VAR, password)]);
+    assert!(said.success, "the push failed:\n{}", said.all());
+    said
+}
+
 /// How long one run of the xtask's command line may take: a push to a registry on loopback, or
 /// a verify that rebuilds the image (compiled already).
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
