@@ -70,6 +70,25 @@ pub(crate) fn listed(index: &[u8], artifact_type: &str) -> Result<Vec<Descriptor
         .collect())
 }
 
+/// The referrers API's answer over several pages (a registry that pages says where the next one is
+/// in a `Link` header) as one index: every page's entries, in order. One page is returned as it
+/// came; a page that is not an index is refused, so that nothing listed goes unseen.
+pub(crate) fn join_pages(pages: Vec<Vec<u8>>) -> Result<Vec<u8>> {
+    if pages.len() == 1 {
+        return Ok(pages.into_iter().next().unwrap_or_default());
+    }
+    let mut joined: Option<ReferrersIndex> = None;
+    for page in &pages {
+        let page = parse(page)?;
+        match &mut joined {
+            Some(joined) => joined.manifests.extend(page.manifests),
+            None => joined = Some(page),
+        }
+    }
+    let joined = joined.context("the referrers API answered no page")?;
+    Ok(serde_json::to_vec(&joined)?)
+}
+
 /// The manifest digests an index lists (the referrers API's answer, or the fallback tag's index).
 pub(crate) fn listed_digests(index: &[u8]) -> Result<BTreeSet<String>> {
     Ok(digests(&parse(index)?))
@@ -89,7 +108,7 @@ fn digests(listing: &ReferrersIndex) -> BTreeSet<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{add, fallback_tag, listed, listed_digests};
+    use super::{add, fallback_tag, join_pages, listed, listed_digests};
     use crate::oci::blob::Blob;
     use crate::oci::descriptor::Descriptor;
 
@@ -152,6 +171,23 @@ mod tests {
         assert!(digests.contains(&sbom.digest));
         assert!(!digests.contains(&referrer(b"b").digest));
         assert!(listed_digests(b"[]").is_err());
+    }
+
+    #[test]
+    fn pages_join_into_one_listing_in_order() {
+        let (a, b, c) = (referrer(b"a"), referrer(b"b"), referrer(b"c"));
+        let first = add(None, &a).unwrap().unwrap();
+        let first = add(Some(&first.data), &b).unwrap().unwrap();
+        let second = add(None, &c).unwrap().unwrap();
+        let joined = join_pages(vec![first.data.clone(), second.data]).unwrap();
+        let digests: Vec<String> = listed(&joined, "application/spdx+json")
+            .unwrap()
+            .into_iter()
+            .map(|descriptor| descriptor.digest)
+            .collect();
+        assert_eq!(digests, [a.digest, b.digest, c.digest]);
+        assert_eq!(join_pages(vec![first.data.clone()]).unwrap(), first.data);
+        assert!(join_pages(vec![first.data, b"<html>".to_vec()]).is_err());
     }
 
     #[test]

@@ -7,10 +7,10 @@
 
 use std::io::Read;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Result, anyhow, bail};
 use reqwest::Url;
 use reqwest::blocking::{Client, RequestBuilder, Response};
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, LOCATION};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, LINK, LOCATION};
 
 use super::challenge::{self, Challenge};
 use super::client::{Registry, password_may_travel};
@@ -18,6 +18,7 @@ use super::error::{FORBIDDEN, Failure, NOT_FOUND, Subject, UNAUTHORIZED, explain
 use super::retry::retry;
 use super::token::{Realm, Token};
 use crate::oci::blob::{Blob, sha256};
+use crate::oci::referrers;
 
 /// The media types a manifest may come in, as `Accept` lists them.
 const MANIFEST_TYPES: &[&str] = &[
@@ -32,6 +33,9 @@ const OCTET_STREAM: &str = "application/octet-stream";
 const CONTENT_DIGEST: &str = "docker-content-digest";
 /// The most of an error answer read: registries' error JSON is a few hundred bytes.
 const MAX_ERROR_BODY: u64 = 64 * 1024;
+/// The most pages of one referrers listing read: a registry pages at tens or hundreds of entries,
+/// and a subject of ours has four.
+const MAX_REFERRERS_PAGES: usize = 64;
 const OK: u16 = 200;
 const CREATED: u16 = 201;
 const ACCEPTED: u16 = 202;
@@ -218,20 +222,38 @@ impl<'r> Session<'r> {
     }
 
     /// The image index of the manifests that name `digest` as their subject (the OCI referrers
-    /// API); None when the registry does not offer the API (404).
+    /// API), every page of it; None when the registry does not offer the API (404).
     pub fn referrers(&mut self, digest: &str) -> Result<Option<Blob>> {
-        let url = self
+        let mut url = self
             .registry
             .url(&format!("{}/referrers/{digest}", self.repository));
         let doing = format!("listing the referrers of {digest}");
-        let response = self.call(&doing, &[OK, NOT_FOUND], &|http| {
-            http.get(url.clone()).header(ACCEPT, OCI_INDEX)
-        })?;
-        if response.status().as_u16() == NOT_FOUND {
-            return Ok(None);
+        let mut pages = Vec::new();
+        loop {
+            let page = url.clone();
+            let response = self.call(&doing, &[OK, NOT_FOUND], &|http| {
+                http.get(page.clone()).header(ACCEPT, OCI_INDEX)
+            })?;
+            if response.status().as_u16() == NOT_FOUND {
+                return Ok(None);
+            }
+            let next = next_page(&response);
+            pages.push(self.body(&doing, response)?);
+            match next {
+                Some(next) if pages.len() < MAX_REFERRERS_PAGES && self.registry.owns(&next) => {
+                    url = next;
+                }
+                Some(_) => bail!(
+                    "{doing}: {} pages on, {} still names a next one (or one on another host): \
+                     the listing is not read whole; check the registry",
+                    pages.len(),
+                    self.registry.name
+                ),
+                None => break,
+            }
         }
-        let data = self.body(&doing, response)?;
-        Ok(Some(Blob::new(OCI_INDEX, data)))
+        let joined = referrers::join_pages(pages).map_err(|error| anyhow!("{doing}: {error:#}"))?;
+        Ok(Some(Blob::new(OCI_INDEX, joined)))
     }
 
     /// One call with retries, its failure explained.
@@ -448,6 +470,30 @@ fn stored_digest(headers: &HeaderMap) -> Option<String> {
     })
 }
 
+/// The page a `Link: <URL>; rel="next"` header names (RFC 8288; the distribution spec's paging),
+/// resolved against the answer's own URL.
+fn next_page(response: &Response) -> Option<Url> {
+    next_link(response.headers(), response.url())
+}
+
+/// The `rel="next"` target among `headers`' `Link`s, resolved against `base`.
+fn next_link(headers: &HeaderMap, base: &Url) -> Option<Url> {
+    headers
+        .get_all(LINK)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .find_map(|link| {
+            let (target, parameters) = link.trim().split_once(';')?;
+            let is_next = parameters.split(';').any(|parameter| {
+                parameter.trim().replace(' ', "") == "rel=\"next\""
+                    || parameter.trim() == "rel=next"
+            });
+            let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+            is_next.then(|| base.join(target).ok()).flatten()
+        })
+}
+
 /// The media type of an answer, without parameters.
 fn media_type(headers: &HeaderMap) -> String {
     headers
@@ -475,5 +521,36 @@ fn failure_of(response: Response) -> Failure {
         challenge_error,
         token_server: None,
         retry_after,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::Url;
+    use reqwest::header::{HeaderMap, HeaderValue, LINK};
+
+    use super::next_link;
+
+    #[test]
+    fn the_next_page_is_the_link_with_rel_next() {
+        let base = Url::parse("https://r.example/v2/pause/referrers/sha256:aa").unwrap();
+        let next = |values: &[&str]| {
+            let mut headers = HeaderMap::new();
+            for value in values {
+                headers.append(LINK, HeaderValue::from_str(value).unwrap());
+            }
+            next_link(&headers, &base).map(|url| url.to_string())
+        };
+        assert_eq!(
+            next(&[r#"</v2/pause/referrers/sha256:aa?n=2&last=x>; rel="next""#]).as_deref(),
+            Some("https://r.example/v2/pause/referrers/sha256:aa?n=2&last=x")
+        );
+        assert_eq!(
+            next(&[r#"<https://r.example/a>; rel="prev", <https://r.example/b>; rel=next"#])
+                .as_deref(),
+            Some("https://r.example/b")
+        );
+        assert_eq!(next(&[r#"<https://r.example/a>; rel="prev""#]), None);
+        assert_eq!(next(&[]), None);
     }
 }
