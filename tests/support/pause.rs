@@ -10,10 +10,8 @@ use xtask::procfs;
 
 use crate::process::{self, wait_exit, wait_for};
 
-/// How long pause may take to start and block in its wait. qemu starts in well under a second,
-/// but a 2-core CI machine also runs the other tests' qemus, stracers and orphan storms at once:
-/// a bound, never a measurement.
-pub const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long pause may take to start and block in its wait (qemu starts in well under a second).
+pub const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long pause may take to exit after SIGINT or SIGTERM.
 pub const EXIT_TIMEOUT: Duration = Duration::from_secs(20);
 /// pause.c's words on SIGTERM and SIGINT, which ours repeats.
@@ -36,18 +34,16 @@ pub struct Pause {
 impl Pause {
     /// Starts `argv` as PID 1 of a new PID namespace and waits until it blocks in its wait.
     pub fn start_as_pid1(argv: &[String]) -> Pause {
-        let mut outer = spawn("unshare", PID1_OF_NEW_NAMESPACE, argv);
-        let pid = descendant(&mut outer, 1);
-        Pause::waiting(outer, pid)
+        let outer = spawn("unshare", PID1_OF_NEW_NAMESPACE, argv);
+        Pause::below(outer, 1)
     }
 
     /// Starts [`traced_as_pid1`]'s command line and waits until pause blocks in its wait.
     pub fn start_traced_as_pid1(strace_options: &[&str], argv: &[String]) -> Pause {
         let traced = traced_as_pid1(strace_options, argv);
-        let mut outer = spawn(&traced[0], &[], &traced[1..]);
+        let outer = spawn(&traced[0], &[], &traced[1..]);
         // unshare, then strace, then the inner unshare, then pause.
-        let pid = descendant(&mut outer, 3);
-        Pause::waiting(outer, pid)
+        Pause::below(outer, 3)
     }
 
     /// Starts `argv` as an ordinary process of this PID namespace and waits until it blocks.
@@ -63,17 +59,31 @@ impl Pause {
         Pause::waiting(outer, pid)
     }
 
+    /// The pause `depth` generations below `outer`, once it blocks. It owns `outer` from the
+    /// start: a start that fails (a panic here) kills everything it started, on drop.
+    fn below(outer: Child, depth: usize) -> Pause {
+        let mut pause = Pause { outer, pid: 0 };
+        pause.pid = descendant(&mut pause.outer, depth);
+        pause.wait_until_blocked();
+        pause
+    }
+
     fn waiting(outer: Child, pid: u32) -> Pause {
         let mut pause = Pause { outer, pid };
+        pause.wait_until_blocked();
+        pause
+    }
+
+    fn wait_until_blocked(&mut self) {
         let waiting = wait_for(START_TIMEOUT, || {
-            assert_running(&mut pause.outer);
-            pause.is_waiting().then_some(())
+            assert_running(&mut self.outer);
+            self.is_waiting().then_some(())
         });
         assert!(
             waiting.is_some(),
-            "pause (pid {pid}) did not block in rt_sigtimedwait within {START_TIMEOUT:?}"
+            "pause (pid {}) did not block in rt_sigtimedwait within {START_TIMEOUT:?}",
+            self.pid
         );
-        pause
     }
 
     pub fn pid(&self) -> u32 {
@@ -172,22 +182,30 @@ pub fn is_waiting(pid: u32) -> bool {
     procfs::wchan(pid).starts_with(SIGWAIT_WCHAN) && state(pid) == Some('S')
 }
 
-/// The process `depth` generations below `outer` (its first child's first child...), once it exists.
+/// The process `depth` generations below `outer` (each generation's newest child), once the
+/// whole line exists. The line is walked anew at every look: a parent may also have short-lived
+/// children (strace forks probes of the kernel's ptrace features before it starts its tracee), and
+/// a child that ended without a child of its own is no ancestor.
 fn descendant(outer: &mut Child, depth: usize) -> u32 {
-    (0..depth).fold(outer.id(), |parent, _| {
-        wait_for(START_TIMEOUT, || {
-            assert_running(outer);
-            children_of(parent).first().copied()
+    // Ok(the process at `depth`), or Err(the deepest generation found so far).
+    let line = |root: u32| -> Result<u32, u32> {
+        (0..depth).try_fold(root, |parent, _| {
+            children_of(parent).last().copied().ok_or(parent)
         })
-        .unwrap_or_else(|| {
-            // What the parent is doing instead says which step hung, should this ever happen.
-            panic!(
-                "{parent} ({:?}, state {:?}, in {:?}) started no process within {START_TIMEOUT:?}",
-                procfs::args(parent).unwrap_or_default(),
-                procfs::state(parent),
-                procfs::wchan(parent)
-            )
-        })
+    };
+    wait_for(START_TIMEOUT, || {
+        assert_running(outer);
+        line(outer.id()).ok()
+    })
+    .unwrap_or_else(|| {
+        let deepest = line(outer.id()).unwrap_or_else(|deepest| deepest);
+        // What the deepest process is doing instead says which step hung, should this happen.
+        panic!(
+            "{deepest} ({:?}, state {:?}, in {:?}) started no process within {START_TIMEOUT:?}",
+            procfs::args(deepest).unwrap_or_default(),
+            procfs::state(deepest),
+            procfs::wchan(deepest)
+        )
     })
 }
 
