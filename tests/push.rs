@@ -970,12 +970,10 @@ fn a_wrong_password_at_the_token_server_is_one_line_and_no_tag() {
     let line = said.one_error_line("wrong password");
     // The registry, and the token server as the one that refused.
     let token_server = format!("token server {}", tokens.host());
-    for named in [registry.host(), &token_server, "docker login", "401"] {
-        assert!(
-            line.contains(named),
-            "the error does not name `{named}`: {line}"
-        );
-    }
+    xtask_cli::assert_names(
+        &line,
+        &[registry.host(), &token_server, "docker login", "401"],
+    );
     assert_eq!(
         registry.stored_tag(REPOSITORY, "wrong"),
         None,
@@ -1069,17 +1067,15 @@ fn an_identity_token_from_docker_login_is_traded_by_oauth2() {
     let reference = registry.reference(&format!("{REPOSITORY}:revoked"));
     let said = push_with_stored_login(&xtask, dir.path(), &reference, &ca, &env);
     let line = said.one_error_line("revoked identity token");
-    for named in [
-        tokens.host().as_str(),
-        "identity token",
-        "invalid_grant",
-        "log in again",
-    ] {
-        assert!(
-            line.contains(named),
-            "the error does not name `{named}`: {line}"
-        );
-    }
+    xtask_cli::assert_names(
+        &line,
+        &[
+            tokens.host().as_str(),
+            "identity token",
+            "invalid_grant",
+            "log in again",
+        ],
+    );
     assert_eq!(
         registry.stored_tag(REPOSITORY, "revoked"),
         None,
@@ -1104,12 +1100,7 @@ fn an_identity_token_from_docker_login_is_traded_by_oauth2() {
     let reference = basic.reference(&format!("{REPOSITORY}:basic"));
     let said = push_with_stored_login(&xtask, dir.path(), &reference, &ca, &env);
     let line = said.one_error_line("identity token at a Basic registry");
-    for named in ["Basic", "identity token", "nothing was sent"] {
-        assert!(
-            line.contains(named),
-            "the error does not name `{named}`: {line}"
-        );
-    }
+    xtask_cli::assert_names(&line, &["Basic", "identity token", "nothing was sent"]);
     assert_eq!(
         basic.stored_tag(REPOSITORY, "basic"),
         None,
@@ -1167,10 +1158,7 @@ fn an_identity_token_never_follows_a_redirect() {
     let reference = registry.reference(&format!("{REPOSITORY}:redirected"));
     let said = push_with_stored_login(&xtask, dir.path(), &reference, &ca, &env);
     let line = said.one_error_line("a redirecting realm");
-    assert!(
-        line.contains("307"),
-        "the error does not name the 307: {line}"
-    );
+    xtask_cli::assert_names(&line, &["307"]);
     let heard = heard.lock().map(|heard| heard.clone()).unwrap_or_default();
     assert!(
         heard.is_empty(),
@@ -1205,12 +1193,7 @@ fn a_plain_http_realm_for_an_https_registry_is_refused_before_any_password() {
     let reference = registry.reference(&format!("{REPOSITORY}:http-realm"));
     let said = push_logged_in(&xtask, dir.path(), &reference, &ca, PASSWORD);
     let line = said.one_error_line("plain-HTTP realm");
-    for named in [realm.realm().as_str(), "plain HTTP", "https://"] {
-        assert!(
-            line.contains(named),
-            "the error does not name `{named}`: {line}"
-        );
-    }
+    xtask_cli::assert_names(&line, &[realm.realm().as_str(), "plain HTTP", "https://"]);
     assert!(
         realm.requests().is_empty(),
         "the plain-HTTP realm was asked:\n{}",

@@ -62,6 +62,17 @@ impl Said {
     }
 }
 
+/// Asserts that `message` (a refusal's one line) names each of `named`: the cause and the fix.
+pub fn assert_names<S: AsRef<str>>(message: &str, named: &[S]) {
+    for named in named {
+        let named = named.as_ref();
+        assert!(
+            message.contains(named),
+            "the error does not name `{named}`: {message}"
+        );
+    }
+}
+
 /// The variable the xtask reads a cosign key's password from, as cosign does.
 pub const PASSWORD_VAR: &str = "COSIGN_PASSWORD";
 
