@@ -104,6 +104,14 @@ pub enum Reply {
     },
     /// Closes the connection without a byte of answer.
     Drop,
+    /// A status line and headers (no `Content-Length`), then `chunk` again and again until the
+    /// client hangs up: a hostile server's endless body.
+    Endless {
+        status: u16,
+        reason: &'static str,
+        headers: Vec<(String, String)>,
+        chunk: Vec<u8>,
+    },
 }
 
 impl Reply {
@@ -129,10 +137,19 @@ pub struct HttpServer {
 }
 
 impl HttpServer {
-    /// Serves on a free loopback port, over TLS with `tls`'s certificate and key when given.
+    /// Serves on a free port of 127.0.0.1, over TLS with `tls`'s certificate and key when given.
     pub fn start(tls: Option<&Issued>, handler: Arc<Handler>) -> HttpServer {
-        let listener =
-            TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding a loopback port");
+        HttpServer::start_on(Ipv4Addr::LOCALHOST, tls, handler)
+    }
+
+    /// Serves on a free port of `ip`, which must be a loopback address (127.0.0.0/8): a second or
+    /// third host on this machine, for a registry's CDN or a thief that must not be reached.
+    pub fn start_on(ip: Ipv4Addr, tls: Option<&Issued>, handler: Arc<Handler>) -> HttpServer {
+        assert!(
+            ip.is_loopback(),
+            "the suites serve on loopback addresses only"
+        );
+        let listener = TcpListener::bind((ip, 0)).expect("binding a loopback port");
         let address = listener.local_addr().expect("the server's address");
         let config = tls.map(server_config);
         let stopping = Arc::new(AtomicBool::new(false));
@@ -158,7 +175,7 @@ impl HttpServer {
         }
     }
 
-    /// `127.0.0.1:PORT`.
+    /// `127.0.0.1:PORT` (or the address it was started on).
     pub fn host(&self) -> String {
         self.address.to_string()
     }
@@ -249,14 +266,20 @@ fn answer(stream: &mut (impl Read + Write), handler: &Handler) -> io::Result<()>
             .take(length.min(MAX_BODY))
             .read_to_end(&mut request.body)?;
     }
-    let Reply::Answer {
-        status,
-        reason,
-        headers,
-        body,
-    } = handler(&request)
-    else {
-        return Err(io::ErrorKind::ConnectionAborted.into());
+    let (status, reason, headers, body) = match handler(&request) {
+        Reply::Answer {
+            status,
+            reason,
+            headers,
+            body,
+        } => (status, reason, headers, body),
+        Reply::Drop => return Err(io::ErrorKind::ConnectionAborted.into()),
+        Reply::Endless {
+            status,
+            reason,
+            headers,
+            chunk,
+        } => return endless(stream, status, reason, headers, &chunk),
     };
     let mut response = format!("HTTP/1.1 {status} {reason}\r\n");
     for (name, value) in headers {
@@ -268,6 +291,30 @@ fn answer(stream: &mut (impl Read + Write), handler: &Handler) -> io::Result<()>
     );
     stream.write_all(response.as_bytes())?;
     stream.write_all(&body)?;
+    stream.flush()
+}
+
+/// Writes the head, then `chunk` until the client stops reading (a write fails) or a bound the
+/// suites never expect a client to reach: 8 GiB.
+fn endless(
+    stream: &mut impl Write,
+    status: u16,
+    reason: &str,
+    headers: Vec<(String, String)>,
+    chunk: &[u8],
+) -> io::Result<()> {
+    const CEILING: u64 = 8 << 30;
+    let mut response = format!("HTTP/1.1 {status} {reason}\r\n");
+    for (name, value) in headers {
+        response += &format!("{name}: {value}\r\n");
+    }
+    response += "Connection: close\r\n\r\n";
+    stream.write_all(response.as_bytes())?;
+    let mut sent = 0u64;
+    while sent < CEILING && !chunk.is_empty() {
+        stream.write_all(chunk)?;
+        sent += chunk.len() as u64;
+    }
     stream.flush()
 }
 

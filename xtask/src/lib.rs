@@ -7,6 +7,7 @@
 //! circles and the data model never depends on how it is shipped. `tidy.rs` checks the rule.
 //!
 //! 1. The base: [`project`] (where things are), [`platform`] (the one platform table),
+//!    [`escape`] (outside text made safe for a terminal),
 //!    [`host`] (facts about this machine: root, programs on PATH), [`procfs`] (processes as
 //!    /proc shows them) and [`engine`] (a private
 //!    Docker Engine in a network namespace of its own, and the process, mount and namespace
@@ -27,6 +28,7 @@
 
 pub mod commands;
 pub mod engine;
+pub mod escape;
 pub mod host;
 pub mod oci;
 pub mod platform;
