@@ -39,3 +39,5 @@ pub mod sigstore;
 
 #[cfg(test)]
 mod tidy;
+#[cfg(test)]
+mod untrusted_input;

@@ -477,7 +477,7 @@ fn next_page(response: &Response) -> Option<Url> {
 }
 
 /// The `rel="next"` target among `headers`' `Link`s, resolved against `base`.
-fn next_link(headers: &HeaderMap, base: &Url) -> Option<Url> {
+pub(crate) fn next_link(headers: &HeaderMap, base: &Url) -> Option<Url> {
     headers
         .get_all(LINK)
         .iter()

@@ -243,7 +243,7 @@ impl Realm {
 /// renew it, from `expires_in` counted from `fetched_at`; and OAuth2's `refresh_token`, when the
 /// server hands back a new one. Parsed as a plain JSON value, so that no parse error can quote
 /// the answer.
-fn parse_answer(answer: &[u8], fetched_at: Instant) -> Option<(Token, Option<Secret>)> {
+pub(crate) fn parse_answer(answer: &[u8], fetched_at: Instant) -> Option<(Token, Option<Secret>)> {
     let answer: serde_json::Value = serde_json::from_slice(answer).ok()?;
     let token = ["token", "access_token"]
         .iter()

@@ -14,5 +14,5 @@ pub mod bundle;
 pub mod dsse;
 pub(crate) mod encrypted;
 pub mod key;
-mod pem;
+pub(crate) mod pem;
 pub mod simple_signing;
