@@ -55,8 +55,8 @@ const CASES: u32 = 2048;
 /// scrypt run (N = 2^15, 32 MiB) even optimised.
 const KEY_FILE_CASES: u32 = 512;
 /// How deep and how big arbitrary JSON documents grow.
-const JSON_DEPTH: u32 = 4;
-const JSON_NODES: u32 = 48;
+const JSON_DEPTH: u32 = 3;
+const JSON_NODES: u32 = 24;
 const JSON_BRANCHING: u32 = 6;
 
 /// Runs `property` on `cases` values of `strategy`; says on stderr how many cases it tried, and
@@ -1367,7 +1367,7 @@ fn layers_read_back_as_built() {
     let damage = proptest::collection::vec((any::<Index>(), any::<u8>()), 0..4);
     let cases = (
         file,
-        any_bytes(600),
+        any_bytes(300),
         0..=timestamp::LATEST,
         damage,
         any_bytes(200),
