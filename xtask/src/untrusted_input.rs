@@ -475,6 +475,9 @@ where
 /// one ULP off, so writing the manifest back changed it.
 #[test]
 fn inputs_that_once_failed() {
+    reprints_the_same::<AttachedManifest>(
+        br#"{"schemaVersion":0,"config":{"mediaType":"m","digest":"d","size":0},"layers":[{"mediaType":"m","digest":"d","size":0,"artifactType":{"schemaVersion":{"schemaVersion":-8.932844483680624e-305}}}]}"#,
+    );
     let now = Instant::now();
     for answer in [
         r#"{"token":"t","expires_in":18446744073709551615}"#,
@@ -482,9 +485,6 @@ fn inputs_that_once_failed() {
     ] {
         let _ = parse_answer(answer.as_bytes(), now);
     }
-    reprints_the_same::<AttachedManifest>(
-        br#"{"schemaVersion":0,"config":{"mediaType":"m","digest":"d","size":0},"layers":[{"mediaType":"m","digest":"d","size":0,"artifactType":{"schemaVersion":{"schemaVersion":-8.932844483680624e-305}}}]}"#,
-    );
 }
 
 #[test]
