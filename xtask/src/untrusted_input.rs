@@ -470,11 +470,21 @@ where
     }
 }
 
-/// Inputs these properties once failed on, tried on every run as well: an `expires_in` whose
-/// `Instant` overflowed, and a float in another tool's field that serde_json's default parser read
-/// one ULP off, so writing the manifest back changed it.
+/// Inputs these properties once failed on, tried on every run as well: a Docker Hub reference
+/// whose `library/` pushed it past 255 characters once printed, a float in another tool's field
+/// that serde_json's default parser read one ULP off (so writing the manifest back changed it),
+/// and an `expires_in` whose `Instant` overflowed.
 #[test]
 fn inputs_that_once_failed() {
+    const DOCKER_HUB_PREFIX: &str = "docker.io/";
+    const MAX_NAME_LENGTH: usize = 255;
+    let long = format!(
+        "{DOCKER_HUB_PREFIX}{}",
+        "a".repeat(MAX_NAME_LENGTH - DOCKER_HUB_PREFIX.len())
+    );
+    if let Ok(reference) = Reference::parse(&long) {
+        assert_eq!(Reference::parse(&reference.to_string()), Ok(reference));
+    }
     reprints_the_same::<AttachedManifest>(
         br#"{"schemaVersion":0,"config":{"mediaType":"m","digest":"d","size":0},"layers":[{"mediaType":"m","digest":"d","size":0,"artifactType":{"schemaVersion":{"schemaVersion":-8.932844483680624e-305}}}]}"#,
     );

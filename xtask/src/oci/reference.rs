@@ -88,11 +88,6 @@ impl Reference {
                 "has a malformed tag: at most 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-`",
             ));
         }
-        if name.len() > MAX_NAME_LENGTH {
-            return Err(fail(
-                "is longer than the 255 characters a repository name may have",
-            ));
-        }
         let (registry, repository) = match name.split_once('/') {
             Some((first, rest)) if is_host_like(first) => (Some(first), rest),
             _ => (None, name),
@@ -113,8 +108,15 @@ impl Reference {
         } else {
             repository.to_string()
         };
+        let registry = registry.map(|host| canonical_registry(host).to_string());
+        // Counted as printed, `library/` included, so that what is printed parses again.
+        if registry.as_ref().map_or(0, |host| host.len() + 1) + repository.len() > MAX_NAME_LENGTH {
+            return Err(fail(
+                "is longer than the 255 characters a repository name may have",
+            ));
+        }
         Ok(Reference {
-            registry: registry.map(|host| canonical_registry(host).to_string()),
+            registry,
             repository,
             tag: tag.map(str::to_string),
             digest: digest.map(str::to_string),
