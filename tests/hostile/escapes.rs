@@ -151,23 +151,20 @@ fn registry_error_texts_are_quoted_escaped() {
             headers: Vec::new(),
             body: body.clone().into_bytes(),
         });
-        let said = verify(&server);
-        let error = said.error_line(case);
-        assert!(
-            error.contains("400 Bad Request"),
-            "{}",
-            error.escape_debug()
-        );
-        assert_clean(case, &said);
-
         let reference = format!("{}/hostile/pause:t", server.host());
-        let said = xtask_cli::run(&["push", &reference, "--layout", &layout], &[]);
-        let error = said.error_line(case);
-        assert!(
-            error.contains("400 Bad Request"),
-            "{}",
-            error.escape_debug()
-        );
-        assert_clean(case, &said);
+        for command in [
+            vec!["verify", &reference],
+            vec!["push", &reference, "--layout", &layout],
+        ] {
+            let case = format!("{case}, {}", command[0]);
+            let said = xtask_cli::run(&command, &[]);
+            let error = said.error_line(&case);
+            assert!(
+                error.contains("400 Bad Request"),
+                "{case}: {}",
+                error.escape_debug()
+            );
+            assert_clean(&case, &said);
+        }
     }
 }
