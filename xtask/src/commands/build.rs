@@ -61,9 +61,22 @@ pub fn run(sh: &Shell, platforms: &[&'static Platform]) -> Result<()> {
     Ok(())
 }
 
+/// Refuses an empty platform list (`--platform ''`, or only commas): cargo, given no `--target`,
+/// would build for the host, without the shipped link flags, and report nothing wrong.
+pub(crate) fn check_platforms(platforms: &[&'static Platform]) -> Result<()> {
+    if platforms.is_empty() {
+        bail!(
+            "--platform lists no platform: choose from {}",
+            crate::platform::all_names()
+        );
+    }
+    Ok(())
+}
+
 /// Builds every platform in one cargo invocation (they compile in parallel) and copies each binary
 /// to its documented path.
 pub(crate) fn build(sh: &Shell, platforms: &[&'static Platform]) -> Result<Vec<Binary>> {
+    check_platforms(platforms)?;
     install_missing_targets(sh, platforms)?;
     let target_dir = project::target_dir();
     pause_cargo(sh, "build", platforms)

@@ -63,12 +63,7 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     check_tag(&options.tag)?;
     let epoch = timestamp::parse(std::env::var(timestamp::VAR).ok().as_deref())?;
     let platforms = in_table_order(&options.platforms);
-    if platforms.is_empty() {
-        bail!(
-            "--platform lists no platform: choose from {}",
-            crate::platform::all_names()
-        );
-    }
+    build::check_platforms(&platforms)?;
     let record = build_record(sh)?;
     let image = build(sh, &options.tag, &platforms, epoch, Some(&record))?;
     print_sizes(&image);

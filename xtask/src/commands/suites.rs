@@ -8,7 +8,7 @@
 pub mod crates;
 mod node;
 pub(crate) mod packages;
-mod venv;
+pub(crate) mod venv;
 
 use anyhow::{Result, bail};
 use xshell::{Shell, cmd};

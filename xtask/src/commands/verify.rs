@@ -19,6 +19,7 @@
 //! commit than this checkout's, that is said first, with the command to check it out.
 
 mod attestations;
+mod commit;
 mod differences;
 mod table;
 
@@ -30,6 +31,7 @@ use sha1::{Digest, Sha1};
 use xshell::Shell;
 
 use super::{build, image};
+use crate::escape::Escaped;
 use crate::oci::blob::{hex, sha256};
 use crate::oci::definition::{CREATED, REVISION};
 use crate::oci::descriptor::{Descriptor, OciPlatform};
@@ -134,12 +136,16 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
             if remote_index.media_type.is_empty() {
                 "a manifest of no type".to_string()
             } else {
-                format!("a manifest of type {}", remote_index.media_type)
+                format!("a manifest of type `{}`", Escaped(&remote_index.media_type))
             }
         );
     }
-    let remote: Index = serde_json::from_slice(&remote_index.data)
-        .map_err(|error| anyhow!("{shown}: its index is not valid ({error})"))?;
+    let remote: Index = serde_json::from_slice(&remote_index.data).map_err(|error| {
+        anyhow!(
+            "{shown}: its index is not valid ({})",
+            Escaped(&error.to_string())
+        )
+    })?;
     let created = remote.annotations.get(CREATED).ok_or_else(|| {
         anyhow!(
             "{shown}: the index has no {CREATED} annotation: `cargo xtask image` did not build it"
@@ -147,21 +153,30 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     })?;
     let epoch = timestamp::seconds_of(created).ok_or_else(|| {
         anyhow!(
-            "{shown}: its {CREATED} is {created:?}, not a date `cargo xtask image` writes \
-             (YYYY-MM-DDTHH:MM:SSZ): it did not build it"
+            "{shown}: its {CREATED} is `{}`, not a date `cargo xtask image` writes \
+             (YYYY-MM-DDTHH:MM:SSZ): it did not build it",
+            Escaped(created)
         )
     })?;
 
-    // The commit first: a rebuild of another commit cannot match, and says why here.
+    // The commit first: a rebuild of another commit cannot match, and says why here. The
+    // revision is the registry's word: only a commit id is offered to git (`commit.rs`).
     let checkout = project::git_revision(sh);
     let remote_revision = remote.annotations.get(REVISION);
     let other_commit = match (remote_revision, &checkout) {
         (Some(theirs), Some(ours)) if theirs != ours => {
-            println!(
-                "the image was built from commit {theirs}, this checkout is {ours}: check that \
-                 commit out with `git checkout {theirs}` and run verify again; comparing with \
-                 this checkout anyway"
-            );
+            match commit::id(theirs) {
+                Some(theirs) => println!(
+                    "the image was built from commit {theirs}, this checkout is {ours}: check \
+                     that commit out with `git checkout {theirs}` and run verify again; \
+                     comparing with this checkout anyway"
+                ),
+                None => println!(
+                    "the image's {REVISION} is not this checkout's commit {ours}: {}; comparing \
+                     with this checkout anyway",
+                    commit::not_an_id(theirs)
+                ),
+            }
             Some(theirs.clone())
         }
         (None, _) => {
@@ -169,10 +184,16 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
             None
         }
         (Some(theirs), None) => {
-            println!(
-                "this is not a git checkout: the image was built from commit {theirs}; clone the \
-                 repository and `git checkout {theirs}`; comparing anyway"
-            );
+            match commit::id(theirs) {
+                Some(theirs) => println!(
+                    "this is not a git checkout: the image was built from commit {theirs}; clone \
+                     the repository and `git checkout {theirs}`; comparing anyway"
+                ),
+                None => println!(
+                    "this is not a git checkout, and the image's {REVISION}: {}; comparing anyway",
+                    commit::not_an_id(theirs)
+                ),
+            }
             Some(theirs.clone())
         }
         _ => None,
@@ -270,8 +291,9 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         );
         return Ok(());
     }
-    let commit = other_commit.map_or_else(String::new, |commit| {
-        format!(" (the image was built from commit {commit}: `git checkout {commit}`)")
+    let commit = other_commit.map_or_else(String::new, |revision| match commit::id(&revision) {
+        Some(id) => format!(" (the image was built from commit {id}: `git checkout {id}`)"),
+        None => format!(" ({})", commit::not_an_id(&revision)),
     });
     bail!(
         "{shown} does not verify: {} of {} rows do not hold ({}){commit}{}",
@@ -279,7 +301,7 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         rows.len(),
         failing
             .iter()
-            .map(|row| row.name.as_str())
+            .map(|row| Escaped(&row.name).to_string())
             .collect::<Vec<_>>()
             .join(", "),
         first.map_or_else(String::new, |first| format!("; first: {first}"))

@@ -7,6 +7,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
+use crate::escape::{Escaped, escaped};
+
 /// HTTP 429: the server asks the client to slow down.
 const TOO_MANY_REQUESTS: u16 = 429;
 pub(crate) const BAD_REQUEST: u16 = 400;
@@ -297,12 +299,13 @@ fn root_cause(error: &reqwest::Error) -> String {
     one_line(&cause.to_string())
 }
 
-/// `text` on one line, long answers shortened.
+/// `text` on one line, long answers shortened, every control character left in it escaped: the
+/// text came from the other side, and a terminal would act on an escape in it.
 pub(crate) fn one_line(text: &str) -> String {
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     match flat.char_indices().nth(QUOTE_LIMIT) {
-        Some((cut, _)) => format!("{}…", &flat[..cut]),
-        None => flat,
+        Some((cut, _)) => format!("{}…", Escaped(&flat[..cut])),
+        None => escaped(&flat),
     }
 }
 
@@ -368,6 +371,34 @@ mod tests {
             if failure.status() == Some(401) {
                 assert!(line.contains("docker login docker.io"), "{line}");
             }
+        }
+    }
+
+    #[test]
+    fn a_registrys_error_text_is_quoted_escaped() {
+        for body in [
+            r#"{"errors":[{"code":"DENIED\u001b]0;pwned\u0007","message":"\u009b2J\u007f"}]}"#,
+            "DENIED\x1b]0;pwned\x07 \u{9b}2J\x7f",
+        ] {
+            let line = explain(
+                &Failure::Status {
+                    code: 400,
+                    body: body.to_string(),
+                    challenge_error: None,
+                    token_server: None,
+                    retry_after: None,
+                },
+                &Subject {
+                    registry: "r.example",
+                    repository: "pause",
+                    with_credentials: false,
+                },
+                "pushing",
+            );
+            assert!(
+                line.contains("DENIED\\u{1b}]0;pwned\\u{7}") && line.contains("\\u{9b}2J\\u{7f}"),
+                "{line}"
+            );
         }
     }
 

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
+use super::commit;
 use super::table::{Cell, short};
 use crate::oci::materials::Compiler;
 use crate::oci::provenance;
@@ -397,6 +398,13 @@ fn provenance_problems(
         ));
     }
     match (&claims.commit, checkout.commit) {
+        // The table escapes what it prints; only a commit id is offered to git.
+        (Some(theirs), ours) if Some(theirs.as_str()) != ours && commit::id(theirs).is_none() => {
+            problems.push((
+                "other commit",
+                format!("its source.commit {}", commit::is_not_an_id()),
+            ))
+        }
         (Some(theirs), Some(ours)) if theirs != ours => problems.push((
             "other commit",
             format!(

@@ -1,5 +1,9 @@
 //! `verify`'s table: a row for the index and each platform, a cell per check, each cell a short
-//! state that holds or not; under it, a line per failing cell saying what differs.
+//! state that holds or not; under it, a line per failing cell saying what differs. Rows and lines
+//! quote the registry (platform fields, digests, media types, JSON values, file names in layers,
+//! what signed statements claim): everything is escaped here, where it is printed.
+
+use crate::escape::escaped;
 
 /// How many hex digits of a digest the table shows.
 const SHORT_DIGEST: usize = 12;
@@ -76,7 +80,7 @@ pub(super) fn short(digest: &str) -> String {
         .collect()
 }
 
-/// The table, then what every failing cell means; returns the first of those lines.
+/// The table, then what every failing cell means; returns the first of those lines (escaped).
 pub(super) fn print(rows: &[Row], keyed: bool) -> Option<String> {
     let cells: Vec<[String; 7]> = rows
         .iter()
@@ -92,6 +96,7 @@ pub(super) fn print(rows: &[Row], keyed: bool) -> Option<String> {
                 sbom,
                 attestations,
             ]
+            .map(|cell| escaped(&cell))
         })
         .collect();
     let width = |column: usize| {
@@ -126,8 +131,9 @@ pub(super) fn print(rows: &[Row], keyed: bool) -> Option<String> {
         .iter()
         .skip(1)
         .chain(rows.first())
-        .flat_map(|row| &row.details);
-    let first = details.next().cloned();
+        .flat_map(|row| &row.details)
+        .map(|detail| escaped(detail));
+    let first = details.next();
     if let Some(first) = &first {
         println!("first difference: {first}");
     }
