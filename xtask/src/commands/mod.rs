@@ -6,7 +6,7 @@ pub mod build;
 pub mod image;
 pub mod keygen;
 pub mod lint;
-pub(crate) mod password;
+pub mod password;
 pub mod push;
 pub mod suites;
 pub mod verify;

@@ -9,8 +9,9 @@ use anyhow::{Context, Result, bail};
 use rustix::termios::{self, LocalModes, OptionalActions, Termios};
 use zeroize::Zeroizing;
 
-/// cosign's variable for the key's password.
-pub(crate) const PASSWORD_VAR: &str = "COSIGN_PASSWORD";
+/// cosign's variable for the key's password: taken out of the environment when the xtask starts
+/// (`secret_variables`), and handed here as `variable`.
+pub const PASSWORD_VAR: &str = "COSIGN_PASSWORD";
 /// Where the password is asked when the variable is unset: the controlling terminal, whatever
 /// standard input is (a push may read a registry password from it).
 const TERMINAL: &str = "/dev/tty";
@@ -23,13 +24,21 @@ pub(crate) enum Purpose {
     ExistingKey,
 }
 
-/// `COSIGN_PASSWORD`, or the password typed on the terminal. `rerun` is the command to run again
-/// when the two typed passwords differ.
-pub(crate) fn read(purpose: Purpose, rerun: &str) -> Result<Zeroizing<String>> {
-    if let Some(value) = std::env::var_os(PASSWORD_VAR) {
-        return value.into_string().map(Zeroizing::new).map_err(|_| {
-            anyhow::anyhow!("{PASSWORD_VAR} is not UTF-8: cosign could not read such a key either")
-        });
+/// `variable` (the value `COSIGN_PASSWORD` had), or the password typed on the terminal. `rerun`
+/// is the command to run again when the two typed passwords differ.
+pub(crate) fn read(
+    purpose: Purpose,
+    rerun: &str,
+    variable: Option<&[u8]>,
+) -> Result<Zeroizing<String>> {
+    if let Some(value) = variable {
+        return std::str::from_utf8(value)
+            .map(|value| Zeroizing::new(value.to_string()))
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "{PASSWORD_VAR} is not UTF-8: cosign could not read such a key either"
+                )
+            });
     }
     let terminal = OpenOptions::new()
         .read(true)
