@@ -4,8 +4,15 @@
 //! is refused without any piece of it printed; Ctrl-C at keygen's password prompt leaves the
 //! terminal echoing again.
 
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
+use pause_tests::process::{wait_exit, wait_for};
 use pause_tests::registry::{self, REPOSITORY, Registry};
 use pause_tests::xtask_cli::{self, PASSWORD_VAR, Said};
 use pause_tests::{Need, PLATFORMS, ready};
@@ -201,4 +208,126 @@ fn passwords_typed_into_a_command_line_are_refused_unquoted() {
         !Path::new(&out).exists(),
         "a refused image --push built the image first"
     );
+}
+
+/// How long the xtask may take to ask for the password, and to exit after Ctrl-C.
+const PROMPT_TIMEOUT: Duration = Duration::from_secs(60);
+/// What the terminal's line discipline turns into SIGINT.
+const CTRL_C: u8 = 0x03;
+
+/// A pseudo-terminal: the master (the "keyboard and screen") and the slave the xtask runs on.
+struct Pty {
+    master: File,
+    slave: OwnedFd,
+}
+
+impl Pty {
+    fn open() -> Pty {
+        let (mut master, mut slave) = (-1, -1);
+        // SAFETY: openpty writes two descriptors it opened into the two ints; no name, termios
+        // or window size is passed.
+        let opened = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
+        for fd in [master, slave] {
+            // SAFETY: a descriptor just opened; kept from the children other tests start.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        }
+        // SAFETY: both descriptors were just opened and are owned by nothing else.
+        unsafe {
+            Pty {
+                master: File::from_raw_fd(master),
+                slave: OwnedFd::from_raw_fd(slave),
+            }
+        }
+    }
+
+    /// Whether the terminal echoes what is typed.
+    fn echoes(&self) -> bool {
+        // SAFETY: termios is plain data that tcgetattr fills in.
+        let mut termios: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid descriptor and a termios to write.
+        let got = unsafe { libc::tcgetattr(self.slave.as_raw_fd(), &mut termios) };
+        assert_eq!(got, 0, "tcgetattr: {}", std::io::Error::last_os_error());
+        termios.c_lflag & libc::ECHO != 0
+    }
+
+    /// What the xtask wrote to the terminal so far (the master is read without blocking).
+    fn screen(&mut self) -> String {
+        let mut text = Vec::new();
+        let mut buffer = [0; 4096];
+        while let Ok(read @ 1..) = self.master.read(&mut buffer) {
+            text.extend_from_slice(&buffer[..read]);
+        }
+        String::from_utf8_lossy(&text).into_owned()
+    }
+}
+
+/// `cargo xtask keygen` asks for the password on its terminal with echo off; Ctrl-C there (the
+/// byte the line discipline turns into SIGINT) ends it with the terminal echoing again, and no key
+/// written.
+#[test]
+fn ctrl_c_at_the_key_password_prompt_leaves_the_terminal_echoing() {
+    let mut pty = Pty::open();
+    // SAFETY: the master was just opened; O_NONBLOCK only changes how reads wait.
+    unsafe {
+        libc::fcntl(pty.master.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK);
+    }
+    assert!(pty.echoes(), "a new terminal echoes");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let out = dir.path().join("keys");
+    let slave = || Stdio::from(pty.slave.try_clone().expect("duplicating the pty's slave"));
+    let mut command = Command::new(xtask_cli::project());
+    command
+        .args(["keygen", "--out", &out.display().to_string()])
+        .env_remove(PASSWORD_VAR)
+        .env("HOME", dir.path())
+        .stdin(slave())
+        .stdout(slave())
+        .stderr(slave());
+    // SAFETY: setsid and ioctl are async-signal-safe, and nothing else runs between fork and
+    // exec: the xtask leads a session of its own whose controlling terminal is the pty (its
+    // stdin), so /dev/tty is the pty and Ctrl-C signals the xtask.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().expect("starting cargo xtask keygen");
+    // The prompt is up and the echo off: the xtask waits for the password.
+    let asking = wait_for(PROMPT_TIMEOUT, || (!pty.echoes()).then_some(()));
+    let screen = pty.screen();
+    if asking.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("keygen never switched the echo off to ask; its terminal showed:\n{screen}");
+    }
+    assert!(
+        screen.contains("password"),
+        "no prompt on the terminal:\n{screen}"
+    );
+    pty.master.write_all(&[CTRL_C]).expect("typing Ctrl-C");
+    let status = wait_exit(&mut child, PROMPT_TIMEOUT);
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let status = status.expect("keygen did not exit after Ctrl-C");
+    assert!(!status.success(), "keygen succeeded after Ctrl-C");
+    assert!(
+        pty.echoes(),
+        "keygen ended ({status}) with the terminal's echo off; it showed:\n{}",
+        pty.screen()
+    );
+    assert!(!out.exists(), "keygen wrote {} after Ctrl-C", out.display());
 }

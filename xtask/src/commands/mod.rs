@@ -8,5 +8,6 @@ pub mod keygen;
 pub mod lint;
 pub mod password;
 pub mod push;
+mod quiet_line;
 pub mod suites;
 pub mod verify;

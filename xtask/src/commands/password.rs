@@ -3,11 +3,12 @@
 //! to use one. Nothing typed is echoed, printed or kept past its use.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 
-use anyhow::{Context, Result, bail};
-use rustix::termios::{self, LocalModes, OptionalActions, Termios};
+use anyhow::{Result, bail};
 use zeroize::Zeroizing;
+
+use super::quiet_line;
 
 /// cosign's variable for the key's password: taken out of the environment when the xtask starts
 /// (`secret_variables`), and handed here as `variable`.
@@ -65,40 +66,8 @@ fn ask(terminal: &File, prompt: &str) -> Result<Zeroizing<String>> {
     let mut writer = terminal;
     writer.write_all(prompt.as_bytes())?;
     writer.flush()?;
-    let line = {
-        let _echo_off = EchoOff::new(terminal)?;
-        let mut line = Zeroizing::new(String::new());
-        BufReader::new(terminal)
-            .read_line(&mut line)
-            .context("reading the password from the terminal")?;
-        line
-    };
+    let line = quiet_line::read(terminal)?;
     // Enter did not echo: move on to the next line.
     writer.write_all(b"\n")?;
-    Ok(Zeroizing::new(
-        line.trim_end_matches(['\n', '\r']).to_string(),
-    ))
-}
-
-/// The terminal's echo switched off until dropped.
-struct EchoOff<'a> {
-    terminal: &'a File,
-    saved: Termios,
-}
-
-impl<'a> EchoOff<'a> {
-    fn new(terminal: &'a File) -> Result<EchoOff<'a>> {
-        let saved = termios::tcgetattr(terminal).context("reading the terminal's settings")?;
-        let mut quiet = saved.clone();
-        quiet.local_modes.remove(LocalModes::ECHO);
-        termios::tcsetattr(terminal, OptionalActions::Now, &quiet)
-            .context("switching the terminal's echo off")?;
-        Ok(EchoOff { terminal, saved })
-    }
-}
-
-impl Drop for EchoOff<'_> {
-    fn drop(&mut self) {
-        let _ = termios::tcsetattr(self.terminal, OptionalActions::Now, &self.saved);
-    }
+    Ok(line)
 }
