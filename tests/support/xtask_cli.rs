@@ -121,9 +121,23 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
 /// REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR, COSIGN_PASSWORD and SOURCE_DATE_EPOCH unset unless `env`
 /// sets them).
 pub fn run(args: &[&str], env: &[(&str, &str)]) -> Said {
+    run_under(&[], args, env)
+}
+
+/// [`run`], the xtask started by the command line `wrapper` (e.g. `strace -f -o LOG`) instead of
+/// directly.
+pub fn run_under(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Said {
     use std::os::unix::process::CommandExt;
     let home = tempfile::tempdir().expect("a temp dir");
-    let mut command = Command::new(project());
+    let xtask = project();
+    let mut command = match wrapper.split_first() {
+        Some((program, wrapper_args)) => {
+            let mut command = Command::new(program);
+            command.args(wrapper_args).arg(xtask);
+            command
+        }
+        None => Command::new(xtask),
+    };
     command
         .args(args)
         .env_remove("COSIGN_PASSWORD")

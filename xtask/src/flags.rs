@@ -140,3 +140,74 @@ pub(crate) fn split_assignments(args: impl Iterator<Item = OsString>) -> Vec<OsS
     }
     split
 }
+
+/// xflags' `message` about the command line `typed`, unless it quotes a value typed after `=`:
+/// `--password-stdin=TOKEN` reaches xflags as the switch and an argument it does not expect, and
+/// would be answered with `unexpected argument: "TOKEN"`. Such a value may be a password; the
+/// message then names the flag alone.
+pub(crate) fn shown_error(message: &str, typed: &[OsString]) -> String {
+    let assignments = typed
+        .iter()
+        .map_while(|arg| arg.to_str().filter(|arg| *arg != "--"))
+        .filter(|arg| arg.starts_with("--"))
+        .filter_map(|arg| arg.split_once('='));
+    for (name, value) in assignments {
+        // How xflags quotes an argument, and a flag.
+        if message.contains(&format!("{value:?}")) || message.contains(&format!("`{value}`")) {
+            return format!(
+                "{name} takes no value (what followed `=` is not shown): write {name} alone"
+            );
+        }
+    }
+    message.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+
+    use super::{Xtask, shown_error, split_assignments};
+
+    /// What the command line `args` is refused with.
+    fn refusal(args: &[&str]) -> String {
+        let typed: Vec<OsString> = args.iter().map(OsString::from).collect();
+        let error = Xtask::from_vec(split_assignments(typed.iter().cloned()))
+            .expect_err("refused")
+            .to_string();
+        shown_error(&error, &typed)
+    }
+
+    #[test]
+    fn a_value_typed_onto_a_switch_is_never_quoted() {
+        for value in ["Kq7/Wz9@Rt4:Mv2%Hb8", "", "--flag-like", "with \"quotes\""] {
+            for args in [
+                vec!["push", "r/p:1", "--username", "bob"],
+                vec!["verify", "r/p:1"],
+                vec!["image", "--push", "r/p:1"],
+            ] {
+                let flag = format!("--password-stdin={value}");
+                let args = [args, vec![&flag]].concat();
+                let error = refusal(&args);
+                assert!(
+                    error.starts_with("--password-stdin takes no value"),
+                    "{args:?}: {error}"
+                );
+                assert!(value.is_empty() || !error.contains(value), "{error}");
+            }
+        }
+        let error = refusal(&["push", "r/p:1", "--insecure=yes"]);
+        assert!(error.starts_with("--insecure takes no value"), "{error}");
+    }
+
+    #[test]
+    fn other_refusals_are_xflags_own() {
+        assert_eq!(
+            refusal(&["push", "r/p:1", "--password=hunter2"]),
+            "unexpected flag: `--password`"
+        );
+        assert_eq!(
+            refusal(&["push", "r/p:1", "extra"]),
+            r#"unexpected argument: "extra""#
+        );
+    }
+}

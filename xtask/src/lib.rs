@@ -7,7 +7,8 @@
 //! circles and the data model never depends on how it is shipped. `tidy.rs` checks the rule.
 //!
 //! 1. The base: [`project`] (where things are), [`platform`] (the one platform table),
-//!    [`escape`] (outside text made safe for a terminal),
+//!    [`escape`] (outside text made safe for a terminal), [`secret_variables`] (secrets taken
+//!    out of the environment before any child is started),
 //!    [`host`] (facts about this machine: root, programs on PATH), [`procfs`] (processes as
 //!    /proc shows them) and [`engine`] (a private
 //!    Docker Engine in a network namespace of its own, and the process, mount and namespace
@@ -35,6 +36,7 @@ pub mod platform;
 pub mod procfs;
 pub mod project;
 pub mod registry;
+pub mod secret_variables;
 pub mod sigstore;
 
 #[cfg(test)]

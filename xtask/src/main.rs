@@ -6,10 +6,12 @@ use std::io::Write;
 
 use anyhow::{Result, bail};
 use xshell::Shell;
+use xtask::commands::password::PASSWORD_VAR;
 use xtask::commands::{bench, build, image, keygen, lint, push, suites, verify};
 use xtask::platform::{PLATFORMS, Platform};
 use xtask::project;
-use xtask::registry::push::PushOptions;
+use xtask::registry::push::{self as registry_push, PushOptions};
+use xtask::secret_variables;
 
 use crate::flags::{Xtask, XtaskCmd};
 
@@ -17,7 +19,10 @@ use crate::flags::{Xtask, XtaskCmd};
 const USAGE_ERROR: i32 = 2;
 
 fn main() {
-    let args = flags::split_assignments(std::env::args_os().skip(1));
+    // SAFETY: the first thing the process does: no other thread exists yet.
+    let kept = unsafe { secret_variables::take(&[PASSWORD_VAR]) };
+    let typed: Vec<_> = std::env::args_os().skip(1).collect();
+    let args = flags::split_assignments(typed.iter().cloned());
     let command = args.iter().find_map(|arg| {
         arg.to_str()
             .filter(|arg| !arg.starts_with('-'))
@@ -30,17 +35,19 @@ fn main() {
             return;
         }
         Err(error) => {
+            let error = flags::shown_error(&error.to_string(), &typed);
             eprintln!("error: {error}: see `cargo xtask --help`");
             std::process::exit(USAGE_ERROR);
         }
     };
-    if let Err(error) = run(flags) {
+    if let Err(error) = run(flags, kept.get(PASSWORD_VAR)) {
         eprintln!("error: {error:#}");
         std::process::exit(1);
     }
 }
 
-fn run(flags: Xtask) -> Result<()> {
+/// Runs the command; `cosign_password` is the value COSIGN_PASSWORD had, which no child sees.
+fn run(flags: Xtask, cosign_password: Option<&[u8]>) -> Result<()> {
     let sh = Shell::new()?;
     sh.change_dir(project::root());
     match flags.subcommand {
@@ -74,12 +81,15 @@ fn run(flags: Xtask) -> Result<()> {
                     "{flag} is an option of the push, and no --push REGISTRY/REPOSITORY:TAG was given: add --push, or leave it out"
                 );
             }
-            // The key's password is asked (and checked) before the build: a wrong one fails at
-            // once, not after minutes of compiling.
+            // The reference is checked, and the key's password asked (and checked), before the
+            // build: a mistake fails at once, not after minutes of compiling.
+            if let Some(reference) = &push_to {
+                registry_push::check_target(reference)?;
+            }
             let sign_key = flags
                 .sign_key
                 .as_deref()
-                .map(push::signing_key)
+                .map(|path| push::signing_key(path, cosign_password))
                 .transpose()?;
             image::run(&sh, &options)?;
             match push_to {
@@ -107,7 +117,7 @@ fn run(flags: Xtask) -> Result<()> {
                 sign_key: flags
                     .sign_key
                     .as_deref()
-                    .map(push::signing_key)
+                    .map(|path| push::signing_key(path, cosign_password))
                     .transpose()?,
                 ..PushOptions::default()
             };
@@ -139,7 +149,7 @@ fn run(flags: Xtask) -> Result<()> {
             // Relative to where the user typed the command, not to the repository root that the
             // shell above changed to.
             let out = std::path::absolute(flags.out.unwrap_or_else(|| ".".into()))?;
-            keygen::run(&out)
+            keygen::run(&out, cosign_password)
         }
         XtaskCmd::Test(flags) => {
             let args: Vec<String> = flags

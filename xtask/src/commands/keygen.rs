@@ -19,8 +19,9 @@ use crate::sigstore::key::{PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, SigningKey};
 const PRIVATE_MODE: u32 = 0o600;
 const PUBLIC_MODE: u32 = 0o644;
 
-/// Writes a new key pair into `out`.
-pub fn run(out: &Path) -> Result<()> {
+/// Writes a new key pair into `out`, encrypted with `password_variable` (the value
+/// COSIGN_PASSWORD had) or a password typed on the terminal.
+pub fn run(out: &Path, password_variable: Option<&[u8]>) -> Result<()> {
     let private = out.join(PRIVATE_KEY_FILE);
     let public = out.join(PUBLIC_KEY_FILE);
     for path in [&private, &public] {
@@ -31,7 +32,7 @@ pub fn run(out: &Path) -> Result<()> {
             );
         }
     }
-    let password = password::read(Purpose::NewKey, "cargo xtask keygen")?;
+    let password = password::read(Purpose::NewKey, "cargo xtask keygen", password_variable)?;
     let key = SigningKey::generate()?;
     let key_file = key.to_key_file(password.as_bytes())?;
     let public_pem = key.public_key().to_pem()?;

@@ -3,14 +3,16 @@
 //! to use one. Nothing typed is echoed, printed or kept past its use.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 
-use anyhow::{Context, Result, bail};
-use rustix::termios::{self, LocalModes, OptionalActions, Termios};
+use anyhow::{Result, bail};
 use zeroize::Zeroizing;
 
-/// cosign's variable for the key's password.
-pub(crate) const PASSWORD_VAR: &str = "COSIGN_PASSWORD";
+use super::quiet_line;
+
+/// cosign's variable for the key's password: taken out of the environment when the xtask starts
+/// (`secret_variables`), and handed here as `variable`.
+pub const PASSWORD_VAR: &str = "COSIGN_PASSWORD";
 /// Where the password is asked when the variable is unset: the controlling terminal, whatever
 /// standard input is (a push may read a registry password from it).
 const TERMINAL: &str = "/dev/tty";
@@ -23,13 +25,21 @@ pub(crate) enum Purpose {
     ExistingKey,
 }
 
-/// `COSIGN_PASSWORD`, or the password typed on the terminal. `rerun` is the command to run again
-/// when the two typed passwords differ.
-pub(crate) fn read(purpose: Purpose, rerun: &str) -> Result<Zeroizing<String>> {
-    if let Some(value) = std::env::var_os(PASSWORD_VAR) {
-        return value.into_string().map(Zeroizing::new).map_err(|_| {
-            anyhow::anyhow!("{PASSWORD_VAR} is not UTF-8: cosign could not read such a key either")
-        });
+/// `variable` (the value `COSIGN_PASSWORD` had), or the password typed on the terminal. `rerun`
+/// is the command to run again when the two typed passwords differ.
+pub(crate) fn read(
+    purpose: Purpose,
+    rerun: &str,
+    variable: Option<&[u8]>,
+) -> Result<Zeroizing<String>> {
+    if let Some(value) = variable {
+        return std::str::from_utf8(value)
+            .map(|value| Zeroizing::new(value.to_string()))
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "{PASSWORD_VAR} is not UTF-8: cosign could not read such a key either"
+                )
+            });
     }
     let terminal = OpenOptions::new()
         .read(true)
@@ -56,40 +66,8 @@ fn ask(terminal: &File, prompt: &str) -> Result<Zeroizing<String>> {
     let mut writer = terminal;
     writer.write_all(prompt.as_bytes())?;
     writer.flush()?;
-    let line = {
-        let _echo_off = EchoOff::new(terminal)?;
-        let mut line = Zeroizing::new(String::new());
-        BufReader::new(terminal)
-            .read_line(&mut line)
-            .context("reading the password from the terminal")?;
-        line
-    };
+    let line = quiet_line::read(terminal)?;
     // Enter did not echo: move on to the next line.
     writer.write_all(b"\n")?;
-    Ok(Zeroizing::new(
-        line.trim_end_matches(['\n', '\r']).to_string(),
-    ))
-}
-
-/// The terminal's echo switched off until dropped.
-struct EchoOff<'a> {
-    terminal: &'a File,
-    saved: Termios,
-}
-
-impl<'a> EchoOff<'a> {
-    fn new(terminal: &'a File) -> Result<EchoOff<'a>> {
-        let saved = termios::tcgetattr(terminal).context("reading the terminal's settings")?;
-        let mut quiet = saved.clone();
-        quiet.local_modes.remove(LocalModes::ECHO);
-        termios::tcsetattr(terminal, OptionalActions::Now, &quiet)
-            .context("switching the terminal's echo off")?;
-        Ok(EchoOff { terminal, saved })
-    }
-}
-
-impl Drop for EchoOff<'_> {
-    fn drop(&mut self) {
-        let _ = termios::tcsetattr(self.terminal, OptionalActions::Now, &self.saved);
-    }
+    Ok(line)
 }

@@ -35,7 +35,9 @@ impl Login {
     /// The credentials the flags give: `--username` with the password read from standard input.
     pub fn credentials(&self) -> Result<Option<Credentials>> {
         Ok(match (&self.username, self.password_stdin) {
-            (Some(username), true) => Some(Credentials::new(username, password_from_stdin()?)),
+            (Some(username), true) => {
+                Some(Credentials::new(username, password_from_stdin()?.as_str()))
+            }
             (None, false) => None,
             (Some(_), false) => bail!(
                 "--username needs --password-stdin, with the password piped to standard input"
@@ -46,10 +48,10 @@ impl Login {
 }
 
 /// The key of `--sign-key FILE` (cosign's `cosign.key`), opened with its password from
-/// COSIGN_PASSWORD or the terminal: run before anything is built or pushed, so that a wrong
-/// password or a wrong file is one line and nothing else happened. The error never shows the
-/// password or the key.
-pub fn signing_key(path: &Path) -> Result<Arc<SigningKey>> {
+/// `password_variable` (the value COSIGN_PASSWORD had) or the terminal: run before anything is
+/// built or pushed, so that a wrong password or a wrong file is one line and nothing else
+/// happened. The error never shows the password or the key.
+pub fn signing_key(path: &Path, password_variable: Option<&[u8]>) -> Result<Arc<SigningKey>> {
     let shown = path.display();
     let text = std::fs::read(path)
         .map(Zeroizing::new)
@@ -59,7 +61,7 @@ pub fn signing_key(path: &Path) -> Result<Arc<SigningKey>> {
             "--sign-key {shown} is not a cosign key file (it is not text): give cosign.key"
         )
     })?;
-    let password = password::read(Purpose::ExistingKey, "cargo xtask push")?;
+    let password = password::read(Purpose::ExistingKey, "cargo xtask push", password_variable)?;
     let key = SigningKey::from_key_file(text, password.as_bytes()).map_err(|error| {
         let error = format!("{error:#}");
         let fix = if error.contains("password") {
@@ -79,13 +81,23 @@ pub fn signing_key(path: &Path) -> Result<Arc<SigningKey>> {
     Ok(Arc::new(key))
 }
 
+/// The longest password or token read from standard input (registry tokens run to a few KiB).
+/// Room for it is reserved at once, so the text never moves and leaves an unwiped copy behind.
+const MAX_STDIN_PASSWORD: usize = 64 * 1024;
+
 /// The password given on standard input for `--username`, without its line ending.
-fn password_from_stdin() -> Result<String> {
-    let mut password = String::new();
+fn password_from_stdin() -> Result<Zeroizing<String>> {
+    let mut password = Zeroizing::new(String::with_capacity(MAX_STDIN_PASSWORD + 1));
     std::io::stdin()
+        .take(MAX_STDIN_PASSWORD as u64 + 1)
         .read_to_string(&mut password)
         .context("reading the password from standard input")?;
-    let password = password.trim_end_matches(['\r', '\n']).to_string();
+    if password.len() > MAX_STDIN_PASSWORD {
+        bail!(
+            "--password-stdin read more than {MAX_STDIN_PASSWORD} bytes: pipe in the password alone"
+        );
+    }
+    let password = Zeroizing::new(password.trim_end_matches(['\r', '\n']).to_string());
     if password.is_empty() {
         bail!(
             "--password-stdin read an empty password: pipe it in, e.g. `echo \"$TOKEN\" | cargo xtask push REF --username U --password-stdin`"

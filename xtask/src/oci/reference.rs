@@ -13,6 +13,7 @@
 use std::fmt;
 
 use super::blob::is_sha256_digest;
+use crate::escape::Escaped;
 
 /// Docker Hub's canonical name, the one `docker.io/...` references use.
 pub(crate) const DOCKER_HUB: &str = "docker.io";
@@ -45,7 +46,7 @@ pub(crate) struct ReferenceError {
 
 impl fmt::Display for ReferenceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}` {}", self.shown, self.reason)
+        write!(f, "`{}` {}", Escaped(&self.shown), self.reason)
     }
 }
 
@@ -55,14 +56,14 @@ impl Reference {
             shown: redacted(text),
             reason: reason.to_string(),
         };
-        if text.contains("://") {
-            return Err(fail(
-                "has a URL scheme: an image reference starts with the registry's host",
-            ));
-        }
-        if has_credentials(text) {
+        if credentials_end(text).is_some_and(|(_, certainly)| certainly) {
             return Err(fail(
                 "carries credentials before `@`: remove them (pass --username U --password-stdin instead)",
+            ));
+        }
+        if scheme_end(text).is_some() {
+            return Err(fail(
+                "has a URL scheme: an image reference starts with the registry's host",
             ));
         }
         let (name, digest) = match text.split_once('@') {
@@ -73,7 +74,8 @@ impl Reference {
             && !is_sha256_digest(digest)
         {
             return Err(fail(
-                "has a malformed digest: write @sha256: and 64 lower-case hex digits",
+                "has a malformed digest: write @sha256: and 64 lower-case hex digits (credentials \
+                 never go in a reference: pass --username U --password-stdin)",
             ));
         }
         // A tag's colon comes after the last slash; a colon before it is the registry's port.
@@ -177,29 +179,39 @@ impl fmt::Display for Reference {
     }
 }
 
-/// `user:password@host/...`: an `@` whose left side has no `/` (a digest's `@` follows a
-/// repository, which has one) and whose right side does.
-fn has_credentials(text: &str) -> bool {
-    text.split_once('@')
-        .is_some_and(|(before, after)| !before.contains('/') && after.contains('/'))
+/// Where a URL scheme (`https://`) ends, if `text` starts with one.
+fn scheme_end(text: &str) -> Option<usize> {
+    const SEPARATOR: &str = "://";
+    let (scheme, _) = text.split_once(SEPARATOR)?;
+    let mut chars = scheme.chars();
+    let is_scheme = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    is_scheme.then_some(scheme.len() + SEPARATOR.len())
 }
 
-/// `text` with anything before an `@` that looks like credentials replaced by `***`.
+/// Where credentials typed into `text` (after any scheme) end: the index of the `@` after them,
+/// and whether they are certainly credentials. A reference has at most one `@`, the one that
+/// introduces its digest (`sha256:` and 64 hex digits, at the end). So any `@` before that one
+/// ends `user:password` (which may hold `/`, `@`, `:` and `%`), and so does a last `@` that no
+/// digest follows: with a `/` after it, certainly (`user:password@host/repository`); without one
+/// it may be a mistyped digest, or `user:password@host`, and the text cannot say which.
+fn credentials_end(text: &str) -> Option<(usize, bool)> {
+    let last = text.rfind('@')?;
+    if is_sha256_digest(&text[last + 1..]) {
+        text[..last].rfind('@').map(|at| (at, true))
+    } else {
+        Some((last, text[last..].contains('/')))
+    }
+}
+
+/// `text` with any URL scheme kept and any credentials (see [`credentials_end`]) replaced by
+/// `***`: what a message may show of a reference.
 pub(crate) fn redacted(text: &str) -> String {
-    let without_scheme = text.split_once("://").map_or(text, |(_, rest)| rest);
-    if has_credentials(without_scheme)
-        && let Some((_, after)) = without_scheme.split_once('@')
-    {
-        return format!("***@{after}");
+    let (scheme, rest) = text.split_at(scheme_end(text).unwrap_or(0));
+    match credentials_end(rest) {
+        Some((at, _)) => format!("{scheme}***{}", &rest[at..]),
+        None => text.to_string(),
     }
-    if let Some((scheme, rest)) = text.split_once("://")
-        && let Some((_, after)) = rest
-            .split_once('@')
-            .filter(|(before, _)| !before.contains('/'))
-    {
-        return format!("{scheme}://***@{after}");
-    }
-    text.to_string()
 }
 
 /// Whether docker would read this first component as a registry host rather than a path.
@@ -366,17 +378,50 @@ mod tests {
 
     #[test]
     fn credentials_in_a_reference_are_never_repeated() {
-        for text in [
-            "bob:hunter2@ghcr.io/bob/pause:t",
-            "https://bob:hunter2@ghcr.io/bob/pause:t",
-            "bob:hunter2@ghcr.io/BAD:t",
-        ] {
-            let error = Reference::parse(text).expect_err(text).to_string();
-            assert!(
-                !error.contains("hunter2") && !error.contains("bob:"),
-                "{error}"
-            );
-            assert!(error.contains("***@ghcr.io"), "{error}");
+        for password in ["hunter2", "s3cr/et", "s3cr@et", "a:b%2F/c@d", "x/y@z/"] {
+            for (text, shown) in [
+                (
+                    format!("bob:{password}@ghcr.io/o/pause:t"),
+                    "`***@ghcr.io/o/pause:t`",
+                ),
+                (
+                    format!("https://bob:{password}@ghcr.io/o/pause:t"),
+                    "`https://***@ghcr.io/o/pause:t`",
+                ),
+                (
+                    format!("bob:{password}@ghcr.io/BAD:t"),
+                    "`***@ghcr.io/BAD:t`",
+                ),
+                (
+                    format!("{password}@ghcr.io/p@{DIGEST}"),
+                    "`***@ghcr.io/p@sha256:",
+                ),
+                (format!("bob:{password}@ghcr.io"), "`***@ghcr.io`"),
+            ] {
+                let error = Reference::parse(&text).expect_err(&text).to_string();
+                assert!(error.starts_with(shown), "{text}: {error}");
+                assert!(
+                    !error.contains(password) && !error.contains("bob"),
+                    "{error}"
+                );
+                assert!(error.contains("--password-stdin"), "{text}: {error}");
+            }
         }
+    }
+
+    #[test]
+    fn a_digest_or_a_tag_is_not_taken_for_credentials() {
+        assert_eq!(parts(&format!("pause@{DIGEST}")).3.as_deref(), Some(DIGEST));
+        assert_eq!(parts(&format!("pause:1@{DIGEST}")).2.as_deref(), Some("1"));
+        let error = Reference::parse("127.0.0.1:5000/a/Bad:t").unwrap_err();
+        assert_eq!(error.shown, "127.0.0.1:5000/a/Bad:t");
+    }
+
+    #[test]
+    fn control_characters_in_a_refused_reference_are_escaped() {
+        let error = Reference::parse("ghcr.io/p:\u{1b}]0;x\u{7}")
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains(['\u{1b}', '\u{7}']), "{error:?}");
     }
 }

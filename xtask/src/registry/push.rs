@@ -120,6 +120,11 @@ pub fn push(sh: &Shell, options: &PushOptions, reference: &str) -> Result<Pushed
     Ok(pushed)
 }
 
+/// Checks `reference` as [`push`] will, before anything is built to push there.
+pub fn check_target(reference: &str) -> Result<()> {
+    Target::parse(reference).map(drop)
+}
+
 /// Where an image goes: `REGISTRY/REPOSITORY:TAG`, the registry always spelled out.
 #[derive(Debug)]
 struct Target {

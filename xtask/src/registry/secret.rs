@@ -1,18 +1,21 @@
 //! Passwords and tokens as a type whose `Debug` and `Display` print `***`: whatever formats a
 //! value holding one (an error, a log line, a `{:?}` of the options) cannot show it. The text is
-//! reachable through [`Secret::expose`] alone, which only builds request headers.
+//! reachable through [`Secret::expose`] alone, which only builds request headers; the memory that
+//! held it is wiped when it is dropped.
 
 use std::fmt;
+
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 /// What a secret prints as.
 const REDACTED: &str = "***";
 
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret(Zeroizing<String>);
 
 impl Secret {
     pub fn new(text: impl Into<String>) -> Secret {
-        Secret(text.into())
+        Secret(Zeroizing::new(text.into()))
     }
 
     /// The secret itself: for an `Authorization` header, never for output.
@@ -20,6 +23,9 @@ impl Secret {
         &self.0
     }
 }
+
+/// The text is [`Zeroizing`]: wiped when dropped.
+impl ZeroizeOnDrop for Secret {}
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -67,7 +73,17 @@ impl Credentials {
 
 #[cfg(test)]
 mod tests {
+    use zeroize::ZeroizeOnDrop;
+
     use super::{Credentials, Secret};
+
+    /// Compiles only for a type whose memory is wiped when dropped.
+    fn wiped_when_dropped<T: ZeroizeOnDrop>() {}
+
+    #[test]
+    fn secrets_are_wiped_when_dropped() {
+        wiped_when_dropped::<Secret>();
+    }
 
     #[test]
     fn secrets_never_format() {

@@ -16,7 +16,7 @@ use p256::ecdsa::signature::{Signer, Verifier};
 use p256::ecdsa::{DerSignature, Signature, VerifyingKey};
 use p256::elliptic_curve::Generate;
 use p256::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
-use zeroize::Zeroizing;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use super::encrypted::{self, Cost};
 use super::pem;
@@ -100,6 +100,9 @@ impl SigningKey {
         signature.to_der().as_bytes().to_vec()
     }
 }
+
+/// Its only field is p256's key, which wipes its scalar when dropped.
+impl ZeroizeOnDrop for SigningKey {}
 
 impl fmt::Debug for SigningKey {
     /// Names the key by its public half only.
@@ -231,6 +234,13 @@ mod tests {
         assert!(public.verify(b"payloaD", &signature).is_err());
         let other = SigningKey::generate().unwrap().public_key();
         assert!(other.verify(b"payload", &signature).is_err());
+    }
+
+    #[test]
+    fn the_private_key_is_wiped_when_dropped() {
+        fn wiped_when_dropped<T: zeroize::ZeroizeOnDrop>() {}
+        wiped_when_dropped::<p256::ecdsa::SigningKey>();
+        wiped_when_dropped::<SigningKey>();
     }
 
     #[test]
