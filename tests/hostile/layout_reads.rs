@@ -142,6 +142,7 @@ fn layout_naming(dir: &Path, digest: &str, size: u64) {
     );
     let top = json!({
         "schemaVersion": 2,
+        "mediaType": IMAGE_INDEX,
         "manifests": [{"mediaType": IMAGE_INDEX, "digest": digest, "size": size}],
     });
     write(&dir.join("index.json"), top.to_string().as_bytes());
@@ -171,7 +172,11 @@ fn a_digest_that_climbs_out_of_the_layout_is_refused() {
         "{digest} leads to /dev/zero"
     );
     layout_naming(&layout, &digest, 1024);
-    assert_refused("../dev/zero", &push(&layout), &["index.json", "sha256"]);
+    assert_refused(
+        "../dev/zero",
+        &push(&layout),
+        &[&layout.display().to_string(), "64 lower-case hex digits"],
+    );
 }
 
 #[test]
@@ -286,7 +291,7 @@ fn bombed_layout(dir: &Path) -> String {
     let mut named = add_blob(dir, IMAGE_INDEX, index.to_string().as_bytes());
     named["annotations"] =
         layout.named(&xtask::commands::image::default_tag())["annotations"].clone();
-    let top = json!({"schemaVersion": 2, "manifests": [named]});
+    let top = json!({"schemaVersion": 2, "mediaType": IMAGE_INDEX, "manifests": [named]});
     write(&dir.join("index.json"), top.to_string().as_bytes());
     bomb_digest
 }
