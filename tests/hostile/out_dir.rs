@@ -90,12 +90,15 @@ fn shared_layout(dir: &Path) {
     );
 }
 
+/// A refusal case: its name, what it puts into DIR, and the path the refusal names, in DIR.
+type Case = (&'static str, fn(&Path), &'static str);
+
 /// What is not ours in DIR stays, whatever its name: a thesis where the layout goes, another
 /// image's layout, someone's own pause.tar. Each is refused in one line naming the path and what
 /// to do, before anything is built, and DIR is as it was, the user's backup beside it included.
 #[test]
 fn what_we_did_not_write_is_refused_untouched() {
-    let cases: [(&str, fn(&Path), &str); 3] = [
+    let cases: [Case; 3] = [
         (
             "a thesis in DIR/oci",
             |out| write(&out.join("oci/notes/thesis.txt"), b"four years of work\n"),
