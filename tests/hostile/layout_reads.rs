@@ -1,1 +1,342 @@
-//! (to be written)
+//! A hostile layout or layer: an OCI layout whose index names `/dev/zero` through `../`, a FIFO, a
+//! blob longer than its descriptor says, pushed with `cargo xtask push --layout`; a gzip bomb as a
+//! registry's layer, checked with `cargo xtask verify`. Each run is under an address-space limit
+//! (RLIMIT_AS, as `prlimit --as` sets it) and must refuse in one line with a small peak RSS (the
+//! kernel's count for the xtask and every child it waited for, from wait4), and never hang.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pause_tests::layout::Layout;
+use pause_tests::registry::{self, REPOSITORY, Registry};
+use pause_tests::xtask_cli::{self, Said, assert_names};
+use pause_tests::{image, ready};
+use serde_json::{Value, json};
+use xtask::oci::blob::sha256;
+
+/// The address space the xtask may map: far below what an unbounded read of these inputs takes,
+/// far above what the refusal needs (the verify's no-op cargo build included).
+const ADDRESS_SPACE_LIMIT: u64 = 2 << 30;
+/// The most resident memory a refusal may take: "well under 256 MiB".
+const PEAK_RSS_LIMIT_KIB: i64 = 128 * 1024;
+/// How long a push of a hostile layout may take before it counts as hung: it reads the layout
+/// and stops, before connecting anywhere.
+const PUSH_HANG: Duration = Duration::from_secs(60);
+/// How long a verify may take before it counts as hung: it rebuilds the image (compiled).
+const VERIFY_HANG: Duration = Duration::from_secs(300);
+/// How often a running command is looked at.
+const POLL: Duration = Duration::from_millis(50);
+/// A registry no push here reaches: each layout is refused while it is read, before connecting.
+const NOWHERE: &str = "127.0.0.1:9/pause:hostile";
+const IMAGE_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+/// How much a gzip bomb inflates to: past half the address-space limit, so that the buffer an
+/// unbounded read doubles into cannot fit.
+const BOMB_INFLATED_BYTES: u64 = 3 << 29;
+
+/// What a run under the limits did: what it printed, its exit status and its peak RSS.
+struct Limited {
+    said: Said,
+    /// `ru_maxrss` in KiB: the xtask's or its largest waited-for child's.
+    peak_rss_kib: i64,
+}
+
+/// Runs the xtask with `args` under [`ADDRESS_SPACE_LIMIT`], in a session of its own, its output
+/// in files; killed (and the test failed) if it runs past `hang`.
+fn run_limited(args: &[&str], hang: Duration) -> Limited {
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let (stdout, stderr) = (scratch.path().join("stdout"), scratch.path().join("stderr"));
+    let mut command = Command::new(xtask_cli::project());
+    command
+        .args(args)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("COSIGN_PASSWORD")
+        .env("HOME", scratch.path())
+        .env("DOCKER_CONFIG", scratch.path().join("no-docker-config"))
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(&stdout).expect("a stdout file"))
+        .stderr(fs::File::create(&stderr).expect("a stderr file"));
+    // SAFETY: setsid and setrlimit are async-signal-safe, and nothing else runs between fork and
+    // exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::setsid();
+            let limit = libc::rlimit {
+                rlim_cur: ADDRESS_SPACE_LIMIT,
+                rlim_max: ADDRESS_SPACE_LIMIT,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    // Reaped by wait4 below, which also gives its resource usage.
+    #[expect(clippy::zombie_processes)]
+    let child = command.spawn().expect("starting the xtask");
+    let pid = child.id() as libc::pid_t;
+    let deadline = Instant::now() + hang;
+    let (status, usage) = loop {
+        let mut status = 0;
+        // SAFETY: an all-zero rusage is valid; wait4 fills it in for our own child.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: pid is our child, not yet waited for; the pointers are to locals.
+        let waited = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        assert!(waited >= 0, "wait4: {}", std::io::Error::last_os_error());
+        if waited == pid {
+            break (status, usage);
+        }
+        if Instant::now() >= deadline {
+            // SAFETY: kill and reap our own child.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, &mut status, 0);
+            }
+            panic!(
+                "`cargo xtask {}` hung: killed after {hang:?}; it printed:\n{}",
+                args.join(" "),
+                fs::read_to_string(&stderr).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(POLL);
+    };
+    let said = Said {
+        success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        stdout: fs::read_to_string(&stdout).unwrap_or_default(),
+        stderr: fs::read_to_string(&stderr).unwrap_or_default(),
+    };
+    assert!(
+        libc::WIFEXITED(status),
+        "`cargo xtask {}` was killed by signal {} (its peak RSS {} KiB); it printed:\n{}",
+        args.join(" "),
+        libc::WTERMSIG(status),
+        usage.ru_maxrss,
+        said.all()
+    );
+    Limited {
+        said,
+        peak_rss_kib: usage.ru_maxrss,
+    }
+}
+
+/// Asserts the run refused in one line naming each of `named`, within the memory bound.
+fn assert_refused(case: &str, run: &Limited, named: &[&str]) {
+    let line = run.said.error_line(case);
+    assert_names(&line, named);
+    assert!(
+        run.peak_rss_kib < PEAK_RSS_LIMIT_KIB,
+        "{case}: peak RSS {} KiB, over {PEAK_RSS_LIMIT_KIB} KiB",
+        run.peak_rss_kib
+    );
+    eprintln!("{case}: {line} (peak RSS {} KiB)", run.peak_rss_kib);
+}
+
+fn write(path: &Path, data: &[u8]) {
+    fs::create_dir_all(path.parent().unwrap()).expect("creating a test dir");
+    fs::write(path, data).expect("writing a test file");
+}
+
+/// A layout whose index.json names one image index: `digest`, of `size` bytes.
+fn layout_naming(dir: &Path, digest: &str, size: u64) {
+    write(
+        &dir.join("oci-layout"),
+        br#"{"imageLayoutVersion":"1.0.0"}"#,
+    );
+    let top = json!({
+        "schemaVersion": 2,
+        "mediaType": IMAGE_INDEX,
+        "manifests": [{"mediaType": IMAGE_INDEX, "digest": digest, "size": size}],
+    });
+    write(&dir.join("index.json"), top.to_string().as_bytes());
+}
+
+/// `cargo xtask push NOWHERE --layout DIR`.
+fn push(layout: &Path) -> Limited {
+    run_limited(
+        &["push", NOWHERE, "--layout", &layout.display().to_string()],
+        PUSH_HANG,
+    )
+}
+
+/// `sha256:../../dev/zero`, with as many `../` as lead from the layout's blob directory to /.
+fn dev_zero_digest(layout: &Path) -> String {
+    let depth = layout.join("blobs/sha256").components().count() - 1;
+    format!("sha256:{}dev/zero", "../".repeat(depth))
+}
+
+#[test]
+fn a_digest_that_climbs_out_of_the_layout_is_refused() {
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let layout = scratch.path().join("layout");
+    let digest = dev_zero_digest(&layout);
+    let blobs = layout.join("blobs/sha256");
+    fs::create_dir_all(&blobs).expect("creating blobs/sha256");
+    assert_eq!(
+        fs::canonicalize(blobs.join(&digest["sha256:".len()..])).ok(),
+        Some(PathBuf::from("/dev/zero")),
+        "{digest} leads to /dev/zero"
+    );
+    layout_naming(&layout, &digest, 1024);
+    assert_refused(
+        "../dev/zero",
+        &push(&layout),
+        &[&layout.display().to_string(), "64 lower-case hex digits"],
+    );
+}
+
+#[test]
+fn a_fifo_blob_is_refused_without_hanging() {
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let layout = scratch.path().join("layout");
+    let digest = sha256(b"a blob that is a FIFO");
+    layout_naming(&layout, &digest, 21);
+    let blobs = layout.join("blobs/sha256");
+    fs::create_dir_all(&blobs).expect("creating blobs/sha256");
+    let fifo = blobs.join(&digest["sha256:".len()..]);
+    let path = std::ffi::CString::new(fifo.display().to_string()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0, "mkfifo");
+    assert_refused(
+        "a FIFO",
+        &push(&layout),
+        &[&fifo.display().to_string(), "regular file"],
+    );
+}
+
+#[test]
+fn a_blob_longer_than_its_size_is_refused_unread() {
+    /// The blob on disk: a sparse file, so the test takes no disk space.
+    const ON_DISK: u64 = 4 << 30;
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let layout = scratch.path().join("layout");
+    let digest = sha256(b"what the index says");
+    layout_naming(&layout, &digest, 19);
+    let blob = layout.join("blobs/sha256").join(&digest["sha256:".len()..]);
+    write(&blob, b"");
+    fs::File::options()
+        .write(true)
+        .open(&blob)
+        .and_then(|file| file.set_len(ON_DISK))
+        .expect("a sparse blob");
+    assert_refused(
+        "a blob longer than its size",
+        &push(&layout),
+        &[&blob.display().to_string(), "19"],
+    );
+}
+
+/// Gzip of `bytes` zero bytes, by the system's gzip (fast, where the tests' unoptimised deflate is
+/// not): a bomb, as small as deflate makes it.
+fn gzip_bomb(bytes: u64) -> Vec<u8> {
+    const CHUNK: usize = 1 << 20;
+    let mut gzip = Command::new("gzip")
+        .args(["-9", "-c", "-n"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starting gzip");
+    let mut stdin = gzip.stdin.take().expect("gzip's stdin");
+    let feeder = std::thread::spawn(move || {
+        let zeros = vec![0; CHUNK];
+        for _ in 0..bytes / CHUNK as u64 {
+            stdin.write_all(&zeros).expect("feeding gzip");
+        }
+    });
+    let out = gzip.wait_with_output().expect("gzip");
+    feeder.join().expect("feeding gzip");
+    assert!(out.status.success(), "gzip failed");
+    out.stdout
+}
+
+/// Puts a blob into the layout at `dir`, returning its descriptor.
+fn add_blob(dir: &Path, media_type: &str, data: &[u8]) -> Value {
+    let digest = sha256(data);
+    write(
+        &dir.join("blobs/sha256").join(&digest["sha256:".len()..]),
+        data,
+    );
+    json!({"mediaType": media_type, "digest": digest, "size": data.len()})
+}
+
+/// The project's image with its first platform's layer swapped for a gzip bomb, in a layout at
+/// `dir`: pushed, the registry holds it as any other image.
+fn bombed_layout(dir: &Path) -> String {
+    let project = image::layout();
+    let status = Command::new("cp")
+        .args([
+            "-r",
+            &project.display().to_string(),
+            &dir.display().to_string(),
+        ])
+        .status()
+        .expect("cp");
+    assert!(status.success(), "copying the project's layout");
+    let layout = Layout::open(&project);
+    let mut index: Value =
+        serde_json::from_slice(&layout.fetch(layout.named(&xtask::commands::image::default_tag())))
+            .expect("the image index");
+    let mut manifest: Value =
+        serde_json::from_slice(&layout.fetch(&index["manifests"][0])).expect("a manifest");
+    let layer_type = manifest["layers"][0]["mediaType"].clone();
+    let bomb = add_blob(
+        dir,
+        layer_type.as_str().unwrap(),
+        &gzip_bomb(BOMB_INFLATED_BYTES),
+    );
+    let bomb_digest = bomb["digest"].as_str().unwrap().to_string();
+    manifest["layers"][0] = bomb;
+    let platform = index["manifests"][0]["platform"].clone();
+    let manifest_type = index["manifests"][0]["mediaType"].clone();
+    index["manifests"][0] = add_blob(
+        dir,
+        manifest_type.as_str().unwrap(),
+        manifest.to_string().as_bytes(),
+    );
+    index["manifests"][0]["platform"] = platform;
+    let mut named = add_blob(dir, IMAGE_INDEX, index.to_string().as_bytes());
+    named["annotations"] =
+        layout.named(&xtask::commands::image::default_tag())["annotations"].clone();
+    let top = json!({"schemaVersion": 2, "mediaType": IMAGE_INDEX, "manifests": [named]});
+    write(&dir.join("index.json"), top.to_string().as_bytes());
+    bomb_digest
+}
+
+/// A registry's layer that is a gzip bomb (a few MB inflating to GBs) is refused by `verify` in a
+/// line naming the limit, without inflating it.
+#[test]
+fn a_gzip_bomb_layer_is_refused_by_verify() {
+    if !ready(
+        "hostile::layout_reads::a_gzip_bomb_layer_is_refused_by_verify",
+        registry::NEEDS,
+    ) {
+        return;
+    }
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let dir = scratch.path().join("bombed");
+    let bomb = bombed_layout(&dir);
+    let registry = Registry::start_plain();
+    let reference = registry.reference(&format!("{REPOSITORY}:bomb"));
+    xtask_cli::push_layout(&reference, &dir, None, "");
+    let run = run_limited(&["verify", &reference], VERIFY_HANG);
+    assert!(
+        !run.said.success,
+        "verify passed a bomb:\n{}",
+        run.said.all()
+    );
+    let limit = format!("{}-byte", xtask::commands::image::MAX_LAYER_BYTES);
+    let line = run.said.stderr.lines().last().unwrap_or_default();
+    assert!(
+        line.starts_with("error: ") && line.contains(&bomb) && line.contains(&limit),
+        "the last line does not refuse the layer {bomb} by the {limit} limit:\n{}",
+        run.said.all()
+    );
+    assert!(
+        run.peak_rss_kib < PEAK_RSS_LIMIT_KIB,
+        "peak RSS {} KiB, over {PEAK_RSS_LIMIT_KIB} KiB",
+        run.peak_rss_kib
+    );
+    eprintln!("{line} (peak RSS {} KiB)", run.peak_rss_kib);
+}

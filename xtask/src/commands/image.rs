@@ -1,6 +1,7 @@
 //! `cargo xtask image`: the multi-platform OCI image, with no container engine. Builds the
 //! binaries, assembles the image (`oci::image`), checks the size budget, then writes the OCI
-//! layout `target/image/oci/` and the loadable `target/image/pause.tar`. Every input is fixed (the
+//! layout `target/image/oci/` and the loadable `target/image/pause.tar` (or `--out DIR`'s), holding
+//! the directory for the run and replacing only what it wrote there (`oci::out_dir`). Every input is fixed (the
 //! binaries, `image/image.toml`, SOURCE_DATE_EPOCH, the git commit), so two builds give the same
 //! bytes; the provenance adds where the build ran, read once from the environment here.
 
@@ -13,14 +14,14 @@ use super::build;
 use crate::oci::blob::sha256;
 use crate::oci::definition::Definition;
 use crate::oci::image::{self, Image, Inputs};
+use crate::oci::out_dir::OutDir;
 use crate::oci::provenance::{self, Build, Builder, Lockfile};
 use crate::oci::reference::Reference;
-use crate::oci::{archive, layout, timestamp};
+use crate::oci::timestamp;
 use crate::platform::{PLATFORMS, Platform};
 use crate::project;
 
-/// The most a platform's compressed layer may weigh.
-pub const MAX_LAYER_BYTES: u64 = 1_536;
+pub use crate::oci::layer::MAX_LAYER_BYTES;
 /// The most a platform's layer, config and manifest may weigh together.
 pub const MAX_PLATFORM_BYTES: u64 = 3_072;
 
@@ -64,16 +65,17 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     let epoch = timestamp::parse(std::env::var(timestamp::VAR).ok().as_deref())?;
     let platforms = in_table_order(&options.platforms);
     build::check_platforms(&platforms)?;
+    // Before the build: a refusal costs nothing, and two runs over one DIR take turns.
+    let out = OutDir::hold(&options.out, options.out == project::image_dir())?;
     let record = build_record(sh)?;
     let image = build(sh, &options.tag, &platforms, epoch, Some(&record))?;
     print_sizes(&image);
     check_sizes(&image)?;
 
     let layout_dir = project::layout_dir(&options.out);
-    layout::write(&image, &layout_dir)?;
     let archive_path = project::archive_path(&options.out);
     let docker_platform = docker_platform(&image);
-    archive::write(&image, docker_platform, epoch, &archive_path)?;
+    out.write(&image, docker_platform, epoch)?;
 
     println!(
         "index {} ({} bytes)",
@@ -235,8 +237,27 @@ fn check_tag(tag: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::{MAX_LAYER_BYTES, check_sizes, check_tag};
+    use crate::commands::build::MAX_BINARY_BYTES;
+    use crate::oci::definition::File;
     use crate::oci::image::tests::image_of;
+    use crate::oci::layer;
     use crate::platform::PLATFORMS;
+
+    /// The bound on an inflated layer, which a registry's layer is read under, holds any layer
+    /// the budgets let through: a binary of the whole binary budget reads back.
+    #[test]
+    fn a_layer_within_budget_reads_back_within_the_inflated_bound() {
+        let file = File {
+            path: "/pause".to_string(),
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+        };
+        let binary = vec![0; MAX_BINARY_BYTES as usize];
+        let built = layer::build(&file, &binary, 0).unwrap();
+        let (entries, _) = layer::read(&built.blob.data).unwrap();
+        assert_eq!(entries[0].data, binary);
+    }
 
     /// A binary that does not compress (xorshift noise) must make the size check fail, naming the
     /// platform and the budget.

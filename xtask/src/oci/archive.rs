@@ -28,14 +28,9 @@ struct DockerImage<'a> {
     layers: Vec<String>,
 }
 
-/// Writes the archive to `path` (through a scratch file renamed into place). A docker-archive
-/// holds one platform: `docker_platform`'s image is the one tagged there.
-pub(crate) fn write(
-    image: &Image,
-    docker_platform: &Platform,
-    mtime: u64,
-    path: &Path,
-) -> Result<()> {
+/// The archive's bytes. A docker-archive holds one platform: `docker_platform`'s image is the
+/// one tagged there.
+pub(crate) fn bytes(image: &Image, docker_platform: &Platform, mtime: u64) -> Result<Vec<u8>> {
     let docker = image
         .platforms
         .iter()
@@ -55,9 +50,23 @@ pub(crate) fn write(
         tarball.file(&name, DATA_FILE, &data)?;
     }
     tarball.file(DOCKER_MANIFEST, DATA_FILE, &serde_json::to_vec(&manifest)?)?;
-    let bytes = tarball.finish()?;
+    tarball.finish()
+}
 
-    let staging = Staging::beside(path, "new")?;
+/// Writes the archive to `path` (through a scratch file renamed into place). A docker-archive
+/// holds one platform: `docker_platform`'s image is the one tagged there.
+pub(crate) fn write(
+    image: &Image,
+    docker_platform: &Platform,
+    mtime: u64,
+    path: &Path,
+) -> Result<()> {
+    write_bytes(&bytes(image, docker_platform, mtime)?, path)
+}
+
+/// Writes the archive `bytes` to `path`, through a scratch file renamed into place.
+pub(crate) fn write_bytes(bytes: &[u8], path: &Path) -> Result<()> {
+    let staging = Staging::beside(path)?;
     fs::write(&staging.path, bytes)
         .with_context(|| format!("writing {}", staging.path.display()))?;
     fs::rename(&staging.path, path)

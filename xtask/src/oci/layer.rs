@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use flate2::read::GzDecoder;
 use flate2::{Compression, GzBuilder};
 
@@ -13,6 +13,15 @@ use super::definition::File;
 use super::tarball::{Owner, Tarball};
 
 pub(crate) const MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+/// The most a platform's compressed layer may weigh: `cargo xtask image` refuses to build a bigger
+/// one, and a bigger one read from a registry is refused before it is inflated.
+pub const MAX_LAYER_BYTES: u64 = 1_536;
+/// The most a layer's tar may weigh once inflated. A layer holds one binary of at most the
+/// build's 2,048-byte budget (`commands::build::MAX_BINARY_BYTES`) in a 512-byte header, padding
+/// to 512 bytes and the 1,024-byte end: 4 KiB at most. 64 KiB leaves room to still say what
+/// differs in a layer somewhat over budget; a gzip bomb stops there.
+pub(crate) const MAX_TAR_BYTES: u64 = 64 << 10;
 
 /// flate2's best compression: the layer is tiny, so the slowest level costs nothing.
 const GZIP_LEVEL: u32 = 9;
@@ -61,12 +70,26 @@ pub(crate) struct Entry {
 }
 
 /// The entries of a gzip-compressed layer, in order, and the digest of its tar (its diff ID):
-/// what a comparison of two layers names when their compressed bytes differ.
+/// what a comparison of two layers names when their compressed bytes differ. A layer over
+/// [`MAX_LAYER_BYTES`] is refused unread, one inflating past [`MAX_TAR_BYTES`] as soon as it does.
 pub(crate) fn read(compressed: &[u8]) -> Result<(Vec<Entry>, String)> {
+    if compressed.len() as u64 > MAX_LAYER_BYTES {
+        bail!(
+            "the layer is {} bytes, over the {MAX_LAYER_BYTES}-byte limit of this image's \
+             layers: not inflated",
+            compressed.len()
+        );
+    }
     let mut tar = Vec::new();
     GzDecoder::new(compressed)
+        .take(MAX_TAR_BYTES + 1)
         .read_to_end(&mut tar)
         .context("the layer is not a gzip stream")?;
+    if tar.len() as u64 > MAX_TAR_BYTES {
+        bail!(
+            "the layer inflates to more than {MAX_TAR_BYTES} bytes, the limit of this image's layers' tars: a gzip bomb?"
+        );
+    }
     let mut entries = Vec::new();
     let mut archive = tar::Archive::new(tar.as_slice());
     for entry in archive.entries().context("the layer is not a tar")? {
@@ -93,7 +116,12 @@ pub(crate) fn read(compressed: &[u8]) -> Result<(Vec<Entry>, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Entry, build, read};
+    use std::io::Write;
+
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+
+    use super::{Entry, MAX_LAYER_BYTES, MAX_TAR_BYTES, build, read};
     use crate::oci::definition::File;
 
     #[test]
@@ -119,5 +147,25 @@ mod tests {
             }]
         );
         assert!(read(b"not gzip").is_err());
+    }
+
+    /// A layer over the size limit is refused whatever it holds; one within it that inflates past
+    /// the tar's limit (zeros compress a thousandfold) is refused once it does.
+    #[test]
+    fn bombs_are_refused() {
+        let gzip = |zeros: u64| {
+            let mut gzip = GzEncoder::new(Vec::new(), Compression::best());
+            gzip.write_all(&vec![0; zeros as usize]).unwrap();
+            gzip.finish().unwrap()
+        };
+        let big = read(&vec![0; MAX_LAYER_BYTES as usize + 1]).unwrap_err();
+        assert!(big.to_string().contains("1536-byte"), "{big}");
+        let bomb = gzip(4 * MAX_TAR_BYTES);
+        assert!(bomb.len() as u64 <= MAX_LAYER_BYTES, "{} bytes", bomb.len());
+        let inflated = read(&bomb).unwrap_err();
+        assert!(
+            inflated.to_string().contains(&MAX_TAR_BYTES.to_string()),
+            "{inflated}"
+        );
     }
 }

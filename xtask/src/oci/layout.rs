@@ -15,17 +15,25 @@ use rustix::fs::{CWD, RenameFlags, renameat_with};
 use serde::Serialize;
 
 use super::artifact::{Artifact, EMPTY_MEDIA_TYPE};
-use super::blob::{Blob, layout_path, sha256};
+use super::blob::{Blob, LAYOUT_BLOB_DIR, is_sha256_digest, layout_path, sha256};
 use super::descriptor::Descriptor;
 use super::image::Image;
 use super::index::{self, Index};
 use super::intoto;
 use super::manifest::{self, Manifest};
+use super::regular_file;
 use super::staging::Staging;
+use crate::escape::Escaped;
 use crate::platform::Platform;
 
 const LAYOUT_FILE: &str = "oci-layout";
-const INDEX_FILE: &str = "index.json";
+pub(crate) const INDEX_FILE: &str = "index.json";
+/// The most a file of a layout (`index.json` or a blob) may weigh when it is read: the largest
+/// this tool writes, a platform's SBOM, is tens of kilobytes; 4 MiB is the distribution spec's
+/// advice for a manifest.
+const MAX_FILE_BYTES: u64 = 4 << 20;
+/// What a read layout that is not as `cargo xtask image` wrote it is told.
+const REBUILD: &str = "the layout is corrupt: rebuild it with `cargo xtask image`";
 /// The annotation in `index.json` that names the image: `skopeo inspect oci:DIR:NAME` and
 /// `podman load` look it up.
 const REF_NAME_ANNOTATION: &str = "org.opencontainers.image.ref.name";
@@ -99,12 +107,18 @@ fn named_descriptor(mut descriptor: Descriptor, name: String) -> Descriptor {
     descriptor
 }
 
-/// Writes the layout to `dir`. The new layout is built beside it and swapped in with one
-/// `renameat2(RENAME_EXCHANGE)`, so `dir` always holds a whole layout, old or new, even if the
-/// build is killed at any point.
+/// Writes `image`'s whole layout to `dir`, as [`write_files`] does.
+#[cfg(test)]
 pub(crate) fn write(image: &Image, dir: &Path) -> Result<()> {
-    let staging = Staging::beside(dir, "new")?;
-    for (path, data) in files(image, Refs::Everything)? {
+    write_files(&files(image, Refs::Everything)?, dir)
+}
+
+/// Writes the layout of `files` (as [`files`] gives them) to `dir`. The new layout is built beside
+/// it and swapped in with one `renameat2(RENAME_EXCHANGE)`, so `dir` always holds a whole layout,
+/// old or new, even if the build is killed at any point.
+pub(crate) fn write_files(files: &[(String, Vec<u8>)], dir: &Path) -> Result<()> {
+    let staging = Staging::beside(dir)?;
+    for (path, data) in files {
         let path = staging.path.join(path);
         fs::create_dir_all(path.parent().expect("layout files sit in the layout"))?;
         fs::write(&path, data).with_context(|| format!("writing {}", path.display()))?;
@@ -144,16 +158,58 @@ pub struct Contents {
     pub(crate) statements: Vec<Artifact>,
 }
 
+/// The first entry under `dir` that a layout this tool writes does not hold (`oci-layout`,
+/// `index.json`, `blobs/sha256/` and regular files there named by 64 hex digits), if any.
+pub(crate) fn stranger(dir: &Path) -> Result<Option<std::path::PathBuf>> {
+    let blobs = dir.join(LAYOUT_BLOB_DIR);
+    let expected = |path: &Path, is_file: bool| -> bool {
+        match path.parent() {
+            Some(parent) if parent == dir => {
+                let name = path.file_name().unwrap_or_default();
+                (is_file && (name == LAYOUT_FILE || name == INDEX_FILE))
+                    || (!is_file && blobs.starts_with(path))
+            }
+            Some(parent) if parent == blobs => {
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                is_file && is_sha256_digest(&format!("{}{name}", super::blob::SHA256_PREFIX))
+            }
+            _ => !is_file && blobs.starts_with(path),
+        }
+    };
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(directory) = pending.pop() {
+        let entries =
+            fs::read_dir(&directory).with_context(|| format!("listing {}", directory.display()))?;
+        for entry in entries {
+            let entry = entry.with_context(|| format!("listing {}", directory.display()))?;
+            let kind = entry.file_type()?;
+            let path = entry.path();
+            if !expected(&path, kind.is_file()) || !(kind.is_file() || kind.is_dir()) {
+                return Ok(Some(path));
+            }
+            if kind.is_dir() {
+                pending.push(path);
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// Reads the image in the layout at `dir`, checking each blob against its digest and size.
 pub fn read(dir: &Path) -> Result<Contents> {
     let top_path = dir.join(INDEX_FILE);
-    let top: Index = serde_json::from_slice(&fs::read(&top_path).with_context(|| {
-        format!(
-            "no OCI layout at {}: build one with `cargo xtask image`",
-            dir.display()
-        )
-    })?)
-    .with_context(|| format!("{} is not an OCI index", top_path.display()))?;
+    let top = regular_file::read(&top_path, MAX_FILE_BYTES).map_err(|refusal| {
+        if refusal.is_missing() {
+            anyhow::anyhow!(
+                "no OCI layout at {}: build one with `cargo xtask image`",
+                dir.display()
+            )
+        } else {
+            anyhow::anyhow!("{} {refusal}: {REBUILD}", top_path.display())
+        }
+    })?;
+    let top: Index = serde_json::from_slice(&top)
+        .with_context(|| format!("{} is not an OCI index", top_path.display()))?;
     let indexes: Vec<&Descriptor> = top
         .manifests
         .iter()
@@ -261,18 +317,38 @@ fn read_referrer(dir: &Path, descriptor: &Descriptor, subjects: &[&str]) -> Resu
     })
 }
 
-/// The blob `descriptor` points at, checked against its digest and size.
+/// The blob `descriptor` points at, checked against its digest and size. The digest is checked
+/// for its form before it becomes a path (`sha256:../../dev/zero` names no blob), the file must
+/// be a regular one, and no more than the descriptor's size is read.
 fn read_blob(dir: &Path, descriptor: &Descriptor) -> Result<Blob> {
-    let path = dir.join(layout_path(&descriptor.digest));
-    let data = fs::read(&path).with_context(|| {
-        format!(
-            "{} is missing from the layout: rebuild it with `cargo xtask image`",
-            path.display()
-        )
-    })?;
-    if sha256(&data) != descriptor.digest || data.len() as u64 != descriptor.size {
+    if !is_sha256_digest(&descriptor.digest) {
         bail!(
-            "{} does not match its digest or size: the layout is corrupt, rebuild it with `cargo xtask image`",
+            "{} names the digest `{}`, not `sha256:` and 64 lower-case hex digits: {REBUILD}",
+            dir.display(),
+            Escaped(&descriptor.digest)
+        );
+    }
+    let path = dir.join(layout_path(&descriptor.digest));
+    if descriptor.size > MAX_FILE_BYTES {
+        bail!(
+            "{} is {} bytes, its descriptor says, over the {MAX_FILE_BYTES} a layout's file may              weigh: {REBUILD}",
+            path.display(),
+            descriptor.size
+        );
+    }
+    let data = regular_file::read(&path, descriptor.size).map_err(|refusal| match refusal {
+        refusal if refusal.is_missing() => {
+            anyhow::anyhow!("{} is missing from the layout: {REBUILD}", path.display())
+        }
+        regular_file::Refusal::Longer(size) => anyhow::anyhow!(
+            "{} holds more than the {size} bytes its descriptor says: {REBUILD}",
+            path.display()
+        ),
+        refusal => anyhow::anyhow!("{} {refusal}: {REBUILD}", path.display()),
+    })?;
+    if data.len() as u64 != descriptor.size || sha256(&data) != descriptor.digest {
+        bail!(
+            "{} does not match its digest or size: {REBUILD}",
             path.display()
         );
     }
@@ -290,7 +366,7 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-    use super::{INDEX_FILE, Refs, files, read, write};
+    use super::{INDEX_FILE, Refs, files, read, stranger, write};
     use crate::oci::blob::LAYOUT_BLOB_DIR;
     use crate::oci::image::tests::{every_platform, image_of};
     use crate::platform::PLATFORMS;
@@ -464,12 +540,34 @@ mod tests {
         let dir = scratch.path().join("oci");
         // No process has pid 4194304 (above the kernel's PID_MAX_LIMIT); pid 1 always runs.
         let dead = scratch.path().join(".oci.new-4194304");
-        let dead_old = scratch.path().join(".oci.old-4194304");
         let alive = scratch.path().join(".oci.new-1");
-        for leftover in [&dead, &dead_old, &alive] {
+        for leftover in [&dead, &alive] {
             fs::create_dir_all(leftover.join("blobs")).unwrap();
         }
         write(&image_of(&[(&PLATFORMS[0], b"a".to_vec())], 0), &dir).unwrap();
         assert_eq!(entries(scratch.path()), [".oci.new-1", "oci"]);
+    }
+
+    /// A layout as written holds no stranger; a file of anyone else's, anywhere in it, is named.
+    #[test]
+    fn what_a_layout_does_not_hold_is_named() {
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path().join("oci");
+        let image = image_of(&[(&PLATFORMS[0], b"a".to_vec())], 0);
+        write(&image, &dir).unwrap();
+        assert_eq!(stranger(&dir).unwrap(), None);
+        for (path, named) in [
+            ("notes/thesis.txt", "notes"),
+            ("blobs/sha256/not-a-digest", "blobs/sha256/not-a-digest"),
+            ("blobs/sha512/x", "blobs/sha512"),
+            ("index.json.orig", "index.json.orig"),
+        ] {
+            let scratch = tempfile::tempdir().unwrap();
+            let dir = scratch.path().join("oci");
+            write(&image, &dir).unwrap();
+            fs::create_dir_all(dir.join(path).parent().unwrap()).unwrap();
+            fs::write(dir.join(path), b"mine").unwrap();
+            assert_eq!(stranger(&dir).unwrap(), Some(dir.join(named)), "{path}");
+        }
     }
 }

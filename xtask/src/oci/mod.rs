@@ -1,6 +1,8 @@
 //! The image as data, and the only code that reads or writes image files: `layout` (an OCI image
-//! layout directory) and `archive` (the tarball that is both an OCI archive and a
-//! docker-archive). Everything else here is a pure codec: the same values give the same bytes.
+//! layout directory), `archive` (the tarball that is both an OCI archive and a docker-archive)
+//! and `out_dir` (the directory they are written to, held and checked), with `staging` (scratch
+//! paths) and `regular_file` (bounded reads of files outside input names) under them. Everything
+//! else here is a pure codec: the same values give the same bytes.
 //!
 //! Uses only the base layer (`project`, `platform`); never `registry` or `commands`.
 
@@ -17,9 +19,11 @@ pub(crate) mod layer;
 pub mod layout;
 pub(crate) mod manifest;
 pub(crate) mod materials;
+pub(crate) mod out_dir;
 pub(crate) mod provenance;
 pub(crate) mod reference;
 pub(crate) mod referrers;
+mod regular_file;
 pub(crate) mod sbom;
 mod staging;
 pub(crate) mod tarball;
