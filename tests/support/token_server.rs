@@ -289,7 +289,7 @@ fn answer(
         }
     };
     logged.status = match &reply {
-        Reply::Answer { status, .. } => Some(*status),
+        Reply::Answer { status, .. } | Reply::Endless { status, .. } => Some(*status),
         Reply::Drop => None,
     };
     state.requests.push(logged);

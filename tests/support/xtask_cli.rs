@@ -121,8 +121,18 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
 /// REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR, COSIGN_PASSWORD and SOURCE_DATE_EPOCH unset unless `env`
 /// sets them).
 pub fn run(args: &[&str], env: &[(&str, &str)]) -> Said {
-    use std::os::unix::process::CommandExt;
     let home = tempfile::tempdir().expect("a temp dir");
+    let out = crate::deadline::output_within(&mut command(args, env, home.path()), COMMAND_TIMEOUT);
+    Said {
+        success: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The command [`run`] runs, its HOME `home`: for a caller that runs it its own way.
+pub fn command(args: &[&str], env: &[(&str, &str)], home: &Path) -> Command {
+    use std::os::unix::process::CommandExt;
     let mut command = Command::new(project());
     command
         .args(args)
@@ -130,8 +140,8 @@ pub fn run(args: &[&str], env: &[(&str, &str)]) -> Said {
         .env_remove("SOURCE_DATE_EPOCH")
         .env_remove("REGISTRY_AUTH_FILE")
         .env_remove("XDG_RUNTIME_DIR")
-        .env("HOME", home.path())
-        .env("DOCKER_CONFIG", home.path().join("no-docker-config"));
+        .env("HOME", home)
+        .env("DOCKER_CONFIG", home.join("no-docker-config"));
     for (name, value) in env {
         command.env(name, value);
     }
@@ -142,12 +152,7 @@ pub fn run(args: &[&str], env: &[(&str, &str)]) -> Said {
             Ok(())
         });
     }
-    let out = crate::deadline::output_within(&mut command, COMMAND_TIMEOUT);
-    Said {
-        success: out.status.success(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    command
 }
 
 /// The first column of `cargo xtask verify`'s table, which its header line starts with.
