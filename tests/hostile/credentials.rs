@@ -45,11 +45,14 @@ impl Heard {
             .push(request.clone());
     }
 
-    fn all(&self) -> Vec<Request> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+    /// Every request heard since the last call.
+    fn take(&self) -> Vec<Request> {
+        std::mem::take(
+            &mut *self
+                .0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
     }
 }
 
@@ -215,6 +218,9 @@ fn logins(dir: &Path, registry: &str) -> [(&'static str, (&'static str, String))
     ]
 }
 
+/// A command run against a reference, with variables.
+type Command = fn(&str, &[(&str, &str)]) -> Said;
+
 /// `cargo xtask push REFERENCE --layout <the project's layout>` with `env`.
 fn push(reference: &str, env: &[(&str, &str)]) -> Said {
     let layout = image::layout().display().to_string();
@@ -226,50 +232,84 @@ fn verify(reference: &str, env: &[(&str, &str)]) -> Said {
     xtask_cli::run(&["verify", reference], env)
 }
 
-/// Asserts the thief heard nothing, and nothing printed holds a secret.
-fn assert_nothing_stolen(case: &str, thief: &Heard, said: &Said) {
-    let heard = thief.all();
+/// One command run against the hostile servers: what it was, what the thief heard meanwhile,
+/// what it printed, and the hosts its error line must name.
+struct Run {
+    case: String,
+    stolen: Vec<Request>,
+    said: Said,
+    named: Vec<String>,
+}
+
+/// Asserts that the thief heard nothing in any of `runs` (all of them listed, when it did), that
+/// nothing printed holds a secret, and that each failed in one line naming its hosts.
+fn assert_nothing_stolen(runs: &[Run]) {
+    let robbed: Vec<String> = runs
+        .iter()
+        .filter(|run| !run.stolen.is_empty())
+        .map(|run| {
+            format!(
+                "{}: the thief was sent {} request(s) {:?}; it said: {}",
+                run.case,
+                run.stolen.len(),
+                run.stolen,
+                run.said.stderr.trim()
+            )
+        })
+        .collect();
     assert!(
-        heard.is_empty(),
-        "{case}: the thief on {THIEF_IP} was sent {} request(s): {heard:?}\n{}",
-        heard.len(),
-        said.all()
+        robbed.is_empty(),
+        "the thief on {THIEF_IP} heard from {} of {} runs:\n{}",
+        robbed.len(),
+        runs.len(),
+        robbed.join("\n")
     );
-    let printed = said.all();
-    for secret in [PASSWORD, IDENTITY_TOKEN, REGISTRY_TOKEN] {
-        assert!(
-            !printed.contains(secret),
-            "{case}: a secret was printed:\n{printed}"
-        );
+    for run in runs {
+        let printed = run.said.all();
+        for secret in [PASSWORD, IDENTITY_TOKEN, REGISTRY_TOKEN] {
+            assert!(
+                !printed.contains(secret),
+                "{}: a secret was printed:\n{printed}",
+                run.case
+            );
+        }
+        let line = run.said.error_line(&run.case);
+        xtask_cli::assert_names(&line, &run.named);
+        eprintln!("{}: {line}", run.case);
     }
 }
 
-/// The registry redirects its requests (blob checks and manifest reads alike), or sends an upload, to a CDN
-/// whose challenge names the thief: push and verify, with a password and with an identity token,
-/// each fail in one line naming the CDN's host, and the thief hears nothing.
+/// The registry redirects its requests (blob checks and manifest reads alike), or sends an
+/// upload, to a CDN whose challenge names the thief: push and verify, with a password and with
+/// an identity token, each fail in one line naming the CDN's host and the registry's, and the
+/// thief hears nothing.
 #[test]
 fn a_challenge_from_another_host_sends_nothing_to_its_realm() {
     let (thief, stolen) = thief();
     let (cdn, _) = cdn(Some(thief.url("/steal")));
     let dir = tempfile::tempdir().expect("a temp dir");
+    let mut runs = Vec::new();
     for hands in [Hands::EveryRequest, Hands::Uploads] {
         let registry = registry(cdn.url(""), hands);
         let reference = format!("{}/{REPOSITORY}:{TAG}", registry.host());
         for (login, (name, value)) in logins(&dir.path().join(registry.host()), &registry.host()) {
             let env = [(name, value.as_str())];
-            let mut runs = vec![("push", push(&reference, &env))];
+            let mut commands: Vec<(&str, Command)> = vec![("push", push)];
             if hands == Hands::EveryRequest {
-                runs.push(("verify", verify(&reference, &env)));
+                commands.push(("verify", verify));
             }
-            for (command, said) in runs {
-                let case = format!("{command} with {login}, the registry handing {hands:?}");
-                let line = said.error_line(&case);
-                xtask_cli::assert_names(&line, &[cdn.host(), registry.host()]);
-                assert_nothing_stolen(&case, &stolen, &said);
-                eprintln!("{case}: {line}");
+            for (command, run) in commands {
+                let said = run(&reference, &env);
+                runs.push(Run {
+                    case: format!("{command} with {login}, the registry handing {hands:?}"),
+                    stolen: stolen.take(),
+                    said,
+                    named: vec![cdn.host(), registry.host().to_string()],
+                });
             }
         }
     }
+    assert_nothing_stolen(&runs);
 }
 
 /// The `/v2/` probe redirected to the CDN: its challenge would pick the token server for the
@@ -281,19 +321,20 @@ fn the_probe_follows_no_redirect_to_another_host() {
     let registry = registry(cdn.url(""), Hands::TheProbe);
     let reference = format!("{}/{REPOSITORY}:{TAG}", registry.host());
     let dir = tempfile::tempdir().expect("a temp dir");
+    let mut runs = Vec::new();
     for (login, (name, value)) in logins(dir.path(), &registry.host()) {
         let env = [(name, value.as_str())];
-        for (command, said) in [
-            ("push", push(&reference, &env)),
-            ("verify", verify(&reference, &env)),
-        ] {
-            let case = format!("{command} with {login}, /v2/ redirected");
-            let line = said.error_line(&case);
-            xtask_cli::assert_names(&line, &[cdn.host(), registry.host(), "/v2/".to_string()]);
-            assert_nothing_stolen(&case, &stolen, &said);
-            eprintln!("{case}: {line}");
+        for (command, run) in [("push", push as Command), ("verify", verify)] {
+            let said = run(&reference, &env);
+            runs.push(Run {
+                case: format!("{command} with {login}, /v2/ redirected"),
+                stolen: stolen.take(),
+                said,
+                named: vec![cdn.host(), registry.host(), "/v2/".to_string()],
+            });
         }
     }
+    assert_nothing_stolen(&runs);
 }
 
 /// A CDN that serves the registry's blobs as CDNs do, without a login: a push whose blob checks
@@ -312,7 +353,7 @@ fn a_cdn_serving_blobs_is_asked_without_credentials() {
         "the CDN's answers were not taken:\n{}",
         said.all()
     );
-    let heard = heard.all();
+    let heard = heard.take();
     assert!(!heard.is_empty(), "the CDN was never asked");
     for request in &heard {
         assert!(
