@@ -73,8 +73,8 @@ fn thief() -> (HttpServer, Heard) {
     (server, heard)
 }
 
-/// The CDN on 127.0.0.2: with `asks_for_a_login`, answers everything with a challenge that names
-/// the thief's realm; else a blob read with 200 and an upload with 201. Keeps what it heard.
+/// The CDN on 127.0.0.2: given the thief's realm, answers everything with a challenge naming it;
+/// without, answers 200 (a blob is there). Keeps what it heard.
 fn cdn(thief_realm: Option<String>) -> (HttpServer, Heard) {
     let heard = Heard::default();
     let server = {
