@@ -1520,8 +1520,11 @@ fn a_pull_session_reads_back_what_the_push_wrote() {
             .as_str()
             .expect("a config digest");
         assert!(session.blob_exists(config_digest).expect("checking a blob"));
+        let config_size = config["config"]["size"].as_u64().expect("a config size");
         assert_eq!(
-            session.get_blob(config_digest).expect("reading a blob"),
+            session
+                .get_blob(config_digest, config_size)
+                .expect("reading a blob"),
             layout.blob(config_digest)
         );
     }

@@ -127,16 +127,31 @@ pub fn run(args: &[&str], env: &[(&str, &str)]) -> Said {
 /// [`run`], the xtask started by the command line `wrapper` (e.g. `strace -f -o LOG`) instead of
 /// directly.
 pub fn run_under(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Said {
-    use std::os::unix::process::CommandExt;
     let home = tempfile::tempdir().expect("a temp dir");
-    let xtask = project();
+    let mut command = command_under(wrapper, args, env, home.path());
+    let out = crate::deadline::output_within(&mut command, COMMAND_TIMEOUT);
+    Said {
+        success: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The command [`run`] runs, its HOME `home`: for a caller that runs it its own way.
+pub fn command(args: &[&str], env: &[(&str, &str)], home: &Path) -> Command {
+    command_under(&[], args, env, home)
+}
+
+/// [`command`], started by the command line `wrapper` when it is not empty.
+fn command_under(wrapper: &[&str], args: &[&str], env: &[(&str, &str)], home: &Path) -> Command {
+    use std::os::unix::process::CommandExt;
     let mut command = match wrapper.split_first() {
         Some((program, wrapper_args)) => {
             let mut command = Command::new(program);
-            command.args(wrapper_args).arg(xtask);
+            command.args(wrapper_args).arg(project());
             command
         }
-        None => Command::new(xtask),
+        None => Command::new(project()),
     };
     command
         .args(args)
@@ -144,8 +159,8 @@ pub fn run_under(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Said 
         .env_remove("SOURCE_DATE_EPOCH")
         .env_remove("REGISTRY_AUTH_FILE")
         .env_remove("XDG_RUNTIME_DIR")
-        .env("HOME", home.path())
-        .env("DOCKER_CONFIG", home.path().join("no-docker-config"));
+        .env("HOME", home)
+        .env("DOCKER_CONFIG", home.join("no-docker-config"));
     for (name, value) in env {
         command.env(name, value);
     }
@@ -156,12 +171,7 @@ pub fn run_under(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Said 
             Ok(())
         });
     }
-    let out = crate::deadline::output_within(&mut command, COMMAND_TIMEOUT);
-    Said {
-        success: out.status.success(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    command
 }
 
 /// The first column of `cargo xtask verify`'s table, which its header line starts with.

@@ -425,7 +425,10 @@ fn platform_row(
     };
     let parsed: Option<Manifest> = serde_json::from_slice(&remote_manifest.data).ok();
     let remote_layer = match parsed.as_ref().map(|manifest| manifest.layers.as_slice()) {
-        Some([layer]) => Some((layer.digest.clone(), session.get_blob(&layer.digest)?)),
+        Some([layer]) => Some((
+            layer.digest.clone(),
+            session.get_blob(&layer.digest, layer.size)?,
+        )),
         _ => None,
     };
 
@@ -445,7 +448,8 @@ fn platform_row(
                 )
             }
             (Some(manifest), Some(_)) if manifest.config.digest != built.config.digest => {
-                let remote_config = session.get_blob(&manifest.config.digest)?;
+                let remote_config =
+                    session.get_blob(&manifest.config.digest, manifest.config.size)?;
                 let what = differences::documents(&remote_config, &built.config.data);
                 fail(
                     &mut details,

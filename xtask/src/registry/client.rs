@@ -23,6 +23,7 @@ use super::credentials::Credentials;
 use super::error::{
     Failure, Subject, UNAUTHORIZED, explain, is_transient_status, retry_after, status_text,
 };
+use super::origin::{self, redirect_target, same_registry};
 use super::retry::retry;
 use super::secret::Secret;
 use crate::oci::reference;
@@ -48,6 +49,7 @@ pub struct ConnectOptions {
 
 /// A registry that answered `/v2/`.
 pub struct Registry {
+    /// Follows redirects within the registry only (`origin::within_the_registry`).
     pub(crate) http: Client,
     /// `https://host[:port]/` or `http://...`: where its API answers.
     pub(crate) base: Url,
@@ -60,6 +62,9 @@ pub struct Registry {
     /// The same client following no redirect, for OAuth2 token requests: their refresh token
     /// travels in the body, which a 307 or 308 would make reqwest send on to wherever it points.
     pub(crate) oauth_http: Client,
+    /// A client for what the registry sends elsewhere (a CDN serving its blobs): no request on it
+    /// ever carries credentials, so it may follow redirects anywhere.
+    pub(crate) cdn_http: Client,
     /// How `/v2/` said to log in; None when it let us in as we were.
     pub(crate) challenge: Option<Challenge>,
 }
@@ -93,8 +98,9 @@ impl Registry {
             }
             builder.build().context("setting up the HTTP client")
         };
-        let http = client(Policy::default())?;
+        let http = client(origin::within_the_registry())?;
         let oauth_http = client(Policy::none())?;
+        let cdn_http = client(origin::anywhere())?;
         let may_be_plain = options.insecure || is_loopback(&api_host);
         let doing = format!("contacting {name}");
         let (base, challenge) =
@@ -113,6 +119,7 @@ impl Registry {
             credentials,
             rotated_identity_token: Mutex::new(None),
             oauth_http,
+            cdn_http,
             challenge,
         })
     }
@@ -149,10 +156,11 @@ impl Registry {
             .expect("registry paths are relative URLs")
     }
 
-    /// Whether `url` is on the registry itself (same scheme, host and port): only there do its
-    /// credentials go.
+    /// Whether `url` is on the registry itself (same scheme, host and port, or Docker Hub's hosts
+    /// for Docker Hub): only there do its credentials go, and only from there is a challenge
+    /// answered.
     pub(crate) fn owns(&self, url: &Url) -> bool {
-        url.origin() == self.base.origin()
+        same_registry(&self.base, url)
     }
 }
 
@@ -180,7 +188,8 @@ fn probe(
     }
 }
 
-/// `GET /v2/`: 200 lets everyone in, 401 says how to log in.
+/// `GET /v2/`: 200 lets everyone in, 401 says how to log in. A redirect to another host is
+/// refused: the challenge found there would pick where the credentials go.
 fn ask_v2(http: &Client, base: &Url) -> Result<Option<Challenge>, Failure> {
     let url = base.join("v2/").expect("a relative path");
     // Its own connection: the probe is over before the session's first call.
@@ -189,6 +198,14 @@ fn ask_v2(http: &Client, base: &Url) -> Result<Option<Challenge>, Failure> {
         .header(CONNECTION, "close")
         .send()
         .map_err(Failure::transport)?;
+    if let Some(target) = redirect_target(&response) {
+        return Err(Failure::Refused(format!(
+            "{} redirects /v2/ to {}, another host: credentials go only to the registry the reference names, so nothing was sent there; if {} is the registry, name it in the reference",
+            origin::host(base),
+            origin::host(&target),
+            origin::host(&target)
+        )));
+    }
     let code = response.status().as_u16();
     match code {
         OK => Ok(None),

@@ -9,6 +9,7 @@ pub(crate) mod challenge;
 pub mod client;
 pub mod credentials;
 pub(crate) mod error;
+pub(crate) mod origin;
 pub mod push;
 pub(crate) mod referrers;
 pub(crate) mod retry;

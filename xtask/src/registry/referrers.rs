@@ -91,7 +91,7 @@ pub(crate) fn fetch(
                     [layer] => Ok(Content {
                         subject: manifest.subject.map(|subject| subject.digest),
                         annotations: manifest.annotations,
-                        document: session.get_blob(&layer.digest)?,
+                        document: session.get_blob(&layer.digest, layer.size)?,
                     }),
                     _ => Err(format!("{} has no single document", descriptor.digest)),
                 },

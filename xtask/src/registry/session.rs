@@ -15,8 +15,10 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, LINK, LOCATION};
 use super::challenge::{self, Challenge};
 use super::client::{Registry, password_may_travel};
 use super::error::{FORBIDDEN, Failure, NOT_FOUND, Subject, UNAUTHORIZED, explain, retry_after};
+use super::origin::{self, redirect_target, same_registry};
 use super::retry::retry;
 use super::token::{Realm, Token};
+use crate::escape::escaped;
 use crate::oci::blob::{Blob, sha256};
 use crate::oci::referrers;
 
@@ -33,9 +35,20 @@ const OCTET_STREAM: &str = "application/octet-stream";
 const CONTENT_DIGEST: &str = "docker-content-digest";
 /// The most of an error answer read: registries' error JSON is a few hundred bytes.
 const MAX_ERROR_BODY: u64 = 64 * 1024;
+/// The most of a manifest or index read (the `.sig` and `.att` manifests, and a referrers
+/// listing with all its pages, included): 4 MiB, the size the distribution spec says clients and
+/// registries should handle. Ours are a few KiB.
+pub(crate) const MAX_MANIFEST: u64 = 4 * 1024 * 1024;
+/// The largest blob read: the blobs this tool reads are documents (SBOMs, signature payloads,
+/// attestation envelopes, configs) and pause layers, each a few KiB. A descriptor naming more is
+/// refused before the blob is asked for.
+pub(crate) const MAX_BLOB: u64 = 64 * 1024 * 1024;
 /// The most pages of one referrers listing read: a registry pages at tens or hundreds of entries,
 /// and a subject of ours has four.
 const MAX_REFERRERS_PAGES: usize = 64;
+/// What [`MAX_MANIFEST`] is, for the line that refuses a longer answer.
+const MANIFEST_LIMIT: &str =
+    "the most a manifest or referrers listing may be (4 MiB, the distribution spec's size)";
 const OK: u16 = 200;
 const CREATED: u16 = 201;
 const ACCEPTED: u16 = 202;
@@ -54,6 +67,15 @@ impl Access {
             Access::Push => "pull,push",
         }
     }
+}
+
+/// What a request does when the registry redirects it to another host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OffRegistry {
+    /// Refuses it: the request carries credentials, or its answer may ask for them.
+    Refuse,
+    /// Follows it without credentials: a blob read, which registries send to a CDN.
+    Follow,
 }
 
 /// How requests are authorised right now.
@@ -94,7 +116,9 @@ impl<'r> Session<'r> {
             }
             Auth::Basic => {
                 retry(&doing, || {
-                    session.send(&[OK], &|http| http.get(registry.url("")))
+                    session.send(&[OK], OffRegistry::Refuse, &|http| {
+                        http.get(registry.url(""))
+                    })
                 })
                 .map_err(|failure| session.fail(&doing, failure))?;
             }
@@ -114,7 +138,9 @@ impl<'r> Session<'r> {
             .registry
             .url(&format!("{}/blobs/{digest}", self.repository));
         let doing = format!("checking blob {digest}");
-        let response = self.call(&doing, &[OK, NOT_FOUND], &|http| http.head(url.clone()))?;
+        let response = self.call(&doing, &[OK, NOT_FOUND], OffRegistry::Follow, &|http| {
+            http.head(url.clone())
+        })?;
         Ok(response.status().as_u16() == OK)
     }
 
@@ -124,7 +150,7 @@ impl<'r> Session<'r> {
             .registry
             .url(&format!("{}/manifests/{digest}", self.repository));
         let doing = format!("checking manifest {digest}");
-        let response = self.call(&doing, &[OK, NOT_FOUND], &|http| {
+        let response = self.call(&doing, &[OK, NOT_FOUND], OffRegistry::Refuse, &|http| {
             http.head(url.clone())
                 .header(ACCEPT, MANIFEST_TYPES.join(", "))
         })?;
@@ -139,10 +165,12 @@ impl<'r> Session<'r> {
             .registry
             .url(&format!("{}/blobs/uploads/", self.repository));
         let stored = retry(&doing, || {
-            let opened = self.send(&[ACCEPTED], &|http| http.post(start.clone()))?;
+            let opened = self.send(&[ACCEPTED], OffRegistry::Refuse, &|http| {
+                http.post(start.clone())
+            })?;
             let mut upload = location(&opened)?;
             upload.query_pairs_mut().append_pair("digest", &blob.digest);
-            let closed = self.send(&[CREATED], &|http| {
+            let closed = self.send(&[CREATED], OffRegistry::Refuse, &|http| {
                 http.put(upload.clone())
                     .header(CONTENT_TYPE, OCTET_STREAM)
                     .body(blob.data.clone())
@@ -153,14 +181,28 @@ impl<'r> Session<'r> {
         self.check_digest(&doing, stored.as_deref(), &blob.digest)
     }
 
-    /// The blob `digest`, checked against its digest.
-    pub fn get_blob(&mut self, digest: &str) -> Result<Vec<u8>> {
+    /// The blob `digest` of `size` bytes (as its descriptor says), checked against its digest.
+    /// No more than `size` bytes are taken: a longer answer is refused, and so is a size over
+    /// [`MAX_BLOB`], before anything is asked.
+    pub fn get_blob(&mut self, digest: &str, size: u64) -> Result<Vec<u8>> {
+        let doing = format!("downloading blob {digest}");
+        if size > MAX_BLOB {
+            bail!(
+                "{doing}: its descriptor gives it {size} bytes, more than the {MAX_BLOB} this tool reads of a blob (its blobs are documents and layers of a few KiB): refused; check what the registry holds"
+            );
+        }
         let url = self
             .registry
             .url(&format!("{}/blobs/{digest}", self.repository));
-        let doing = format!("downloading blob {digest}");
-        let response = self.call(&doing, &[OK], &|http| http.get(url.clone()))?;
-        let data = self.body(&doing, response)?;
+        let response = self.call(&doing, &[OK], OffRegistry::Follow, &|http| {
+            http.get(url.clone())
+        })?;
+        let data = self.body(
+            &doing,
+            response,
+            size,
+            &format!("the {size} bytes its descriptor gives"),
+        )?;
         self.check_digest(&doing, Some(&sha256(&data)), digest)?;
         Ok(data)
     }
@@ -172,7 +214,7 @@ impl<'r> Session<'r> {
             .registry
             .url(&format!("{}/manifests/{reference}", self.repository));
         let doing = format!("reading manifest {reference}");
-        let response = self.call(&doing, &[OK, NOT_FOUND], &|http| {
+        let response = self.call(&doing, &[OK, NOT_FOUND], OffRegistry::Refuse, &|http| {
             http.get(url.clone())
                 .header(ACCEPT, MANIFEST_TYPES.join(", "))
         })?;
@@ -180,7 +222,7 @@ impl<'r> Session<'r> {
             return Ok(None);
         }
         let media_type = media_type(response.headers());
-        let data = self.body(&doing, response)?;
+        let data = self.body(&doing, response, MAX_MANIFEST, MANIFEST_LIMIT)?;
         let manifest = Blob {
             media_type,
             digest: sha256(&data),
@@ -200,7 +242,7 @@ impl<'r> Session<'r> {
             .url(&format!("{}/manifests/{reference}", self.repository));
         let doing = format!("pushing manifest {}", manifest.digest);
         let stored = retry(&doing, || {
-            let response = self.send(&[CREATED], &|http| {
+            let response = self.send(&[CREATED], OffRegistry::Refuse, &|http| {
                 http.put(url.clone())
                     .header(CONTENT_TYPE, &manifest.media_type)
                     .body(manifest.data.clone())
@@ -228,17 +270,24 @@ impl<'r> Session<'r> {
             .registry
             .url(&format!("{}/referrers/{digest}", self.repository));
         let doing = format!("listing the referrers of {digest}");
-        let mut pages = Vec::new();
+        let mut pages: Vec<Vec<u8>> = Vec::new();
         loop {
             let page = url.clone();
-            let response = self.call(&doing, &[OK, NOT_FOUND], &|http| {
+            let response = self.call(&doing, &[OK, NOT_FOUND], OffRegistry::Refuse, &|http| {
                 http.get(page.clone()).header(ACCEPT, OCI_INDEX)
             })?;
             if response.status().as_u16() == NOT_FOUND {
                 return Ok(None);
             }
             let next = next_page(&response);
-            pages.push(self.body(&doing, response)?);
+            // One listing, however many pages: what is left of the limit after those read.
+            let read: u64 = pages.iter().map(|page| page.len() as u64).sum();
+            pages.push(self.body(
+                &doing,
+                response,
+                MAX_MANIFEST.saturating_sub(read),
+                MANIFEST_LIMIT,
+            )?);
             match next {
                 Some(next) if pages.len() < MAX_REFERRERS_PAGES && self.registry.owns(&next) => {
                     url = next;
@@ -261,24 +310,58 @@ impl<'r> Session<'r> {
         &mut self,
         doing: &str,
         expect: &[u16],
+        off_registry: OffRegistry,
         build: &dyn Fn(&Client) -> RequestBuilder,
     ) -> Result<Response> {
-        retry(doing, || self.send(expect, build)).map_err(|failure| self.fail(doing, failure))
+        retry(doing, || self.send(expect, off_registry, build))
+            .map_err(|failure| self.fail(doing, failure))
     }
 
     /// Sends the request `build` makes, authorised; a status outside `expect` is a failure. A 401
     /// whose challenge can be answered anew (a token expired, or a repository that wants a login
-    /// `/v2/` did not) is answered once and the request sent again.
+    /// `/v2/` did not) is answered once and the request sent again; a 401 from another host than
+    /// the registry is refused, nothing sent to the token server it names. A redirect off the
+    /// registry is followed without credentials or refused, as `off_registry` says.
     fn send(
         &mut self,
         expect: &[u16],
+        off_registry: OffRegistry,
         build: &dyn Fn(&Client) -> RequestBuilder,
     ) -> Result<Response, Failure> {
         let mut answered_again = false;
         loop {
-            let request = self.authorize(build(&self.registry.http))?;
-            let response = request.send().map_err(Failure::transport)?;
+            let (client, request) = self.authorize(build(&self.registry.http))?.build_split();
+            let request = request.map_err(Failure::transport)?;
+            let method = request.method().clone();
+            let mut response = client.execute(request).map_err(Failure::transport)?;
+            // The client follows redirects within the registry only: one left here leaves it.
+            if let Some(target) =
+                redirect_target(&response).filter(|target| !same_registry(response.url(), target))
+            {
+                if off_registry == OffRegistry::Refuse {
+                    return Err(Failure::Refused(format!(
+                        "{} sent it on to {}, another host: a request that carries credentials, or may be asked for them, follows no redirect off the registry, so nothing was sent there; the registry must answer it itself",
+                        origin::host(response.url()),
+                        origin::host(&target)
+                    )));
+                }
+                response = self
+                    .registry
+                    .cdn_http
+                    .request(method, target)
+                    .send()
+                    .map_err(Failure::transport)?;
+            }
             let code = response.status().as_u16();
+            if code == UNAUTHORIZED && !self.registry.owns(response.url()) {
+                return Err(Failure::Refused(format!(
+                    "{} sent the request on to {}, which asks for a login (401): credentials go only to {} and the token server it names, so nothing was sent to the one {} names; a registry's CDN or upload host must take requests without a login",
+                    escaped(&self.registry.name),
+                    origin::host(response.url()),
+                    escaped(&self.registry.name),
+                    origin::host(response.url())
+                )));
+            }
             if code == UNAUTHORIZED
                 && !answered_again
                 && let Some(challenge) = challenge::from_headers(response.headers())
@@ -386,12 +469,36 @@ impl<'r> Session<'r> {
         Ok(value)
     }
 
-    /// The body of a successful answer.
-    fn body(&self, doing: &str, response: Response) -> Result<Vec<u8>> {
+    /// The body of a successful answer, refused when it is longer than `limit` bytes (`what`
+    /// says which limit): at most `limit + 1` bytes are read, whatever the server sends.
+    fn body(&self, doing: &str, response: Response, limit: u64, what: &str) -> Result<Vec<u8>> {
+        let too_long = || {
+            anyhow!(
+                "{doing}: {} sends more than {limit} bytes, {what}: refused, and no more was read; check the registry",
+                escaped(&self.registry.name)
+            )
+        };
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit)
+        {
+            return Err(too_long());
+        }
+        let mut data = Vec::new();
         response
-            .bytes()
-            .map(|bytes| bytes.to_vec())
-            .map_err(|error| self.fail(doing, Failure::transport(error)))
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut data)
+            .map_err(|error| {
+                anyhow!(
+                    "{doing}: the answer of {} broke off ({}): try again",
+                    escaped(&self.registry.name),
+                    escaped(&error.to_string())
+                )
+            })?;
+        if data.len() as u64 > limit {
+            return Err(too_long());
+        }
+        Ok(data)
     }
 
     /// Fails when the registry says it stored or sent something else than `expected`: the bytes

@@ -147,7 +147,7 @@ pub(crate) fn check(session: &mut Session<'_>, key: &PublicKey, digest: &str) ->
         let Some(signature) = &layer.signature else {
             continue;
         };
-        let payload = session.get_blob(&layer.payload_digest)?;
+        let payload = session.get_blob(&layer.payload_digest, layer.payload_size)?;
         if key.verify(&payload, signature).is_err() {
             continue;
         }
@@ -187,7 +187,7 @@ pub(crate) fn attestations(session: &mut Session<'_>, digest: &str) -> Result<At
     };
     let mut envelopes = Vec::new();
     for layer in layers {
-        let bytes = session.get_blob(&layer.digest)?;
+        let bytes = session.get_blob(&layer.digest, layer.size)?;
         envelopes.push((layer, bytes));
     }
     Ok(Attested::Envelopes(envelopes))

@@ -18,10 +18,16 @@ use reqwest::blocking::Response;
 use super::client::Registry;
 use super::client::password_may_travel;
 use super::error::{BAD_REQUEST, Failure, UNAUTHORIZED, one_line, retry_after, status_text};
+use super::origin::host;
 use super::secret::Secret;
 
 /// How long a token lives when its answer does not say (the token spec's default).
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(60);
+/// The longest a token is used, whatever its answer's `expires_in` says: registries' tokens live
+/// minutes (Docker Hub's five), and a server's number must not push a time past what `Instant`
+/// can hold (`expires_in: 18446744073709551615` did, and panicked). A token the registry turns
+/// down earlier is fetched again anyway.
+const MAX_LIFETIME: Duration = Duration::from_secs(60 * 60);
 /// A token is renewed this long before it expires: the time a request takes to reach the registry,
 /// and some clock difference between the token server and the registry.
 const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(5);
@@ -252,7 +258,8 @@ pub(crate) fn parse_answer(answer: &[u8], fetched_at: Instant) -> Option<(Token,
         .get("expires_in")
         .and_then(serde_json::Value::as_u64)
         .filter(|seconds| *seconds > 0)
-        .map_or(DEFAULT_LIFETIME, Duration::from_secs);
+        .map_or(DEFAULT_LIFETIME, Duration::from_secs)
+        .min(MAX_LIFETIME);
     let refresh_token = answer
         .get("refresh_token")
         .and_then(serde_json::Value::as_str)
@@ -263,15 +270,6 @@ pub(crate) fn parse_answer(answer: &[u8], fetched_at: Instant) -> Option<(Token,
         renew_at: fetched_at + lifetime.saturating_sub(RENEW_BEFORE_EXPIRY),
     };
     Some((token, refresh_token))
-}
-
-/// `host[:port]` of a URL.
-fn host(url: &Url) -> String {
-    let name = url.host_str().unwrap_or_default();
-    match url.port() {
-        Some(port) => format!("{name}:{port}"),
-        None => name.to_string(),
-    }
 }
 
 /// A URL as messages show it: scheme, host and path, without a query.
@@ -352,6 +350,10 @@ mod tests {
         // A 1-second token is not used again.
         let (short, _) = parse_answer(br#"{"token":"t3","expires_in":1}"#, now).unwrap();
         assert!(!short.is_fresh());
+        // A server's number cannot overflow the clock: a lifetime is at most an hour.
+        let (long, _) =
+            parse_answer(br#"{"token":"t4","expires_in":18446744073709551615}"#, now).unwrap();
+        assert_eq!(long.renew_at, now + Duration::from_secs(3595));
         assert!(parse_answer(br#"{"token":""}"#, now).is_none());
         assert!(parse_answer(b"<html>", now).is_none());
     }

@@ -266,6 +266,7 @@ pub(crate) fn attestation_manifest(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct EnvelopeLayer {
     pub(crate) digest: String,
+    pub(crate) size: u64,
     pub(crate) predicate_type: Option<String>,
 }
 
@@ -277,6 +278,7 @@ pub(crate) fn envelopes(manifest: &[u8]) -> Result<Vec<EnvelopeLayer>> {
         .map(|layer| EnvelopeLayer {
             predicate_type: layer.annotations.get(PREDICATE_TYPE_ANNOTATION).cloned(),
             digest: layer.digest,
+            size: layer.size,
         })
         .collect())
 }
@@ -676,6 +678,7 @@ mod tests {
                 .zip([SPDX_PREDICATE_TYPE, "https://slsa.dev/provenance/v1"])
                 .map(|(layer, predicate_type)| EnvelopeLayer {
                     digest: layer.digest.clone(),
+                    size: layer.data.len() as u64,
                     predicate_type: Some(predicate_type.to_string()),
                 })
                 .collect::<Vec<_>>()

@@ -36,6 +36,10 @@ pub(crate) const PACKAGES: &[(&str, &str)] = &[
     ("tini", "a peer in the benchmark (tini-static)"),
     ("musl-tools", "the benchmark's musl build of the C pause"),
     ("skopeo", "inspects and copies the image"),
+    (
+        "time",
+        "GNU time: the peak RSS of a command fed endless answers",
+    ),
     ("umoci", "unpacks the image into a runtime bundle"),
     (
         "docker-registry",
