@@ -29,9 +29,8 @@ use crate::platform::Platform;
 const LAYOUT_FILE: &str = "oci-layout";
 pub(crate) const INDEX_FILE: &str = "index.json";
 /// The most a file of a layout (`index.json` or a blob) may weigh when it is read: the largest
-/// this tool writes, a platform's SBOM, is tens of kilobytes; 4 MiB is the distribution spec's
-/// advice for a manifest.
-const MAX_FILE_BYTES: u64 = 4 << 20;
+/// this tool writes, a platform's SBOM, is tens of kilobytes, under a manifest's limit.
+const MAX_FILE_BYTES: u64 = manifest::MAX_BYTES;
 /// What a read layout that is not as `cargo xtask image` wrote it is told.
 const REBUILD: &str = "the layout is corrupt: rebuild it with `cargo xtask image`";
 /// The annotation in `index.json` that names the image: `skopeo inspect oci:DIR:NAME` and
@@ -331,7 +330,7 @@ fn read_blob(dir: &Path, descriptor: &Descriptor) -> Result<Blob> {
     let path = dir.join(layout_path(&descriptor.digest));
     if descriptor.size > MAX_FILE_BYTES {
         bail!(
-            "{} is {} bytes, its descriptor says, over the {MAX_FILE_BYTES} a layout's file may              weigh: {REBUILD}",
+            "{} is {} bytes, its descriptor says, over the {MAX_FILE_BYTES} a layout's file may weigh: {REBUILD}",
             path.display(),
             descriptor.size
         );

@@ -12,6 +12,9 @@ use super::descriptor::Descriptor;
 pub(crate) const MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 /// The only schema version of image-spec v1 documents.
 pub(crate) const SCHEMA_VERSION: u32 = 2;
+/// The most a manifest or index may weigh when read, from a registry or a layout: 4 MiB, the
+/// size the distribution spec says clients and registries should handle. Ours are a few KiB.
+pub(crate) const MAX_BYTES: u64 = 4 << 20;
 
 /// Fields serialise in the image spec's order. `artifactType` and `subject` are left out when
 /// absent, so the image's own manifests keep the bytes (and digests) they had before artifacts.

@@ -20,7 +20,7 @@ use super::retry::retry;
 use super::token::{Realm, Token};
 use crate::escape::escaped;
 use crate::oci::blob::{Blob, sha256};
-use crate::oci::referrers;
+use crate::oci::{manifest, referrers};
 
 /// The media types a manifest may come in, as `Accept` lists them.
 const MANIFEST_TYPES: &[&str] = &[
@@ -35,10 +35,9 @@ const OCTET_STREAM: &str = "application/octet-stream";
 const CONTENT_DIGEST: &str = "docker-content-digest";
 /// The most of an error answer read: registries' error JSON is a few hundred bytes.
 const MAX_ERROR_BODY: u64 = 64 * 1024;
-/// The most of a manifest or index read (the `.sig` and `.att` manifests, and a referrers
-/// listing with all its pages, included): 4 MiB, the size the distribution spec says clients and
-/// registries should handle. Ours are a few KiB.
-pub(crate) const MAX_MANIFEST: u64 = 4 * 1024 * 1024;
+/// The most of a manifest or index read: the `.sig` and `.att` manifests, and a referrers
+/// listing with all its pages, included.
+pub(crate) const MAX_MANIFEST: u64 = manifest::MAX_BYTES;
 /// The largest blob read: the blobs this tool reads are documents (SBOMs, signature payloads,
 /// attestation envelopes, configs) and pause layers, each a few KiB. A descriptor naming more is
 /// refused before the blob is asked for.
