@@ -1,138 +1,34 @@
 //! A hostile layout or layer: an OCI layout whose index names `/dev/zero` through `../`, a FIFO, a
 //! blob longer than its descriptor says, pushed with `cargo xtask push --layout`; a gzip bomb as a
 //! registry's layer, checked with `cargo xtask verify`. Each run is under an address-space limit
-//! (RLIMIT_AS, as `prlimit --as` sets it) and must refuse in one line with a small peak RSS (the
-//! kernel's count for the xtask and every child it waited for, from wait4), and never hang.
+//! (RLIMIT_AS, as `prlimit --as` sets it) and must refuse in one line with a small peak RSS (as
+//! GNU time counts it for the xtask and every child it waited for), and never hang.
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use pause_tests::bounded_run::{self, Bounded, NEEDS_TIME};
 use pause_tests::layout::Layout;
 use pause_tests::registry::{self, REPOSITORY, Registry};
-use pause_tests::xtask_cli::{self, Said, assert_names};
+use pause_tests::xtask_cli;
 use pause_tests::{image, ready};
 use serde_json::{Value, json};
 use xtask::oci::blob::sha256;
 
-/// The address space the xtask may map: far below what an unbounded read of these inputs takes,
-/// far above what the refusal needs (the verify's no-op cargo build included).
-const ADDRESS_SPACE_LIMIT: u64 = 2 << 30;
-/// The most resident memory a refusal may take: "well under 256 MiB".
-const PEAK_RSS_LIMIT_KIB: i64 = 128 * 1024;
 /// How long a push of a hostile layout may take before it counts as hung: it reads the layout
 /// and stops, before connecting anywhere.
 const PUSH_HANG: Duration = Duration::from_secs(60);
 /// How long a verify may take before it counts as hung: it rebuilds the image (compiled).
 const VERIFY_HANG: Duration = Duration::from_secs(300);
-/// How often a running command is looked at.
-const POLL: Duration = Duration::from_millis(50);
 /// A registry no push here reaches: each layout is refused while it is read, before connecting.
 const NOWHERE: &str = "127.0.0.1:9/pause:hostile";
 const IMAGE_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-/// How much a gzip bomb inflates to: past half the address-space limit, so that the buffer an
-/// unbounded read doubles into cannot fit.
-const BOMB_INFLATED_BYTES: u64 = 3 << 29;
-
-/// What a run under the limits did: what it printed, its exit status and its peak RSS.
-struct Limited {
-    said: Said,
-    /// `ru_maxrss` in KiB: the xtask's or its largest waited-for child's.
-    peak_rss_kib: i64,
-}
-
-/// Runs the xtask with `args` under [`ADDRESS_SPACE_LIMIT`], in a session of its own, its output
-/// in files; killed (and the test failed) if it runs past `hang`.
-fn run_limited(args: &[&str], hang: Duration) -> Limited {
-    let scratch = tempfile::tempdir().expect("a temp dir");
-    let (stdout, stderr) = (scratch.path().join("stdout"), scratch.path().join("stderr"));
-    let mut command = Command::new(xtask_cli::project());
-    command
-        .args(args)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("COSIGN_PASSWORD")
-        .env("HOME", scratch.path())
-        .env("DOCKER_CONFIG", scratch.path().join("no-docker-config"))
-        .stdin(Stdio::null())
-        .stdout(fs::File::create(&stdout).expect("a stdout file"))
-        .stderr(fs::File::create(&stderr).expect("a stderr file"));
-    // SAFETY: setsid and setrlimit are async-signal-safe, and nothing else runs between fork and
-    // exec.
-    unsafe {
-        command.pre_exec(|| {
-            libc::setsid();
-            let limit = libc::rlimit {
-                rlim_cur: ADDRESS_SPACE_LIMIT,
-                rlim_max: ADDRESS_SPACE_LIMIT,
-            };
-            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    // Reaped by wait4 below, which also gives its resource usage.
-    #[expect(clippy::zombie_processes)]
-    let child = command.spawn().expect("starting the xtask");
-    let pid = child.id() as libc::pid_t;
-    let deadline = Instant::now() + hang;
-    let (status, usage) = loop {
-        let mut status = 0;
-        // SAFETY: an all-zero rusage is valid; wait4 fills it in for our own child.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: pid is our child, not yet waited for; the pointers are to locals.
-        let waited = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        assert!(waited >= 0, "wait4: {}", std::io::Error::last_os_error());
-        if waited == pid {
-            break (status, usage);
-        }
-        if Instant::now() >= deadline {
-            // SAFETY: kill and reap our own child.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, &mut status, 0);
-            }
-            panic!(
-                "`cargo xtask {}` hung: killed after {hang:?}; it printed:\n{}",
-                args.join(" "),
-                fs::read_to_string(&stderr).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(POLL);
-    };
-    let said = Said {
-        success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        stdout: fs::read_to_string(&stdout).unwrap_or_default(),
-        stderr: fs::read_to_string(&stderr).unwrap_or_default(),
-    };
-    assert!(
-        libc::WIFEXITED(status),
-        "`cargo xtask {}` was killed by signal {} (its peak RSS {} KiB); it printed:\n{}",
-        args.join(" "),
-        libc::WTERMSIG(status),
-        usage.ru_maxrss,
-        said.all()
-    );
-    Limited {
-        said,
-        peak_rss_kib: usage.ru_maxrss,
-    }
-}
-
-/// Asserts the run refused in one line naming each of `named`, within the memory bound.
-fn assert_refused(case: &str, run: &Limited, named: &[&str]) {
-    let line = run.said.error_line(case);
-    assert_names(&line, named);
-    assert!(
-        run.peak_rss_kib < PEAK_RSS_LIMIT_KIB,
-        "{case}: peak RSS {} KiB, over {PEAK_RSS_LIMIT_KIB} KiB",
-        run.peak_rss_kib
-    );
-    eprintln!("{case}: {line} (peak RSS {} KiB)", run.peak_rss_kib);
-}
+/// How much a gzip bomb inflates to: past the address-space limit, so that an unbounded read
+/// cannot hold it.
+const BOMB_INFLATED_BYTES: u64 = bounded_run::ADDRESS_SPACE * 3 / 2;
 
 fn write(path: &Path, data: &[u8]) {
     fs::create_dir_all(path.parent().unwrap()).expect("creating a test dir");
@@ -154,8 +50,8 @@ fn layout_naming(dir: &Path, digest: &str, size: u64) {
 }
 
 /// `cargo xtask push NOWHERE --layout DIR`.
-fn push(layout: &Path) -> Limited {
-    run_limited(
+fn push(layout: &Path) -> Bounded {
+    bounded_run::run(
         &["push", NOWHERE, "--layout", &layout.display().to_string()],
         PUSH_HANG,
     )
@@ -169,6 +65,12 @@ fn dev_zero_digest(layout: &Path) -> String {
 
 #[test]
 fn a_digest_that_climbs_out_of_the_layout_is_refused() {
+    if !ready(
+        "layout_reads::a_digest_that_climbs_out_of_the_layout_is_refused",
+        &[NEEDS_TIME],
+    ) {
+        return;
+    }
     let scratch = tempfile::tempdir().expect("a temp dir");
     let layout = scratch.path().join("layout");
     let digest = dev_zero_digest(&layout);
@@ -180,7 +82,7 @@ fn a_digest_that_climbs_out_of_the_layout_is_refused() {
         "{digest} leads to /dev/zero"
     );
     layout_naming(&layout, &digest, 1024);
-    assert_refused(
+    bounded_run::assert_refused(
         "../dev/zero",
         &push(&layout),
         &[&layout.display().to_string(), "64 lower-case hex digits"],
@@ -189,6 +91,12 @@ fn a_digest_that_climbs_out_of_the_layout_is_refused() {
 
 #[test]
 fn a_fifo_blob_is_refused_without_hanging() {
+    if !ready(
+        "layout_reads::a_fifo_blob_is_refused_without_hanging",
+        &[NEEDS_TIME],
+    ) {
+        return;
+    }
     let scratch = tempfile::tempdir().expect("a temp dir");
     let layout = scratch.path().join("layout");
     let digest = sha256(b"a blob that is a FIFO");
@@ -199,7 +107,7 @@ fn a_fifo_blob_is_refused_without_hanging() {
     let path = std::ffi::CString::new(fifo.display().to_string()).unwrap();
     // SAFETY: a NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0, "mkfifo");
-    assert_refused(
+    bounded_run::assert_refused(
         "a FIFO",
         &push(&layout),
         &[&fifo.display().to_string(), "regular file"],
@@ -210,6 +118,12 @@ fn a_fifo_blob_is_refused_without_hanging() {
 fn a_blob_longer_than_its_size_is_refused_unread() {
     /// The blob on disk: a sparse file, so the test takes no disk space.
     const ON_DISK: u64 = 4 << 30;
+    if !ready(
+        "layout_reads::a_blob_longer_than_its_size_is_refused_unread",
+        &[NEEDS_TIME],
+    ) {
+        return;
+    }
     let scratch = tempfile::tempdir().expect("a temp dir");
     let layout = scratch.path().join("layout");
     let digest = sha256(b"what the index says");
@@ -221,7 +135,7 @@ fn a_blob_longer_than_its_size_is_refused_unread() {
         .open(&blob)
         .and_then(|file| file.set_len(ON_DISK))
         .expect("a sparse blob");
-    assert_refused(
+    bounded_run::assert_refused(
         "a blob longer than its size",
         &push(&layout),
         &[&blob.display().to_string(), "19"],
@@ -309,8 +223,11 @@ fn bombed_layout(dir: &Path) -> String {
 #[test]
 fn a_gzip_bomb_layer_is_refused_by_verify() {
     if !ready(
-        "hostile::layout_reads::a_gzip_bomb_layer_is_refused_by_verify",
+        "layout_reads::a_gzip_bomb_layer_is_refused_by_verify",
         registry::NEEDS,
+    ) || !ready(
+        "layout_reads::a_gzip_bomb_layer_is_refused_by_verify",
+        &[NEEDS_TIME],
     ) {
         return;
     }
@@ -320,7 +237,7 @@ fn a_gzip_bomb_layer_is_refused_by_verify() {
     let registry = Registry::start_plain();
     let reference = registry.reference(&format!("{REPOSITORY}:bomb"));
     xtask_cli::push_layout(&reference, &dir, None, "");
-    let run = run_limited(&["verify", &reference], VERIFY_HANG);
+    let run = bounded_run::run(&["verify", &reference], VERIFY_HANG);
     assert!(
         !run.said.success,
         "verify passed a bomb:\n{}",
@@ -333,10 +250,6 @@ fn a_gzip_bomb_layer_is_refused_by_verify() {
         "the last line does not refuse the layer {bomb} by the {limit} limit:\n{}",
         run.said.all()
     );
-    assert!(
-        run.peak_rss_kib < PEAK_RSS_LIMIT_KIB,
-        "peak RSS {} KiB, over {PEAK_RSS_LIMIT_KIB} KiB",
-        run.peak_rss_kib
-    );
-    eprintln!("{line} (peak RSS {} KiB)", run.peak_rss_kib);
+    bounded_run::assert_bounded("a gzip bomb", &run);
+    eprintln!("{line} (peak RSS {} KiB)", run.peak_rss >> 10);
 }

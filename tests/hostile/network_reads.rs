@@ -5,142 +5,20 @@
 //! goes on, where the number is harmless), never exits 101 (a Rust panic), and, run under an
 //! address-space limit, keeps its peak RSS (as GNU time reports it) well under 256 MiB.
 
-use std::io;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-use pause_tests::deadline::output_within;
+use pause_tests::bounded_run::{self, NEEDS_TIME};
 use pause_tests::loopback_http::{HttpServer, Reply, Request};
-use pause_tests::xtask_cli::{self, COMMAND_TIMEOUT, Said};
-use pause_tests::{Need, image, ready};
+use pause_tests::xtask_cli::COMMAND_TIMEOUT;
+use pause_tests::{image, ready};
 
-/// The address space a command may map: room for the xtask's threads and their allocator
-/// arenas, while a client that kept an endless answer would fail at it rather than take the
-/// machine's memory.
-const ADDRESS_SPACE: u64 = 1 << 30;
-/// The peak RSS a bounded command stays under, a quarter of the 256 MiB the issue allows: a
-/// manifest is read up to 4 MiB, a blob up to its descriptor's size. Measured: 15 to 21 MiB for
-/// the debug xtask, 40 MiB for a verify, whose rebuild runs cargo (time counts the peak of what
-/// the command waited for too). Without the bounds they reached the 1 GiB limit.
-const MAX_PEAK_RSS: u64 = 64 << 20;
 /// What the xtask's reads are capped at: 4 MiB for a manifest or a referrers listing.
 const MANIFEST_LIMIT: &str = "4194304 bytes";
-/// The exit code of a Rust program that panicked.
-const PANICKED: i32 = 101;
 const REPOSITORY: &str = "pause";
 const INDEX_TYPE: &str = "application/vnd.oci.image.index.v1+json";
 /// A huge number a server may send: `u64::MAX`, which `Instant + Duration` cannot hold.
 const HUGE: &str = "18446744073709551615";
-
-/// GNU time, the parent that reports the command's peak RSS: `wait4`'s count for a child of the
-/// test process itself would start at the test's own (a forked child's peak is its parent's),
-/// where time is small.
-const NEEDS_TIME: Need = Need::program(TIME, "time");
-const TIME: &str = "/usr/bin/time";
-/// What GNU time writes before the numbers when the command died of a signal.
-const KILLED_BY: &str = "Command terminated by signal ";
-
-/// How a run under [`ADDRESS_SPACE`] ended.
-struct Bounded {
-    said: Said,
-    /// The command's exit code; None when a signal ended it.
-    code: Option<i32>,
-    /// The signal that ended it.
-    signal: Option<i32>,
-    /// The most resident memory the command (and anything it waited for) had, in bytes.
-    peak_rss: u64,
-}
-
-/// Runs the xtask binary with `args` as [`xtask_cli::run`] does, under [`ADDRESS_SPACE`] and
-/// GNU time, which reports its peak RSS. Killed after [`COMMAND_TIMEOUT`].
-fn run_bounded(args: &[&str]) -> Bounded {
-    let home = tempfile::tempdir().expect("a temp dir");
-    let report = home.path().join("time-report");
-    let xtask = xtask_cli::command(args, &[], home.path());
-    let mut command = Command::new(TIME);
-    command
-        .args(["--format=%M", "--output"])
-        .arg(&report)
-        .arg("--")
-        .arg(xtask.get_program())
-        .args(xtask.get_args());
-    for (name, value) in xtask.get_envs() {
-        match value {
-            Some(value) => command.env(name, value),
-            None => command.env_remove(name),
-        };
-    }
-    // SAFETY: setsid and setrlimit are async-signal-safe, and nothing else runs between fork and
-    // exec. The limit is inherited by the xtask that time starts.
-    unsafe {
-        command.pre_exec(|| {
-            libc::setsid();
-            let limit = libc::rlimit {
-                rlim_cur: ADDRESS_SPACE,
-                rlim_max: ADDRESS_SPACE,
-            };
-            match libc::setrlimit(libc::RLIMIT_AS, &limit) {
-                0 => Ok(()),
-                _ => Err(io::Error::last_os_error()),
-            }
-        });
-    }
-    let out = output_within(&mut command, COMMAND_TIMEOUT);
-    let said = Said {
-        success: out.status.success(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    let report = std::fs::read_to_string(&report).unwrap_or_default();
-    let signal = report
-        .lines()
-        .find_map(|line| line.strip_prefix(KILLED_BY)?.trim().parse().ok());
-    let peak_kib: u64 = report
-        .lines()
-        .last()
-        .and_then(|line| line.trim().parse().ok())
-        .unwrap_or_else(|| panic!("GNU time reported no peak RSS: {report}\n{}", said.all()));
-    Bounded {
-        code: if signal.is_some() {
-            None
-        } else {
-            out.status.code()
-        },
-        signal,
-        said,
-        peak_rss: peak_kib * 1024,
-    }
-}
-
-/// Asserts `run` refused in one line naming each of `named`, without a panic, its peak RSS under
-/// [`MAX_PEAK_RSS`]; returns the line.
-fn assert_refused_within_bounds(case: &str, run: &Bounded, named: &[&str]) -> String {
-    assert_ne!(
-        run.code,
-        Some(PANICKED),
-        "{case}: it panicked:\n{}",
-        run.said.all()
-    );
-    assert!(
-        run.code.is_some(),
-        "{case}: killed by signal {:?}, peak RSS {} MiB:\n{}",
-        run.signal,
-        run.peak_rss >> 20,
-        run.said.all()
-    );
-    let line = run.said.error_line(case);
-    xtask_cli::assert_names(&line, named);
-    assert!(
-        run.peak_rss < MAX_PEAK_RSS,
-        "{case}: peak RSS {} MiB, over {} MiB: {line}",
-        run.peak_rss >> 20,
-        MAX_PEAK_RSS >> 20
-    );
-    eprintln!("{case}: peak RSS {} KiB: {line}", run.peak_rss >> 10);
-    line
-}
 
 /// A registry on 127.0.0.1 that lets everyone in (`/v2/` answers 200) and answers every other
 /// request as `answer` says.
@@ -199,15 +77,15 @@ fn an_endless_manifest_or_listing_is_refused_at_4_mib() {
         }
     });
     let reference = format!("{}/{REPOSITORY}:endless", server.host());
-    let run = run_bounded(&["verify", &reference]);
-    assert_refused_within_bounds(
+    let run = bounded_run::run(&["verify", &reference], COMMAND_TIMEOUT);
+    bounded_run::assert_refused(
         "verify, endless manifest",
         &run,
         &[MANIFEST_LIMIT, "reading manifest endless", &server.host()],
     );
     let layout = image::layout().display().to_string();
-    let run = run_bounded(&["push", &reference, "--layout", &layout]);
-    assert_refused_within_bounds(
+    let run = bounded_run::run(&["push", &reference, "--layout", &layout], COMMAND_TIMEOUT);
+    bounded_run::assert_refused(
         "push, endless referrers listing",
         &run,
         &[MANIFEST_LIMIT, "listing the referrers", &server.host()],
@@ -291,8 +169,8 @@ fn a_blob_longer_than_its_descriptor_is_refused() {
     }
     let server = serving_overlong_blobs(image::layout());
     let reference = format!("{}/{REPOSITORY}:overlong", server.host());
-    let run = run_bounded(&["verify", &reference]);
-    assert_refused_within_bounds(
+    let run = bounded_run::run(&["verify", &reference], COMMAND_TIMEOUT);
+    bounded_run::assert_refused(
         "verify, overlong blobs",
         &run,
         &["downloading blob sha256:", "bytes its descriptor gives"],
@@ -348,8 +226,8 @@ fn no_number_a_server_sends_panics() {
         )
     };
     let reference = format!("{}/{REPOSITORY}:forever", server.host());
-    let run = run_bounded(&["verify", &reference]);
-    assert_refused_within_bounds("a token for 2^64 - 1 seconds", &run, &["has no such image"]);
+    let run = bounded_run::run(&["verify", &reference], COMMAND_TIMEOUT);
+    bounded_run::assert_refused("a token for 2^64 - 1 seconds", &run, &["has no such image"]);
     let used = used.lock().map(|used| used.clone()).unwrap_or_default();
     assert!(
         !used.is_empty(),
@@ -365,8 +243,8 @@ fn no_number_a_server_sends_panics() {
             body: Vec::new(),
         });
         let reference = format!("{}/{REPOSITORY}:later", server.host());
-        let run = run_bounded(&["verify", &reference]);
-        assert_refused_within_bounds(
+        let run = bounded_run::run(&["verify", &reference], COMMAND_TIMEOUT);
+        bounded_run::assert_refused(
             &format!("Retry-After: {wait}"),
             &run,
             &["429", &server.host()],

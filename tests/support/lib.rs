@@ -6,6 +6,7 @@
 
 pub mod app_image;
 pub mod binfmt;
+pub mod bounded_run;
 pub mod bundle;
 pub mod containerd;
 pub mod cri;
