@@ -39,6 +39,12 @@ use crate::project;
 const RECORD_FILE: &str = "xtask-image.json";
 /// The most the record may weigh when read: it lists a few digests.
 const MAX_RECORD_BYTES: u64 = 64 << 10;
+/// The most of a recorded output (`oci/index.json`, `pause.tar`) read to check it against the
+/// record, whatever size the record claims: the record is a file in DIR, which anyone who can
+/// write there may have written, and a size of 2^64-1 beside a sparse `pause.tar` of 16 TiB
+/// had the check reserve and read all of it (the process aborted, out of memory). What this
+/// tool writes is tens of KiB.
+const MAX_CHECKED_BYTES: u64 = 64 << 20;
 
 /// One file this tool wrote, as the record names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -192,7 +198,8 @@ impl OutDir {
             .iter()
             .map(|written| written.size)
             .max()
-            .unwrap_or(0);
+            .unwrap_or(0)
+            .min(MAX_CHECKED_BYTES);
         let changed = || self.refusal(path, "it changed since `cargo xtask image` wrote it");
         let data = match regular_file::read(&file, largest) {
             Ok(data) => data,
@@ -243,5 +250,32 @@ impl OutDir {
             .with_context(|| format!("writing {}", staging.path.display()))?;
         fs::rename(&staging.path, &path)
             .with_context(|| format!("renaming {} to {}", staging.path.display(), path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use super::{OutDir, RECORD_FILE};
+    use crate::project;
+
+    /// A record is DIR's word, not ours: the size it claims for `pause.tar` bounds nothing.
+    #[test]
+    fn a_hostile_record_cannot_make_the_check_read_a_huge_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let digest = format!("sha256:{}", "0".repeat(64));
+        fs::write(
+            dir.path().join(RECORD_FILE),
+            format!(
+                r#"{{"layout":[],"archive":[{{"digest":"{digest}","size":18446744073709551615}}]}}"#
+            ),
+        )
+        .unwrap();
+        // Sparse: nearly ext4's largest file, 16 TiB, taking no room on disk.
+        let archive = fs::File::create(project::archive_path(dir.path())).unwrap();
+        archive.set_len((1 << 44) - (1 << 20)).unwrap();
+        let refusal = OutDir::hold(dir.path(), false).err().unwrap().to_string();
+        assert!(refusal.contains("it changed since"), "{refusal}");
     }
 }
