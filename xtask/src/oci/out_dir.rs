@@ -32,6 +32,7 @@ use super::image::Image;
 use super::layout::{self, INDEX_FILE, Refs};
 use super::regular_file;
 use super::staging::Staging;
+use crate::escape::Escaped;
 use crate::platform::Platform;
 use crate::project;
 
@@ -234,8 +235,13 @@ impl OutDir {
             )
         };
         match regular_file::read(&path, MAX_RECORD_BYTES) {
+            // serde quotes an unknown field as it is, control characters and all: the record
+            // is a file in DIR, which anyone who can write there may have written.
             Ok(data) => serde_json::from_slice(&data).map(Some).map_err(|error| {
-                anyhow::anyhow!(unknown(format!("is not as it writes it ({error})")))
+                anyhow::anyhow!(unknown(format!(
+                    "is not as it writes it ({})",
+                    Escaped(&error.to_string())
+                )))
             }),
             Err(refusal) if refusal.is_missing() => Ok(None),
             Err(refusal) => bail!(unknown(refusal.to_string())),
@@ -277,5 +283,20 @@ mod tests {
         archive.set_len((1 << 44) - (1 << 20)).unwrap();
         let refusal = OutDir::hold(dir.path(), false).err().unwrap().to_string();
         assert!(refusal.contains("it changed since"), "{refusal}");
+    }
+
+    /// What a hostile record holds reaches the terminal escaped: an unknown field that would
+    /// retitle the terminal and clear the screen.
+    #[test]
+    fn a_hostile_record_is_quoted_escaped() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join(RECORD_FILE),
+            r#"{"\u001b]0;PWNED\u0007\u001b[2J":1}"#,
+        )
+        .unwrap();
+        let refusal = OutDir::hold(dir.path(), false).err().unwrap().to_string();
+        assert!(refusal.contains("is not as it writes it"), "{refusal}");
+        assert!(!refusal.contains(['\u{1b}', '\u{7}']), "{refusal:?}");
     }
 }
