@@ -32,6 +32,7 @@ use super::image::Image;
 use super::layout::{self, INDEX_FILE, Refs};
 use super::regular_file;
 use super::staging::Staging;
+use crate::escape::Escaped;
 use crate::platform::Platform;
 use crate::project;
 
@@ -39,6 +40,12 @@ use crate::project;
 const RECORD_FILE: &str = "xtask-image.json";
 /// The most the record may weigh when read: it lists a few digests.
 const MAX_RECORD_BYTES: u64 = 64 << 10;
+/// The most of a recorded output (`oci/index.json`, `pause.tar`) read to check it against the
+/// record, whatever size the record claims: the record is a file in DIR, which anyone who can
+/// write there may have written, and a size of 2^64-1 beside a sparse `pause.tar` of 16 TiB
+/// had the check reserve and read all of it (the process aborted, out of memory). What this
+/// tool writes is tens of KiB.
+const MAX_CHECKED_BYTES: u64 = 64 << 20;
 
 /// One file this tool wrote, as the record names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -192,7 +199,8 @@ impl OutDir {
             .iter()
             .map(|written| written.size)
             .max()
-            .unwrap_or(0);
+            .unwrap_or(0)
+            .min(MAX_CHECKED_BYTES);
         let changed = || self.refusal(path, "it changed since `cargo xtask image` wrote it");
         let data = match regular_file::read(&file, largest) {
             Ok(data) => data,
@@ -227,8 +235,13 @@ impl OutDir {
             )
         };
         match regular_file::read(&path, MAX_RECORD_BYTES) {
+            // serde quotes an unknown field as it is, control characters and all: the record
+            // is a file in DIR, which anyone who can write there may have written.
             Ok(data) => serde_json::from_slice(&data).map(Some).map_err(|error| {
-                anyhow::anyhow!(unknown(format!("is not as it writes it ({error})")))
+                anyhow::anyhow!(unknown(format!(
+                    "is not as it writes it ({})",
+                    Escaped(&error.to_string())
+                )))
             }),
             Err(refusal) if refusal.is_missing() => Ok(None),
             Err(refusal) => bail!(unknown(refusal.to_string())),
@@ -243,5 +256,47 @@ impl OutDir {
             .with_context(|| format!("writing {}", staging.path.display()))?;
         fs::rename(&staging.path, &path)
             .with_context(|| format!("renaming {} to {}", staging.path.display(), path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use super::{OutDir, RECORD_FILE};
+    use crate::project;
+
+    /// A record is DIR's word, not ours: the size it claims for `pause.tar` bounds nothing.
+    #[test]
+    fn a_hostile_record_cannot_make_the_check_read_a_huge_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let digest = format!("sha256:{}", "0".repeat(64));
+        fs::write(
+            dir.path().join(RECORD_FILE),
+            format!(
+                r#"{{"layout":[],"archive":[{{"digest":"{digest}","size":18446744073709551615}}]}}"#
+            ),
+        )
+        .unwrap();
+        // Sparse: nearly ext4's largest file, 16 TiB, taking no room on disk.
+        let archive = fs::File::create(project::archive_path(dir.path())).unwrap();
+        archive.set_len((1 << 44) - (1 << 20)).unwrap();
+        let refusal = OutDir::hold(dir.path(), false).err().unwrap().to_string();
+        assert!(refusal.contains("it changed since"), "{refusal}");
+    }
+
+    /// What a hostile record holds reaches the terminal escaped: an unknown field that would
+    /// retitle the terminal and clear the screen.
+    #[test]
+    fn a_hostile_record_is_quoted_escaped() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join(RECORD_FILE),
+            r#"{"\u001b]0;PWNED\u0007\u001b[2J":1}"#,
+        )
+        .unwrap();
+        let refusal = OutDir::hold(dir.path(), false).err().unwrap().to_string();
+        assert!(refusal.contains("is not as it writes it"), "{refusal}");
+        assert!(!refusal.contains(['\u{1b}', '\u{7}']), "{refusal:?}");
     }
 }
