@@ -253,3 +253,32 @@ fn a_gzip_bomb_layer_is_refused_by_verify() {
     bounded_run::assert_bounded("a gzip bomb", &run);
     eprintln!("{line} (peak RSS {} KiB)", run.peak_rss >> 10);
 }
+
+/// A file the user names (a key, a CA bundle, a docker config) may lead anywhere, `/dev/zero`
+/// included: each is read up to a bound, refused past it in one line naming the flag and the
+/// path, under the memory limit.
+#[test]
+fn a_named_file_that_never_ends_is_read_bounded() {
+    if !ready(
+        "layout_reads::a_named_file_that_never_ends_is_read_bounded",
+        &[NEEDS_TIME],
+    ) {
+        return;
+    }
+    let zero = "/dev/zero";
+    for (case, args) in [
+        ("verify --key", vec!["verify", NOWHERE, "--key", zero]),
+        (
+            "verify --ca-file",
+            vec!["verify", NOWHERE, "--ca-file", zero],
+        ),
+        ("push --sign-key", vec!["push", NOWHERE, "--sign-key", zero]),
+    ] {
+        let flag = case.split(' ').nth(1).unwrap_or_default();
+        bounded_run::assert_refused(
+            case,
+            &bounded_run::run(&args, PUSH_HANG),
+            &[flag, zero, "more than"],
+        );
+    }
+}

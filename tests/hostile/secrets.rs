@@ -331,3 +331,82 @@ fn ctrl_c_at_the_key_password_prompt_leaves_the_terminal_echoing() {
     );
     assert!(!out.exists(), "keygen wrote {} after Ctrl-C", out.display());
 }
+
+/// A cloud's key, which a credential helper (`docker-credential-ecr-login`) needs to log in.
+const CLOUD_KEY: (&str, &str) = ("AWS_SECRET_ACCESS_KEY", "aws-secret-Qz8v3Lm");
+
+/// A credential helper that writes its own environment to `dir/helper.env` and its parent's (the
+/// xtask's) `/proc/PPID/environ` to `dir/parent.env`, then answers "not found".
+fn install_spy_helper(dir: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let helper = dir.join("docker-credential-spy");
+    let script = format!(
+        "#!/bin/sh\nenv > '{own}'\ntr '\\000' '\\n' < /proc/$PPID/environ > '{parent}'\n\
+         echo 'credentials not found in native keychain'; exit 1\n",
+        own = dir.join("helper.env").display(),
+        parent = dir.join("parent.env").display(),
+    );
+    std::fs::write(&helper, script).expect("writing the helper");
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755))
+        .expect("making it executable");
+    format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+/// Removing a variable leaves its text in the block `/proc/<pid>/environ` shows, which any
+/// process of the user reads, the xtask's own children first: the xtask blanks it there. A
+/// credential helper is the one program that gets secrets back (its cloud's keys), never the
+/// signing key's.
+#[test]
+fn the_xtasks_own_environ_holds_no_secret_and_a_helper_gets_its_keys() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = install_spy_helper(dir.path());
+    let config = dir.path().join("docker");
+    std::fs::create_dir_all(&config).expect("a docker config dir");
+    std::fs::write(
+        config.join("config.json"),
+        format!(r#"{{"credHelpers": {{"{CLOSED_REGISTRY}": "spy"}}}}"#),
+    )
+    .expect("writing config.json");
+    let mut env: Vec<(&str, &str)> = SECRET_VARIABLES.to_vec();
+    env.push(CLOUD_KEY);
+    let config = config.display().to_string();
+    env.extend([("PATH", path.as_str()), ("DOCKER_CONFIG", config.as_str())]);
+    let said = xtask_cli::run(&["verify", &format!("{CLOSED_REGISTRY}/pause:1")], &env);
+    assert!(
+        !said.success,
+        "verify of a closed port passed:\n{}",
+        said.all()
+    );
+    let read = |name: &str| {
+        std::fs::read_to_string(dir.path().join(name)).unwrap_or_else(|error| {
+            panic!(
+                "the helper was not asked ({name}: {error}):\n{}",
+                said.all()
+            )
+        })
+    };
+    let (own, parent) = (read("helper.env"), read("parent.env"));
+    for (name, value) in SECRET_VARIABLES.iter().chain([&CLOUD_KEY]) {
+        assert!(
+            !parent.contains(value),
+            "the xtask's /proc/PID/environ still shows {name}'s value"
+        );
+    }
+    let line = format!("{}={}", CLOUD_KEY.0, CLOUD_KEY.1);
+    assert!(
+        own.lines().any(|own| own == line),
+        "the credential helper did not get {} back",
+        CLOUD_KEY.0
+    );
+    for (name, value) in SECRET_VARIABLES {
+        let cosign = name.starts_with("COSIGN_");
+        assert!(
+            !cosign || !own.contains(value),
+            "the credential helper got {name}, which no helper needs"
+        );
+    }
+}

@@ -8,7 +8,8 @@
 //!
 //! 1. The base: [`project`] (where things are), [`platform`] (the one platform table),
 //!    [`escape`] (outside text made safe for a terminal), [`secret_variables`] (secrets taken
-//!    out of the environment before any child is started),
+//!    out of the environment before any child is started), `named_file` (files the user names,
+//!    read bounded),
 //!    [`host`] (facts about this machine: root, programs on PATH), [`procfs`] (processes as
 //!    /proc shows them) and [`engine`] (a private
 //!    Docker Engine in a network namespace of its own, and the process, mount and namespace
@@ -31,6 +32,7 @@ pub mod commands;
 pub mod engine;
 pub mod escape;
 pub mod host;
+mod named_file;
 pub mod oci;
 pub mod platform;
 pub mod procfs;

@@ -11,11 +11,24 @@
 //! `VAULT_TOKEN`, `SIGSTORE_ID_TOKEN`, `REGISTRY_PASSWORD` and the like. The xtask needs one of
 //! them itself, `COSIGN_PASSWORD`: it is kept, in memory wiped when dropped, and passed to the
 //! code that opens the key.
+//!
+//! Removing a variable only drops it from what children inherit: its text stays in the block the
+//! kernel shows as `/proc/<pid>/environ`, which any process of the same user can read. So the
+//! value's bytes there are overwritten with zeros first. What no process can do is scrub its
+//! parents': the `cargo` of `cargo xtask`, the CI step's shell. Code that must not see a secret
+//! must not run under any process that holds it (the release workflow compiles in steps without
+//! secrets).
+//!
+//! A credential helper is the one program that gets secrets back: `docker-credential-ecr-login`
+//! needs `AWS_SECRET_ACCESS_KEY`, `-gcr` `GOOGLE_APPLICATION_CREDENTIALS`, `-pass` its store's
+//! variables, as docker hands them its whole environment. It gets every removed variable but
+//! cosign's (`COSIGN_*`), which no helper reads.
 
 use std::collections::BTreeMap;
-use std::ffi::OsStr;
+use std::ffi::{CStr, OsStr, OsString, c_char};
 use std::fmt;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::sync::OnceLock;
 
 use zeroize::Zeroizing;
 
@@ -35,6 +48,17 @@ const SECRET_PARTS: &[&str] = &[
 /// Prefixes that make a name a secret's: cosign's variables (`COSIGN_KEY`, `COSIGN_PASSWORD`,
 /// `COSIGN_PRIVATE_KEY`) are all about its keys.
 const SECRET_PREFIXES: &[&str] = &["COSIGN_"];
+/// The variables no credential helper gets back: the signing key's.
+const NEVER_TO_HELPERS: &str = "COSIGN_";
+
+/// The removed variables a credential helper gets back, as [`take`] found them.
+static FOR_CREDENTIAL_HELPERS: OnceLock<Vec<(OsString, Zeroizing<Vec<u8>>)>> = OnceLock::new();
+
+unsafe extern "C" {
+    /// The C library's environment: NAME=VALUE strings, first those the kernel laid out at `exec`
+    /// (the block `/proc/<pid>/environ` shows), ended by a null pointer.
+    static environ: *const *mut c_char;
+}
 
 /// Whether a variable named `name` holds a secret, by the rule above.
 pub fn is_secret(name: &OsStr) -> bool {
@@ -71,6 +95,7 @@ impl fmt::Debug for Kept {
 /// `getenv` included). Call it first thing in `main`.
 pub unsafe fn take(keep: &[&'static str]) -> Kept {
     let mut kept = Kept::default();
+    let mut for_helpers = Vec::new();
     for (name, value) in std::env::vars_os() {
         if !is_secret(&name) {
             continue;
@@ -79,10 +104,63 @@ pub unsafe fn take(keep: &[&'static str]) -> Kept {
             kept.0
                 .insert(wanted, Zeroizing::new(value.as_bytes().to_vec()));
         }
+        let value = Zeroizing::new(value.into_vec());
+        if !name
+            .to_string_lossy()
+            .to_ascii_uppercase()
+            .starts_with(NEVER_TO_HELPERS)
+        {
+            for_helpers.push((name.clone(), value));
+        }
         // SAFETY: the caller guarantees that no other thread exists.
-        unsafe { std::env::remove_var(&name) };
+        unsafe {
+            blank(&name);
+            std::env::remove_var(&name);
+        }
     }
+    let _ = FOR_CREDENTIAL_HELPERS.set(for_helpers);
     kept
+}
+
+/// The secret variables a credential helper gets back: every one [`take`] removed but cosign's.
+pub fn for_credential_helpers() -> impl Iterator<Item = (&'static OsStr, &'static OsStr)> {
+    FOR_CREDENTIAL_HELPERS
+        .get()
+        .into_iter()
+        .flatten()
+        .map(|(name, value)| (name.as_os_str(), OsStr::from_bytes(value)))
+}
+
+/// Overwrites with zeros the value of every `name=` entry of the C library's environment, in
+/// place: in the block laid out at `exec`, that is what `/proc/<pid>/environ` shows.
+///
+/// # Safety
+/// No other thread may exist, and nothing may hold a pointer into the environment.
+unsafe fn blank(name: &OsStr) {
+    let prefix = [name.as_bytes(), b"="].concat();
+    // SAFETY: `environ` is the C library's, valid until the environment changes, which only this
+    // thread can do (the caller's promise).
+    let mut entry = unsafe { environ };
+    if entry.is_null() {
+        return;
+    }
+    loop {
+        // SAFETY: `entry` points into the null-terminated array of `environ`.
+        let text = unsafe { *entry };
+        if text.is_null() {
+            break;
+        }
+        // SAFETY: every entry is a NUL-terminated string, writable: the exec block is on the
+        // stack, and setenv's copies are the C library's heap.
+        let length = unsafe { CStr::from_ptr(text) }.to_bytes().len();
+        // SAFETY: `text` holds `length` bytes before its NUL.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(text.cast::<u8>(), length) };
+        if bytes.starts_with(&prefix) {
+            bytes[prefix.len()..].fill(0);
+        }
+        // SAFETY: the array goes on until its null pointer, not reached yet.
+        entry = unsafe { entry.add(1) };
+    }
 }
 
 #[cfg(test)]

@@ -11,9 +11,10 @@ use xshell::Shell;
 use zeroize::Zeroizing;
 
 use super::password::{self, Purpose};
+use crate::named_file;
 use crate::registry::credentials::Credentials;
 use crate::registry::push::{self, PushOptions};
-use crate::sigstore::key::SigningKey;
+use crate::sigstore::key::{self, SigningKey};
 
 /// Who logs in, as the command line says it.
 pub struct Login {
@@ -53,7 +54,7 @@ impl Login {
 /// happened. The error never shows the password or the key.
 pub fn signing_key(path: &Path, password_variable: Option<&[u8]>) -> Result<Arc<SigningKey>> {
     let shown = path.display();
-    let text = std::fs::read(path)
+    let text = named_file::read(path, key::MAX_KEY_FILE_BYTES)
         .map(Zeroizing::new)
         .with_context(|| format!("cannot read --sign-key {shown}"))?;
     let text = std::str::from_utf8(&text).map_err(|_| {

@@ -32,6 +32,7 @@ use xshell::Shell;
 
 use super::{build, image};
 use crate::escape::Escaped;
+use crate::named_file;
 use crate::oci::blob::{hex, sha256};
 use crate::oci::definition::{CREATED, REVISION};
 use crate::oci::descriptor::{Descriptor, OciPlatform};
@@ -50,7 +51,7 @@ use crate::registry::credentials::{self, Credentials};
 use crate::registry::referrers::{self, Listing};
 use crate::registry::session::{Access, Session};
 use crate::registry::signatures::{self, Check};
-use crate::sigstore::key::PublicKey;
+use crate::sigstore::key::{self, PublicKey};
 use attestations::Checkout;
 use table::{Cell, Row};
 
@@ -323,8 +324,9 @@ fn parse(text: &str) -> Result<(String, String, String)> {
 
 /// cosign.pub, read.
 fn read_key(path: &std::path::Path) -> Result<PublicKey> {
-    let text = std::fs::read_to_string(path)
+    let text = named_file::read(path, key::MAX_KEY_FILE_BYTES)
         .with_context(|| format!("cannot read --key {}", path.display()))?;
+    let text = String::from_utf8_lossy(&text);
     PublicKey::from_pem(&text).map_err(|error| anyhow!("--key {}: {error:#}", path.display()))
 }
 

@@ -26,6 +26,7 @@ use super::error::{
 use super::origin::{self, redirect_target, same_registry};
 use super::retry::retry;
 use super::secret::Secret;
+use crate::named_file;
 use crate::oci::reference;
 
 /// How long connecting may take before it counts as a failed (and retried) attempt.
@@ -34,6 +35,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// The line that starts a certificate in a PEM file.
 const PEM_CERTIFICATE: &str = "-----BEGIN CERTIFICATE-----";
+/// The most of a `--ca-file` read: a whole system bundle of ~150 CAs is about 200 KiB.
+const MAX_CA_FILE: u64 = 4 << 20;
 const USER_AGENT: &str = concat!("pause-xtask/", env!("CARGO_PKG_VERSION"));
 /// HTTP 200, the answer of a `/v2/` that lets everyone in.
 const OK: u16 = 200;
@@ -233,8 +236,8 @@ fn ask_v2(http: &Client, base: &Url) -> Result<Option<Challenge>, Failure> {
 }
 
 fn read_ca(path: &Path) -> Result<Vec<reqwest::Certificate>> {
-    let pem =
-        std::fs::read(path).with_context(|| format!("cannot read --ca-file {}", path.display()))?;
+    let pem = named_file::read(path, MAX_CA_FILE)
+        .with_context(|| format!("cannot read --ca-file {}", path.display()))?;
     let not_pem = || {
         anyhow!(
             "--ca-file {} holds no PEM certificate: pass the CA's certificate in PEM",

@@ -14,29 +14,47 @@
 //! registry's malformed entry never stops a push, and no error quotes a value (an `auth` is a
 //! base64 password); errors name the file and the key.
 
+use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 use base64::Engine;
 use serde_json::{Map, Value};
 use xshell::{Shell, cmd};
+use zeroize::Zeroizing;
 
 pub use super::secret::Credentials;
+use crate::named_file;
 use crate::oci::reference::{DOCKER_HUB, canonical_registry};
+use crate::secret_variables;
 
 /// What a credential helper answers in `Username` when `Secret` is an OAuth identity token, and
 /// the user name an identity token stands under when its entry names none.
 const IDENTITY_TOKEN_USER: &str = "<token>";
 /// The key docker keeps Docker Hub's credentials under, and asks credential helpers with.
 const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
+/// The most of a credential helper's answer read: `{"ServerURL", "Username", "Secret"}`, a few
+/// KiB even for a cloud's token.
+const MAX_HELPER_ANSWER: u64 = 64 << 10;
+/// The most of a docker or podman config file read: a login is a line of JSON.
+const MAX_CONFIG_FILE: u64 = 1 << 20;
 
 /// The credentials stored for `registry` (`host[:port]`, Docker Hub by any name) in the first of
 /// `files` that has any; None means anonymous access.
 pub(crate) fn lookup(sh: &Shell, files: &[PathBuf], registry: &str) -> Result<Option<Credentials>> {
     let registry = canonical_registry(registry);
     for file in files {
-        let Ok(text) = std::fs::read_to_string(file) else {
-            continue;
+        let text = match named_file::read(file, MAX_CONFIG_FILE) {
+            Ok(text) => String::from_utf8_lossy(&text).into_owned(),
+            Err(error) if error.kind() == ErrorKind::FileTooLarge => {
+                bail!(
+                    "{} is {error}: is it a docker or podman config?",
+                    file.display()
+                )
+            }
+            // Missing or unreadable: as docker does, the next place or no credentials.
+            Err(_) => continue,
         };
         if let Some(credentials) = AuthFile::parse(file, &text)?.credentials(sh, registry)? {
             return Ok(Some(credentials));
@@ -208,23 +226,54 @@ impl<'a> AuthFile<'a> {
 }
 
 /// Asks `docker-credential-<helper>` for the registry's credentials, with the key docker asks it
-/// with. Its answer is read as a plain JSON value: no error quotes it.
+/// with, and the secret variables the xtask took out of its environment (a helper may need its
+/// cloud's keys). Its answer is read up to [`MAX_HELPER_ANSWER`] as a plain JSON value: no error
+/// quotes it.
 fn helper_credentials(sh: &Shell, helper: &str, registry: &str) -> Result<Option<Credentials>> {
     let program = format!("docker-credential-{helper}");
-    let server = docker_key(registry);
-    let output = cmd!(sh, "{program} get").stdin(server).quiet().ignore_status().ignore_stderr().output().with_context(|| {
-        format!("cannot run the credential helper `{program}`: install it, or remove `{helper}` from your docker config")
-    })?;
-    if !output.status.success() {
+    let cannot_run = || {
+        format!(
+            "cannot run the credential helper `{program}`: install it, or remove `{helper}` from your docker config"
+        )
+    };
+    // The shell's environment (its PATH finds the helper), and the secrets the xtask took out.
+    let mut command: Command = cmd!(sh, "{program} get")
+        .envs(secret_variables::for_credential_helpers())
+        .into();
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(cannot_run)?;
+    // A helper that does not read its input gets a broken pipe, and answers or fails as it will.
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(docker_key(registry).as_bytes());
+    }
+    let mut answer = Zeroizing::new(Vec::new());
+    let read = child
+        .stdout
+        .take()
+        .map(|stdout| stdout.take(MAX_HELPER_ANSWER + 1).read_to_end(&mut answer));
+    if answer.len() as u64 > MAX_HELPER_ANSWER {
+        let _ = child.kill();
+    }
+    let status = child.wait().with_context(cannot_run)?;
+    if answer.len() as u64 > MAX_HELPER_ANSWER {
+        bail!("`{program} get` answered more than {MAX_HELPER_ANSWER} bytes: check the helper");
+    }
+    read.transpose().with_context(cannot_run)?;
+    if !status.success() {
         // Helpers answer a registry they hold nothing for with an error; that is "no credentials".
         return Ok(None);
     }
-    let answer: Option<(String, String)> = serde_json::from_slice::<Value>(&output.stdout)
-        .ok()
-        .and_then(|answer| {
-            let field = |name: &str| answer.get(name)?.as_str().map(str::to_string);
-            Some((field("Username")?, field("Secret")?))
-        });
+    let answer: Option<(String, String)> =
+        serde_json::from_slice::<Value>(&answer)
+            .ok()
+            .and_then(|answer| {
+                let field = |name: &str| answer.get(name)?.as_str().map(str::to_string);
+                Some((field("Username")?, field("Secret")?))
+            });
     let Some((username, secret)) = answer else {
         bail!(
             "`{program} get` did not answer with credentials JSON (Username, Secret): check the helper"

@@ -25,6 +25,8 @@ use crate::oci::blob::sha256;
 /// The file names cosign uses.
 pub const PRIVATE_KEY_FILE: &str = "cosign.key";
 pub const PUBLIC_KEY_FILE: &str = "cosign.pub";
+/// The most of a key file read: cosign's are under 1 KiB, PEM or JSON.
+pub(crate) const MAX_KEY_FILE_BYTES: u64 = 64 << 10;
 /// The label cosign writes since 2.0.1, and the one before it.
 const SIGSTORE_LABEL: &str = "ENCRYPTED SIGSTORE PRIVATE KEY";
 const COSIGN_LABEL: &str = "ENCRYPTED COSIGN PRIVATE KEY";
