@@ -32,6 +32,22 @@ impl fmt::Display for Escaped<'_> {
     }
 }
 
+/// `text` with every control but the newline escaped as [`escaped`] does, and backslashes left
+/// alone: the last guard on an error as the xtask prints it, whose quoted parts were escaped
+/// where they were quoted (so they hold no control to escape twice), in case a library's message
+/// (a JSON parser quoting an unknown field) carried one through.
+pub fn controls_escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push('\n'),
+            c if needs_escape(c) => out.push_str(&escaped(c.encode_utf8(&mut [0; 4]))),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Controls and the characters that change how the rest of a line is displayed.
 fn needs_escape(c: char) -> bool {
     c.is_control()
@@ -50,6 +66,14 @@ mod tests {
         assert_eq!(escaped("x\ny\r\tz\x7f\u{9b}"), "x\\ny\\r\\tz\\u{7f}\\u{9b}");
         assert_eq!(escaped("\u{202e}txt"), "\\u{202e}txt");
         assert_eq!(escaped("a\\u{1b}"), "a\\\\u{1b}");
+    }
+
+    #[test]
+    fn an_error_keeps_its_lines_and_what_was_escaped_already() {
+        assert_eq!(
+            super::controls_escaped("a\\u{1b}\x1b]0;x\x07\nb\u{9b}"),
+            "a\\u{1b}\\u{1b}]0;x\\u{7}\nb\\u{9b}"
+        );
     }
 
     #[test]

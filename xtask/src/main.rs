@@ -8,6 +8,7 @@ use anyhow::{Result, bail};
 use xshell::Shell;
 use xtask::commands::password::PASSWORD_VAR;
 use xtask::commands::{bench, build, image, keygen, lint, push, suites, verify};
+use xtask::escape;
 use xtask::platform::{PLATFORMS, Platform};
 use xtask::project;
 use xtask::registry::push::{self as registry_push, PushOptions};
@@ -36,12 +37,15 @@ fn main() {
         }
         Err(error) => {
             let error = flags::shown_error(&error.to_string(), &typed);
-            eprintln!("error: {error}: see `cargo xtask --help`");
+            eprintln!(
+                "error: {}: see `cargo xtask --help`",
+                escape::controls_escaped(&error)
+            );
             std::process::exit(USAGE_ERROR);
         }
     };
     if let Err(error) = run(flags, kept.get(PASSWORD_VAR)) {
-        eprintln!("error: {error:#}");
+        eprintln!("error: {}", escape::controls_escaped(&format!("{error:#}")));
         std::process::exit(1);
     }
 }

@@ -355,8 +355,13 @@ fn read_blob(dir: &Path, descriptor: &Descriptor) -> Result<Blob> {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(blob: &Blob) -> Result<T> {
-    serde_json::from_slice(&blob.data)
-        .with_context(|| format!("{} is not a valid {}", blob.digest, blob.media_type))
+    serde_json::from_slice(&blob.data).with_context(|| {
+        format!(
+            "{} is not a valid {}",
+            blob.digest,
+            Escaped(&blob.media_type)
+        )
+    })
 }
 
 #[cfg(test)]

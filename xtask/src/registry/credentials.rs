@@ -25,6 +25,7 @@ use xshell::{Shell, cmd};
 use zeroize::Zeroizing;
 
 pub use super::secret::Credentials;
+use crate::escape::Escaped;
 use crate::named_file;
 use crate::oci::reference::{DOCKER_HUB, canonical_registry};
 use crate::secret_variables;
@@ -128,7 +129,8 @@ impl<'a> AuthFile<'a> {
         if let Some((key, helper)) = self.entry("credHelpers", registry)? {
             let Some(helper) = helper.as_str() else {
                 bail!(
-                    "the `credHelpers` entry \"{key}\" in {} is not a helper name: fix it",
+                    "the `credHelpers` entry \"{}\" in {} is not a helper name: fix it",
+                    Escaped(key),
                     self.path.display()
                 );
             };
@@ -177,7 +179,10 @@ impl<'a> AuthFile<'a> {
         let fix =
             format!("log in again with `docker login {registry}` or `podman login {registry}`");
         let Value::Object(entry) = entry else {
-            bail!("the `auths` entry \"{key}\" in {file} is not a JSON object: {fix}");
+            bail!(
+                "the `auths` entry \"{}\" in {file} is not a JSON object: {fix}",
+                Escaped(key)
+            );
         };
         let text = |field: &str| -> Result<Option<&str>> {
             match entry.get(field) {
@@ -186,7 +191,8 @@ impl<'a> AuthFile<'a> {
                     Ok(Some(text.as_str()).filter(|text| !text.is_empty()))
                 }
                 Some(_) => bail!(
-                    "the `{field}` of the `auths` entry \"{key}\" in {file} is not a string: {fix}"
+                    "the `{field}` of the `auths` entry \"{}\" in {file} is not a string: {fix}",
+                    Escaped(key)
                 ),
             }
         };
@@ -219,7 +225,8 @@ impl<'a> AuthFile<'a> {
         match pair {
             Some(credentials) => Ok(Some(credentials)),
             None => bail!(
-                "the `auth` of the `auths` entry \"{key}\" in {file} is not base64 of user:password: {fix}"
+                "the `auth` of the `auths` entry \"{}\" in {file} is not base64 of user:password: {fix}",
+                Escaped(key)
             ),
         }
     }
