@@ -9,10 +9,14 @@ use std::path::Path;
 /// The bytes of `path`, at most `max`; a longer file is an error of kind `FileTooLarge` that
 /// reads "more than MAX bytes".
 pub(crate) fn read(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    read_at_most(File::open(path)?, max)
+}
+
+/// What `reader` holds, at most `max` bytes: it is read one byte past the bound, never further,
+/// and more than `max` is the error [`read`] gives.
+pub(crate) fn read_at_most(reader: impl Read, max: u64) -> io::Result<Vec<u8>> {
     let mut data = Vec::new();
-    File::open(path)?
-        .take(max.saturating_add(1))
-        .read_to_end(&mut data)?;
+    reader.take(max.saturating_add(1)).read_to_end(&mut data)?;
     if data.len() as u64 > max {
         return Err(io::Error::new(
             ErrorKind::FileTooLarge,

@@ -47,9 +47,9 @@ const SECRET_PARTS: &[&str] = &[
 ];
 /// Prefixes that make a name a secret's: cosign's variables (`COSIGN_KEY`, `COSIGN_PASSWORD`,
 /// `COSIGN_PRIVATE_KEY`) are all about its keys.
-const SECRET_PREFIXES: &[&str] = &["COSIGN_"];
-/// The variables no credential helper gets back: the signing key's.
-const NEVER_TO_HELPERS: &str = "COSIGN_";
+const SECRET_PREFIXES: &[&str] = &[COSIGN];
+/// cosign's variables, the only ones no credential helper gets back.
+const COSIGN: &str = "COSIGN_";
 
 /// The removed variables a credential helper gets back, as [`take`] found them.
 static FOR_CREDENTIAL_HELPERS: OnceLock<Vec<(OsString, Zeroizing<Vec<u8>>)>> = OnceLock::new();
@@ -108,7 +108,7 @@ pub unsafe fn take(keep: &[&'static str]) -> Kept {
         if !name
             .to_string_lossy()
             .to_ascii_uppercase()
-            .starts_with(NEVER_TO_HELPERS)
+            .starts_with(COSIGN)
         {
             for_helpers.push((name.clone(), value));
         }

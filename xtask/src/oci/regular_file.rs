@@ -8,12 +8,14 @@
 
 use std::fmt;
 use std::fs::{File, FileType};
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
+
+use crate::named_file;
 
 /// Why a file was not read. Its `Display` completes a sentence that starts with the file's path.
 #[derive(Debug)]
@@ -62,15 +64,11 @@ pub(crate) fn read(path: &Path, limit: u64) -> Result<Vec<u8>, Refusal> {
     if meta.len() > limit {
         return Err(Refusal::Longer(limit));
     }
-    // The file's own size, at most the bound: no more is ever reserved.
-    let mut data = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut data)
-        .map_err(Refusal::Unreadable)?;
-    if data.len() as u64 > limit {
-        return Err(Refusal::Longer(limit));
-    }
-    Ok(data)
+    // Read bounded all the same: the file may grow between fstat and read.
+    named_file::read_at_most(file, limit).map_err(|error| match error.kind() {
+        io::ErrorKind::FileTooLarge => Refusal::Longer(limit),
+        _ => Refusal::Unreadable(error),
+    })
 }
 
 /// What a file that is not a regular one is, in words.
