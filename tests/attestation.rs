@@ -28,7 +28,7 @@ use pause_tests::verifiers::{
 };
 use pause_tests::{PLATFORMS, Platform, image, ready, xtask_cli};
 use serde_json::Value;
-use xtask::oci::intoto::{self, Statement};
+use xtask::attest::intoto::{self, Statement};
 use xtask::sigstore::attestation::{Attestation, SPDX_PREDICATE_TYPE, attestations};
 use xtask::sigstore::bundle::{self, SIGN_PREDICATE_TYPE};
 use xtask::sigstore::dsse::Envelope;

@@ -36,7 +36,7 @@ use pause_tests::{Need, PLATFORMS, Platform, ready};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use xtask::oci::blob::sha256;
-use xtask::oci::intoto;
+use xtask::attest::intoto;
 use xtask::sigstore::bundle;
 use xtask::sigstore::dsse::Envelope;
 use xtask::sigstore::key::{PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, SigningKey};

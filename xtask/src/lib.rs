@@ -28,6 +28,7 @@
 //! Everything is `pub(crate)` unless the test crate or `main.rs` needs it, so the compiler reports
 //! dead code.
 
+pub mod attest;
 pub mod commands;
 pub mod engine;
 pub mod escape;

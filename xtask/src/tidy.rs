@@ -326,7 +326,7 @@ fn module_of(src: &Path, file: &Path) -> String {
 /// sits in oci's layer but may use oci, not the reverse, so it ranks just above it.
 fn layer(module: &str) -> usize {
     match module.split("::").next().unwrap_or_default() {
-        "oci" => 1,
+        "oci" | "attest" => 1,
         "sigstore" => 2,
         "registry" => 3,
         "commands" => 4,
@@ -625,8 +625,8 @@ fn anchor(heading: &str) -> String {
 /// internal parameter the code writes, and no other.
 #[test]
 fn the_build_type_document_is_what_the_provenance_writes() {
-    use crate::oci::provenance::tests::{build, sample_predicate};
-    use crate::oci::provenance::{BUILD_TYPE, LOCAL_BUILDER};
+    use crate::attest::provenance::tests::{build, sample_predicate};
+    use crate::attest::provenance::{BUILD_TYPE, LOCAL_BUILDER};
     let text = read(&project::root().join("docs/build-type.md"));
     let anchors: BTreeSet<String> = text
         .lines()
@@ -641,7 +641,7 @@ fn the_build_type_document_is_what_the_provenance_writes() {
         );
         assert!(text.contains(uri), "docs/build-type.md never spells {uri}");
     }
-    let predicate = sample_predicate(&crate::oci::provenance::Build {
+    let predicate = sample_predicate(&crate::attest::provenance::Build {
         uncommitted_changes: true,
         ..build()
     });

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use xshell::{Cmd, Shell, cmd};
 
-use crate::oci::materials::{self, Compiler, Materials};
+use crate::attest::materials::{self, Compiler, Materials};
 use crate::platform::Platform;
 use crate::project;
 

@@ -15,7 +15,7 @@ use crate::oci::blob::sha256;
 use crate::oci::definition::Definition;
 use crate::oci::image::{self, Image, Inputs};
 use crate::oci::out_dir::OutDir;
-use crate::oci::provenance::{self, Build, Builder, Lockfile};
+use crate::attest::provenance::{self, Build, Builder, Lockfile};
 use crate::oci::reference::Reference;
 use crate::oci::timestamp;
 use crate::platform::{PLATFORMS, Platform};

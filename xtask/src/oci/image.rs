@@ -11,11 +11,11 @@ use super::artifact::{self, Artifact};
 use super::blob::Blob;
 use super::definition::{CREATED, Definition, LICENSES, REVISION, SOURCE, VERSION};
 use super::descriptor::Descriptor;
-use super::intoto::PREDICATE_TYPE_ANNOTATION;
-use super::materials::Materials;
-use super::provenance::{self, Build};
+use crate::attest::intoto::PREDICATE_TYPE_ANNOTATION;
+use crate::attest::materials::Materials;
+use crate::attest::provenance::{self, Build};
 use super::reference::Reference;
-use super::sbom::{self, Subject};
+use crate::attest::sbom::{self, Subject};
 use super::{config, index, layer, manifest, timestamp};
 use crate::platform::Platform;
 
@@ -217,8 +217,8 @@ fn annotations(
 pub(crate) mod tests {
     use super::{Image, Inputs, assemble};
     use crate::oci::definition::Definition;
-    use crate::oci::materials::tests::{RUSTC_VV, sample};
-    use crate::oci::materials::{Compiler, Materials};
+    use crate::attest::materials::tests::{RUSTC_VV, sample};
+    use crate::attest::materials::{Compiler, Materials};
     use crate::platform::{PLATFORMS, Platform};
 
     pub(crate) const TAG: &str = "localhost/pause:0.1.0";
@@ -244,7 +244,7 @@ pub(crate) mod tests {
     pub(crate) fn image_of(binaries: &[(&'static Platform, Vec<u8>)], epoch: u64) -> Image {
         let definition = definition();
         let materials = materials();
-        let build = crate::oci::provenance::tests::build();
+        let build = crate::attest::provenance::tests::build();
         let inputs = Inputs {
             definition: &definition,
             tag: TAG,
@@ -327,7 +327,7 @@ pub(crate) mod tests {
                 manifest["annotations"]["in-toto.io/predicate-type"],
                 "https://slsa.dev/provenance/v1"
             );
-            let statement = crate::oci::intoto::Statement::parse(&attached.layer.data).unwrap();
+            let statement = crate::attest::intoto::Statement::parse(&attached.layer.data).unwrap();
             assert_eq!(statement.subject_digest(), built.manifest.digest);
             assert_eq!(statement.subject_name(), Some("localhost/pause"));
             let predicate: serde_json::Value =

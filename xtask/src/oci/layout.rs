@@ -19,7 +19,7 @@ use super::blob::{Blob, LAYOUT_BLOB_DIR, is_sha256_digest, layout_path, sha256};
 use super::descriptor::Descriptor;
 use super::image::Image;
 use super::index::{self, Index};
-use super::intoto;
+use crate::attest::intoto;
 use super::manifest::{self, Manifest};
 use super::regular_file;
 use super::staging::Staging;

@@ -35,7 +35,7 @@ use crate::oci::index::Index;
 use crate::oci::layout::{self, Contents};
 use crate::oci::manifest::Manifest;
 use crate::oci::reference::Reference;
-use crate::oci::sbom;
+use crate::attest::sbom;
 use crate::project;
 use crate::sigstore::attestation::{self, Attestation};
 use crate::sigstore::bundle;

@@ -31,10 +31,10 @@ use crate::oci::blob::{Blob, digest_hex};
 use crate::oci::definition::CREATED;
 use crate::oci::descriptor::Descriptor;
 use crate::oci::index::Index;
-use crate::oci::intoto::{self, Statement};
+use crate::attest::intoto::{self, Statement};
 use crate::oci::layout::Contents;
 use crate::oci::reference::Reference;
-use crate::oci::{provenance, sbom};
+use crate::attest::{provenance, sbom};
 
 /// The media type of an `.att` layer: one DSSE envelope.
 pub const ENVELOPE_MEDIA_TYPE: &str = "application/vnd.dsse.envelope.v1+json";

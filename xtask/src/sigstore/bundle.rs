@@ -27,7 +27,7 @@ use crate::oci::artifact::{self, Artifact};
 use crate::oci::blob::Blob;
 use crate::oci::definition::CREATED;
 use crate::oci::descriptor::Descriptor;
-use crate::oci::intoto::{self, Statement};
+use crate::attest::intoto::{self, Statement};
 
 /// The bundle's media type: its `mediaType`, its layer's media type and its referrer's
 /// `artifactType`.
@@ -225,7 +225,7 @@ mod tests {
 
     use super::{Bundle, bundle, key_hint, parse, referrer, sign_statement};
     use crate::oci::blob::{Blob, sha256};
-    use crate::oci::intoto::MEDIA_TYPE as IN_TOTO;
+    use crate::attest::intoto::MEDIA_TYPE as IN_TOTO;
     use crate::sigstore::dsse::Envelope;
     use crate::sigstore::key::SigningKey;
 

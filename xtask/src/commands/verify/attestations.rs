@@ -18,8 +18,8 @@ use anyhow::Result;
 
 use super::commit;
 use super::table::{Cell, short};
-use crate::oci::materials::Compiler;
-use crate::oci::provenance;
+use crate::attest::materials::Compiler;
+use crate::attest::provenance;
 use crate::platform::Platform;
 use crate::registry::referrers::{self, Listing};
 use crate::registry::session::Session;
@@ -477,9 +477,9 @@ mod tests {
     use super::{Checkout, Format, Found, Gathered, Row, attestations_cell, bundle_cell};
     use crate::oci::image::tests::every_platform;
     use crate::oci::layout::{self, Contents};
-    use crate::oci::materials::Compiler;
-    use crate::oci::materials::tests::RUSTC_VV;
-    use crate::oci::provenance::tests::COMMIT;
+    use crate::attest::materials::Compiler;
+    use crate::attest::materials::tests::RUSTC_VV;
+    use crate::attest::provenance::tests::COMMIT;
     use crate::platform::PLATFORMS;
     use crate::sigstore::attestation::{
         Attestation, SPDX_PREDICATE_TYPE, attestations, read_bundle, read_envelope,

@@ -13,7 +13,7 @@ use serde::Serialize;
 use sha1::{Digest, Sha1};
 use sha2::Sha256;
 
-use super::blob::{Blob, digest_hex, hex};
+use crate::oci::blob::{Blob, digest_hex, hex};
 use super::materials::{Compiler, Crate, Linked};
 use crate::platform::Platform;
 
@@ -455,8 +455,8 @@ mod tests {
 
     use super::{Subject, document, image_purl};
     use crate::oci::blob::Blob;
-    use crate::oci::materials::Compiler;
-    use crate::oci::materials::tests::{RUSTC_VV, sample};
+    use crate::attest::materials::Compiler;
+    use crate::attest::materials::tests::{RUSTC_VV, sample};
     use crate::platform::PLATFORMS;
 
     const BINARY: &[u8] = b"\x7fELF pause";

@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::blob::{Blob, SHA256_PREFIX, digest_hex, is_sha256_digest};
+use crate::oci::blob::{Blob, SHA256_PREFIX, digest_hex, is_sha256_digest};
 
 /// `_type` of every v1 statement.
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";

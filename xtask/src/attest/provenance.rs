@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::blob::{Blob, digest_hex, is_sha256_digest};
+use crate::oci::blob::{Blob, digest_hex, is_sha256_digest};
 use super::intoto::Statement;
 use super::materials::{Compiler, Linked};
 use crate::platform::Platform;
@@ -442,8 +442,8 @@ pub(crate) mod tests {
         claims, statement,
     };
     use crate::oci::blob::{Blob, sha256};
-    use crate::oci::materials::Compiler;
-    use crate::oci::materials::tests::{RUSTC_VV, sample};
+    use crate::attest::materials::Compiler;
+    use crate::attest::materials::tests::{RUSTC_VV, sample};
     use crate::platform::PLATFORMS;
 
     pub(crate) const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
