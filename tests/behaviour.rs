@@ -15,7 +15,7 @@ use pause_tests::pause::{
 };
 use pause_tests::process::{self, wait_for};
 use pause_tests::{Need, PLATFORMS, Platform, binary, launcher, ready, skip};
-use xtask::commands::build::MAX_BINARY_BYTES;
+use xtask::build::pause::MAX_BINARY_BYTES;
 use xtask::procfs;
 
 /// The prerequisites for running one platform's binary at all.

@@ -22,7 +22,7 @@ use pause_tests::skopeo;
 use pause_tests::xtask_cli::{self, BUILD_TIMEOUT};
 use pause_tests::{Need, PLATFORMS, Platform, binary, image, ready};
 use serde_json::Value;
-use xtask::commands::image::{MAX_LAYER_BYTES, MAX_PLATFORM_BYTES, default_tag};
+use xtask::build::image::{MAX_LAYER_BYTES, MAX_PLATFORM_BYTES, default_tag};
 use xtask::oci::blob::sha256;
 
 const UMOCI: Need = Need::program("umoci", "umoci");

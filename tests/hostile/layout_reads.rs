@@ -243,7 +243,7 @@ fn a_gzip_bomb_layer_is_refused_by_verify() {
         "verify passed a bomb:\n{}",
         run.said.all()
     );
-    let limit = format!("{}-byte", xtask::commands::image::MAX_LAYER_BYTES);
+    let limit = format!("{}-byte", xtask::build::image::MAX_LAYER_BYTES);
     let line = run.said.stderr.lines().last().unwrap_or_default();
     assert!(
         line.starts_with("error: ") && line.contains(&bomb) && line.contains(&limit),

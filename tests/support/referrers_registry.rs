@@ -18,7 +18,7 @@ use std::process::{Child, Command};
 use std::time::Duration;
 
 use tempfile::TempDir;
-use xtask::commands::suites::crates;
+use xtask::tools::crates;
 
 use crate::process::{spawn_logged, terminate, wait_for};
 use crate::registry::{answers_v2_plain, free_port};

@@ -29,6 +29,7 @@
 //! dead code.
 
 pub mod attest;
+pub mod build;
 pub mod commands;
 pub mod engine;
 pub mod escape;
@@ -41,6 +42,8 @@ pub mod project;
 pub mod registry;
 pub mod secret_variables;
 pub mod sigstore;
+pub mod terminal;
+pub mod tools;
 
 #[cfg(test)]
 mod tidy;

@@ -6,13 +6,13 @@ use std::io::Write;
 
 use anyhow::{Result, bail};
 use xshell::Shell;
-use xtask::commands::password::PASSWORD_VAR;
-use xtask::commands::{bench, build, image, keygen, lint, push, suites, verify};
+use xtask::commands::{bench, build, image, keygen, lint, push, test, verify};
 use xtask::escape;
 use xtask::platform::{PLATFORMS, Platform};
 use xtask::project;
 use xtask::registry::push::{self as registry_push, PushOptions};
 use xtask::secret_variables;
+use xtask::terminal::password::PASSWORD_VAR;
 
 use crate::flags::{Xtask, XtaskCmd};
 
@@ -164,7 +164,7 @@ fn run(flags: Xtask, cosign_password: Option<&[u8]>) -> Result<()> {
                         .map_err(|arg| anyhow::anyhow!("argument {arg:?} is not UTF-8"))
                 })
                 .collect::<Result<_>>()?;
-            suites::run(&sh, &args)
+            test::run(&sh, &args)
         }
         XtaskCmd::Lint(_) => lint::run(&sh),
         XtaskCmd::Bench(_) => bench::run(&sh),

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::commands::suites::packages::PACKAGES;
+use crate::tools::packages::PACKAGES;
 use crate::platform::PLATFORMS;
 use crate::project;
 
@@ -322,16 +322,71 @@ fn module_of(src: &Path, file: &Path) -> String {
     parts.join("::")
 }
 
-/// The rank of a module's layer, as lib.rs defines them: base, oci, registry, commands. sigstore
-/// sits in oci's layer but may use oci, not the reverse, so it ranks just above it.
-fn layer(module: &str) -> usize {
+/// The layers of `lib.rs`, each module's by its first component (`build::image` is in `Build`);
+/// whatever is not named is the base.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layer {
+    Base,
+    Oci,
+    Attest,
+    Sigstore,
+    Registry,
+    Build,
+    Commands,
+}
+
+fn layer(module: &str) -> Layer {
     match module.split("::").next().unwrap_or_default() {
-        "oci" | "attest" => 1,
-        "sigstore" => 2,
-        "registry" => 3,
-        "commands" => 4,
-        _ => 0,
+        "oci" => Layer::Oci,
+        "attest" => Layer::Attest,
+        "sigstore" => Layer::Sigstore,
+        "registry" => Layer::Registry,
+        "build" => Layer::Build,
+        "commands" => Layer::Commands,
+        _ => Layer::Base,
     }
+}
+
+/// The other layers each layer may import, as `lib.rs` states them: not a ranking, since the
+/// registry (which moves bytes) may not use `attest` or `sigstore` (which know what the bytes
+/// mean), though both sit below it.
+fn may_import(layer: Layer) -> &'static [Layer] {
+    use Layer::*;
+    match layer {
+        Base => &[],
+        Oci => &[Base],
+        Attest => &[Oci, Base],
+        Sigstore => &[Attest, Oci, Base],
+        Registry => &[Oci, Base],
+        Build => &[Attest, Oci, Base],
+        Commands => &[Build, Registry, Sigstore, Attest, Oci, Base],
+    }
+}
+
+/// `commands::verify` for `commands::verify::table`: the command a module of `commands/` is part
+/// of.
+fn command_of(module: &str) -> String {
+    module.split("::").take(2).collect::<Vec<_>>().join("::")
+}
+
+/// Every import in `graph` that the layering refuses, as `module -> target`: one into a layer
+/// `may_import` does not list, or one command's module using another command's.
+fn layer_violations(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
+    let mut violations = Vec::new();
+    for (module, targets) in graph {
+        for target in targets {
+            let (from, to) = (layer(module), layer(target));
+            let refused = if from == to {
+                from == Layer::Commands && command_of(module) != command_of(target)
+            } else {
+                !may_import(from).contains(&to)
+            };
+            if refused {
+                violations.push(format!("{module} -> {target}"));
+            }
+        }
+    }
+    violations
 }
 
 /// Every module `code` (the text of `module`'s file) refers to: through `crate::`, `super::` and
@@ -478,18 +533,87 @@ fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
 
 #[test]
 fn no_layer_imports_a_layer_above_it() {
-    let mut violations = Vec::new();
-    for (module, refs) in module_graph() {
-        for target in refs {
-            if layer(&target) > layer(&module) {
-                violations.push(format!("{module} -> {target}"));
-            }
-        }
-    }
+    let violations = layer_violations(&module_graph());
     assert!(
         violations.is_empty(),
-        "lower layers use higher ones (base < oci < sigstore < registry < commands; see lib.rs): {violations:?}"
+        "imports the layering refuses (base <- oci <- attest <- sigstore; registry uses only oci and \
+         the base; build uses attest, oci and the base; a command never uses another command; see \
+         lib.rs): {violations:?}"
     );
+}
+
+/// The layer check refuses an upward import planted in a module's text, and a command using
+/// another command, and lets a command use its own submodules and the layers below.
+#[test]
+fn the_layer_check_refuses_an_upward_import() {
+    let modules: BTreeSet<String> = [
+        "oci::layout",
+        "attest::intoto",
+        "sigstore::key",
+        "registry::push",
+        "build::image",
+        "commands::image",
+        "commands::verify",
+        "commands::verify::table",
+    ]
+    .map(String::from)
+    .into();
+    let graph_of = |module: &str, code: &str| {
+        BTreeMap::from([(module.to_string(), references(module, code, &modules))])
+    };
+    for (module, code, refused) in [
+        (
+            "registry::push",
+            "use crate::sigstore::key::SigningKey;",
+            "registry::push -> sigstore::key",
+        ),
+        (
+            "registry::push",
+            "fn f() { crate::attest::intoto::MEDIA_TYPE; }",
+            "registry::push -> attest::intoto",
+        ),
+        (
+            "oci::layout",
+            "use crate::attest::intoto;",
+            "oci::layout -> attest::intoto",
+        ),
+        (
+            "attest::intoto",
+            "use crate::sigstore::key;",
+            "attest::intoto -> sigstore::key",
+        ),
+        (
+            "build::image",
+            "use crate::commands::image;",
+            "build::image -> commands::image",
+        ),
+        (
+            "commands::verify",
+            "use super::image;",
+            "commands::verify -> commands::image",
+        ),
+    ] {
+        assert_eq!(
+            layer_violations(&graph_of(module, code)),
+            [refused],
+            "{module}: {code}"
+        );
+    }
+    for (module, code) in [
+        ("commands::verify", "mod table;\nfn f() { table::render(); }"),
+        ("commands::verify::table", "use super::Row;"),
+        (
+            "commands::verify",
+            "use crate::build::image;\nuse crate::registry::push;",
+        ),
+        ("sigstore::key", "use crate::attest::intoto;"),
+        ("build::image", "use crate::attest::intoto;"),
+        ("registry::push", "use crate::oci::layout;"),
+    ] {
+        let graph = graph_of(module, code);
+        assert!(!graph[module].is_empty(), "{module}: {code} refers to nothing");
+        assert_eq!(layer_violations(&graph), Vec::<String>::new(), "{module}: {code}");
+    }
 }
 
 #[test]

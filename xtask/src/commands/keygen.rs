@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use super::password::{self, Purpose};
+use crate::terminal::password::{self, Purpose};
 use crate::project;
 use crate::sigstore::key::{PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, SigningKey};
 /// Read and write for the owner alone, as cosign writes its key.

@@ -1,13 +1,12 @@
-//! What `cargo xtask` runs, one module per command, on top of `oci`, `sigstore` and `registry`.
-//! Nothing below this layer imports it.
+//! What `cargo xtask` runs, one module per command, on top of `build`, `sigstore`, `registry` and
+//! everything below them. A command never uses another command (its own submodules aside), and
+//! nothing below this layer imports it.
 
 pub mod bench;
 pub mod build;
 pub mod image;
 pub mod keygen;
 pub mod lint;
-pub mod password;
 pub mod push;
-mod quiet_line;
-pub mod suites;
+pub mod test;
 pub mod verify;

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use xshell::Shell;
 use zeroize::Zeroizing;
 
-use super::password::{self, Purpose};
+use crate::terminal::password::{self, Purpose};
 use crate::named_file;
 use crate::registry::credentials::Credentials;
 use crate::registry::push::{self, PushOptions};

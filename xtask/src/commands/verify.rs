@@ -30,7 +30,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use sha1::{Digest, Sha1};
 use xshell::Shell;
 
-use super::{build, image};
+use crate::build::{image, pause};
 use crate::escape::Escaped;
 use crate::named_file;
 use crate::oci::blob::{hex, sha256};
@@ -236,7 +236,7 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         Some(key) => Some(Keyed {
             key,
             commit: project::git_commit(sh),
-            compiler: build::compiler(sh)?,
+            compiler: pause::compiler(sh)?,
             names: std::iter::once((remote_index.digest.clone(), INDEX_ROW.to_string()))
                 .chain(
                     remote

@@ -512,7 +512,7 @@ mod tests {
     fn the_engine_is_a_prerequisite() {
         for package in [PACKAGE, "containerd"] {
             assert!(
-                crate::commands::suites::packages::PACKAGES
+                crate::tools::packages::PACKAGES
                     .iter()
                     .any(|(name, _)| *name == package),
                 "{package} is not in prerequisites::PACKAGES"

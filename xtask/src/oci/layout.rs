@@ -19,7 +19,6 @@ use super::blob::{Blob, LAYOUT_BLOB_DIR, is_sha256_digest, layout_path, sha256};
 use super::descriptor::Descriptor;
 use super::image::Image;
 use super::index::{self, Index};
-use crate::attest::intoto;
 use super::manifest::{self, Manifest};
 use super::regular_file;
 use super::staging::Staging;
@@ -147,14 +146,11 @@ pub struct Contents {
     pub(crate) manifests: Vec<Blob>,
     /// Configs and layers, each once.
     pub(crate) blobs: Vec<Blob>,
-    /// The artifacts attached to the index or a manifest to be pushed as they are (each
-    /// platform's SBOM), in `index.json`'s order: pushed after the image, since a registry may
-    /// refuse a subject it does not have.
+    /// Every artifact attached to the index or a manifest (each platform's SBOM, then its
+    /// provenance), in `index.json`'s order, each checked to be an artifact of this image. What
+    /// each is, and so how it is pushed, is the reader's to tell by its `artifact_type`: the model
+    /// knows no SBOM or in-toto statement.
     pub(crate) referrers: Vec<Artifact>,
-    /// The unsigned in-toto statements attached to a manifest (each platform's provenance), in
-    /// `index.json`'s order: the signing push restates each for the repository it pushes to and
-    /// signs it; they are never pushed unsigned, naming the repository the build was tagged for.
-    pub(crate) statements: Vec<Artifact>,
 }
 
 /// The first entry under `dir` that a layout this tool writes does not hold (`oci-layout`,
@@ -248,20 +244,17 @@ pub fn read(dir: &Path) -> Result<Contents> {
         .chain(&manifests)
         .map(|blob| blob.digest.as_str())
         .collect();
-    let (statements, referrers) = top
+    let referrers = top
         .manifests
         .iter()
         .filter(|descriptor| descriptor.artifact_type.is_some())
         .map(|descriptor| read_referrer(dir, descriptor, &subjects))
-        .collect::<Result<Vec<_>>>()?
-        .into_iter()
-        .partition(|artifact| artifact.artifact_type == intoto::MEDIA_TYPE);
+        .collect::<Result<Vec<_>>>()?;
     Ok(Contents {
         index,
         manifests,
         blobs: blobs.into_values().collect(),
         referrers,
-        statements,
     })
 }
 
@@ -372,7 +365,7 @@ mod tests {
 
     use super::{INDEX_FILE, Refs, files, read, stranger, write};
     use crate::oci::blob::LAYOUT_BLOB_DIR;
-    use crate::oci::image::tests::{every_platform, image_of};
+    use crate::build::assemble::tests::{every_platform, image_of};
     use crate::platform::PLATFORMS;
 
     fn entries(dir: &std::path::Path) -> Vec<String> {
@@ -428,21 +421,9 @@ mod tests {
         for blob in &contents.blobs {
             assert!(image.blobs().any(|built| built == blob), "{}", blob.digest);
         }
-        let sboms = image
-            .platforms
-            .iter()
-            .filter_map(|built| built.sbom.as_ref());
         assert!(
-            contents.referrers.iter().eq(sboms),
-            "every SBOM artifact, in platform order"
-        );
-        let provenance = image
-            .platforms
-            .iter()
-            .filter_map(|built| built.provenance.as_ref());
-        assert!(
-            contents.statements.iter().eq(provenance),
-            "every provenance statement, in platform order, apart from the referrers"
+            contents.referrers.iter().eq(image.referrers()),
+            "every SBOM and provenance artifact, in platform order"
         );
     }
 

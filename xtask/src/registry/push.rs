@@ -35,7 +35,7 @@ use crate::oci::index::Index;
 use crate::oci::layout::{self, Contents};
 use crate::oci::manifest::Manifest;
 use crate::oci::reference::Reference;
-use crate::attest::sbom;
+use crate::attest::{intoto, sbom};
 use crate::project;
 use crate::sigstore::attestation::{self, Attestation};
 use crate::sigstore::bundle;
@@ -226,9 +226,11 @@ fn send(
     let attached = subjects
         .iter()
         .map(|subject| {
+            // The provenance statements are pushed only signed, in the bundles.
             let of_subject: Vec<&Artifact> = contents
                 .referrers
                 .iter()
+                .filter(|artifact| artifact.artifact_type != intoto::MEDIA_TYPE)
                 .chain(&bundles)
                 .filter(|artifact| artifact.subject.digest == subject.digest)
                 .collect();

@@ -190,9 +190,12 @@ pub fn attestations(
             )?,
         )?);
         let provenance = contents
-            .statements
+            .referrers
             .iter()
-            .find(|artifact| artifact.subject.digest == manifest.digest)
+            .find(|artifact| {
+                artifact.artifact_type == intoto::MEDIA_TYPE
+                    && artifact.subject.digest == manifest.digest
+            })
             .with_context(|| {
                 format!(
                     "the layout has no provenance of {}: {rebuild}",
@@ -373,7 +376,7 @@ mod tests {
         Attestation, ENVELOPE_MEDIA_TYPE, EnvelopeLayer, Reading, SPDX_PREDICATE_TYPE,
         attestation_manifest, attestation_tag, attestations, envelopes, read_bundle, read_envelope,
     };
-    use crate::oci::image::tests::every_platform;
+    use crate::build::assemble::tests::every_platform;
     use crate::oci::layout::{self, Contents};
     use crate::oci::referrers;
     use crate::sigstore::bundle::{self, SIGN_PREDICATE_TYPE};

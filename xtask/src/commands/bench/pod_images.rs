@@ -1,5 +1,5 @@
 //! The anchors the per-pod bench starts, each as a FROM-scratch image made the way ours is: the
-//! xtask's own assembly (`oci::image`) from image/image.toml, one layer holding the one binary,
+//! xtask's own assembly (`build::assemble`) from image/image.toml, one layer holding the one binary,
 //! the same config (user 65535:65535, the entrypoint being the binary), written as a loadable
 //! archive (`oci::archive`) for the host's platform alone.
 
@@ -9,8 +9,8 @@ use anyhow::{Context, Result};
 
 use super::c_programs::Programs;
 use super::requirements;
-use crate::commands::image::load_definition;
-use crate::oci::image::{self, Inputs};
+use crate::build::assemble::{self, Inputs};
+use crate::build::image::load_definition;
 use crate::oci::{archive, timestamp};
 use crate::platform::Platform;
 use crate::project;
@@ -97,7 +97,7 @@ pub(crate) fn build(
             materials: None,
             build: None,
         };
-        let image = image::assemble(&inputs, &[(host, bytes)])?;
+        let image = assemble::assemble(&inputs, &[(host, bytes)])?;
         let archive = out.join(format!("{}.tar", anchor.slug));
         archive::write(&image, host, epoch, &archive)?;
         images.push(PodImage {

@@ -475,7 +475,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::{Checkout, Format, Found, Gathered, Row, attestations_cell, bundle_cell};
-    use crate::oci::image::tests::every_platform;
+    use crate::build::assemble::tests::every_platform;
     use crate::oci::layout::{self, Contents};
     use crate::attest::materials::Compiler;
     use crate::attest::materials::tests::RUSTC_VV;

@@ -5,16 +5,12 @@
 //! cannot be installed: CI runs as root and installs everything, so either means something is
 //! broken.
 
-pub mod crates;
-mod node;
-pub(crate) mod packages;
-pub(crate) mod venv;
-
 use anyhow::{Result, bail};
 use xshell::{Shell, cmd};
 
-use super::image;
+use crate::build::image;
 use crate::project::{self, SKIP_LOG_VAR};
+use crate::tools::{crates, node, packages, venv};
 
 /// Runs the suite; `filter` and everything after it goes to the test binaries, as with `cargo test`.
 pub fn run(sh: &Shell, cargo_test_args: &[String]) -> Result<()> {

@@ -1,0 +1,10 @@
+//! The prerequisites the suites, the bench and `cargo xtask lint` run, and their installation, each
+//! where the machine's own tools never see it: `packages` (Debian packages, as root), `venv` (the
+//! Python verifiers and linters, hash-pinned), `node` (sigstore-js, lock-pinned) and `crates`
+//! (ferro-oci-server, a registry with the referrers API). Part of the base layer: it uses only
+//! `project` and `host`.
+
+pub mod crates;
+pub(crate) mod node;
+pub(crate) mod packages;
+pub(crate) mod venv;
