@@ -3,27 +3,36 @@
 //!
 //! # Layers
 //!
-//! Each layer may use the layers above it in this list, never one below, so there are no import
-//! circles and the data model never depends on how it is shipped. `tidy.rs` checks the rule.
+//! Each layer may import only the layers it lists, so there are no import circles, the data model
+//! never depends on how it is shipped, and the registry client moves bytes without knowing what
+//! they mean. `tidy.rs` checks the rule.
 //!
-//! 1. The base: [`project`] (where things are), [`platform`] (the one platform table),
-//!    [`escape`] (outside text made safe for a terminal), [`secret_variables`] (secrets taken
-//!    out of the environment before any child is started), `named_file` (files the user names,
-//!    read bounded),
-//!    [`host`] (facts about this machine: root, programs on PATH), [`procfs`] (processes as
-//!    /proc shows them) and [`engine`] (a private
-//!    Docker Engine in a network namespace of its own, and the process, mount and namespace
-//!    plumbing it takes: the bench and the docker suite start the same one).
-//! 2. [`oci`]: the image as data — digests and descriptors, config, manifest, index, layer, tar,
-//!    the one image-reference parser, the image model and its assembly, SBOM documents, SLSA
-//!    provenance and in-toto statements, and the artifacts that attach them — as pure codecs,
-//!    plus the only two modules that read and write image files: `layout` and `archive`. Beside
-//!    it, at the same layer, [`sigstore`]: cosign's key files, signatures, simple-signing payloads
-//!    and `.sig` manifests, DSSE envelopes, Sigstore bundles, `.att` manifests, also pure; it may
-//!    use `oci`, never the reverse.
-//! 3. [`registry`]: talking to registries — connections, credentials, retries, error
-//!    explanations, pushing, referrers.
-//! 4. [`commands`]: `build`, `image`, `push`, `keygen`, `test`, `bench`: what `cargo xtask` runs.
+//! 1. The base, importing nothing above it: [`project`] (where things are), [`platform`] (the one
+//!    platform table), [`escape`] (outside text made safe for a terminal), [`secret_variables`]
+//!    (secrets taken out of the environment before any child is started), `named_file` (files
+//!    the user names, read bounded), [`host`] (facts about this machine: root, programs on PATH),
+//!    [`procfs`] (processes as /proc shows them), [`engine`] (a private Docker Engine in a
+//!    network namespace of its own, and the process, mount and namespace plumbing it takes: the
+//!    bench and the docker suite start the same one), [`terminal`] (a cosign key's password,
+//!    read with the echo off) and [`tools`] (the prerequisites the suites and the linters run,
+//!    and their installation).
+//! 2. [`oci`], importing the base: the image as data — digests and descriptors, config, manifest,
+//!    index, layer, tar, the one image-reference parser, the image model, and the OCI 1.1
+//!    artifacts that attach documents to it — as pure codecs, plus the only modules that read
+//!    and write image files: `layout` and `archive`. It knows no SBOM, provenance or signature.
+//! 3. [`attest`], importing `oci` and the base: SPDX SBOMs, SLSA provenance, in-toto statements
+//!    and the crate list they are made from, all pure.
+//! 4. [`sigstore`], importing `attest`, `oci` and the base: cosign's key files, signatures,
+//!    simple-signing payloads and `.sig` manifests, DSSE envelopes, Sigstore bundles, `.att`
+//!    manifests, also pure.
+//! 5. [`registry`], importing only `oci` and the base: talking to registries — connections,
+//!    credentials, retries, error explanations, pushing, referrers.
+//! 6. [`build`], importing `attest`, `oci` and the base: compiling pause and assembling the image,
+//!    its SBOMs and provenance attached, and writing it.
+//! 7. [`commands`], importing every layer listed before it: `build`, `image`, `push`, `verify`, `keygen`,
+//!    `lint`, `test`, `bench`: what `cargo xtask` runs, one module each. A command never imports
+//!    another command (its own submodules are its own), so what two commands share lives in a
+//!    layer listed before it.
 //!
 //! Everything is `pub(crate)` unless the test crate or `main.rs` needs it, so the compiler reports
 //! dead code.

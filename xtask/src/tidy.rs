@@ -131,7 +131,7 @@ fn every_package_a_test_needs_is_installed_by_the_test_command() {
     );
     assert!(
         missing.is_empty(),
-        "needed but not in xtask/src/commands/suites/packages.rs (so `cargo xtask test` never installs them): {missing:?}"
+        "needed but not in xtask/src/tools/packages.rs (so `cargo xtask test` never installs them): {missing:?}"
     );
 }
 

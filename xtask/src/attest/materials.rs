@@ -1,7 +1,7 @@
 //! What went into each pause binary besides its own source, as its SBOM records it: the crates
 //! linked into it for its target, and the compiler. Parsed here from the tools' own answers —
 //! `cargo metadata --filter-platform`'s resolve graph, `Cargo.lock`, `rustc -vV` — which
-//! `cargo xtask image` asks once per build (`commands/build.rs`); everything here is pure, so the
+//! `cargo xtask image` asks once per build (`build/pause.rs`); everything here is pure, so the
 //! same answers always give the same SBOM.
 //!
 //! What a binary links is its package's normal dependencies, followed transitively: build- and

@@ -18,7 +18,7 @@ pub(crate) const MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip
 /// one, and a bigger one read from a registry is refused before it is inflated.
 pub const MAX_LAYER_BYTES: u64 = 1_536;
 /// The most a layer's tar may weigh once inflated. A layer holds one binary of at most the
-/// build's 2,048-byte budget (`commands::build::MAX_BINARY_BYTES`) in a 512-byte header, padding
+/// build's 2,048-byte budget (`build::pause::MAX_BINARY_BYTES`) in a 512-byte header, padding
 /// to 512 bytes and the 1,024-byte end: 4 KiB at most. 64 KiB leaves room to still say what
 /// differs in a layer somewhat over budget; a gzip bomb stops there.
 pub(crate) const MAX_TAR_BYTES: u64 = 64 << 10;
