@@ -29,10 +29,10 @@
 //!    credentials, retries, error explanations, pushing, referrers.
 //! 6. [`build`], importing `attest`, `oci` and the base: compiling pause and assembling the image,
 //!    its SBOMs and provenance attached, and writing it.
-//! 7. [`commands`], importing every layer listed before it: `build`, `image`, `push`, `verify`, `keygen`,
-//!    `lint`, `test`, `bench`: what `cargo xtask` runs, one module each. A command never imports
-//!    another command (its own submodules are its own), so what two commands share lives in a
-//!    layer listed before it.
+//! 7. [`commands`], importing every layer listed before it: `build`, `image`, `push`, `verify`,
+//!    `keygen`, `lint`, `test`, `bench`: what `cargo xtask` runs, one module each. A command never
+//!    imports another command (its own submodules are its own), so what two commands share lives
+//!    in a layer listed before it.
 //!
 //! Everything is `pub(crate)` unless the test crate or `main.rs` needs it, so the compiler reports
 //! dead code.
