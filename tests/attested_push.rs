@@ -35,8 +35,8 @@ use pause_tests::xtask_cli::{self, ATTESTATIONS, BUNDLE, SIG, Said, verify_table
 use pause_tests::{Need, PLATFORMS, Platform, ready};
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use xtask::oci::blob::sha256;
 use xtask::attest::intoto;
+use xtask::oci::blob::sha256;
 use xtask::sigstore::bundle;
 use xtask::sigstore::dsse::Envelope;
 use xtask::sigstore::key::{PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, SigningKey};

@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::tools::packages::PACKAGES;
 use crate::platform::PLATFORMS;
 use crate::project;
+use crate::tools::packages::PACKAGES;
 
 /// Every `.rs` file under `dir`, sorted.
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
@@ -600,7 +600,10 @@ fn the_layer_check_refuses_an_upward_import() {
         );
     }
     for (module, code) in [
-        ("commands::verify", "mod table;\nfn f() { table::render(); }"),
+        (
+            "commands::verify",
+            "mod table;\nfn f() { table::render(); }",
+        ),
         ("commands::verify::table", "use super::Row;"),
         (
             "commands::verify",
@@ -611,8 +614,15 @@ fn the_layer_check_refuses_an_upward_import() {
         ("registry::push", "use crate::oci::layout;"),
     ] {
         let graph = graph_of(module, code);
-        assert!(!graph[module].is_empty(), "{module}: {code} refers to nothing");
-        assert_eq!(layer_violations(&graph), Vec::<String>::new(), "{module}: {code}");
+        assert!(
+            !graph[module].is_empty(),
+            "{module}: {code} refers to nothing"
+        );
+        assert_eq!(
+            layer_violations(&graph),
+            Vec::<String>::new(),
+            "{module}: {code}"
+        );
     }
 }
 

@@ -30,14 +30,14 @@ use proptest::test_runner::{Config, TestRunner};
 use reqwest::Url;
 use reqwest::header::{HeaderMap, HeaderValue, LINK, RETRY_AFTER};
 
+use crate::attest::intoto::{self, Statement};
+use crate::attest::{provenance, sbom};
 use crate::oci::blob::sha256;
 use crate::oci::definition::{Definition, File};
 use crate::oci::descriptor::Descriptor;
 use crate::oci::index::Index as ImageIndex;
-use crate::attest::intoto::{self, Statement};
 use crate::oci::manifest::Manifest;
 use crate::oci::reference::{Reference, redacted};
-use crate::attest::{provenance, sbom};
 use crate::oci::{layer, referrers, timestamp};
 use crate::platform::Platform;
 use crate::registry::challenge::{self, Challenge};

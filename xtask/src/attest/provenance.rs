@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::oci::blob::{Blob, digest_hex, is_sha256_digest};
 use super::intoto::Statement;
 use super::materials::{Compiler, Linked};
+use crate::oci::blob::{Blob, digest_hex, is_sha256_digest};
 use crate::platform::Platform;
 
 /// The predicate type of SLSA provenance v1.
@@ -441,9 +441,9 @@ pub(crate) mod tests {
         BUILD_TYPE, Build, Builder, Claims, LOCAL_BUILDER, Lockfile, PREDICATE_TYPE, Subject,
         claims, statement,
     };
-    use crate::oci::blob::{Blob, sha256};
     use crate::attest::materials::Compiler;
     use crate::attest::materials::tests::{RUSTC_VV, sample};
+    use crate::oci::blob::{Blob, sha256};
     use crate::platform::PLATFORMS;
 
     pub(crate) const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";

@@ -13,8 +13,8 @@ use serde::Serialize;
 use sha1::{Digest, Sha1};
 use sha2::Sha256;
 
-use crate::oci::blob::{Blob, digest_hex, hex};
 use super::materials::{Compiler, Crate, Linked};
+use crate::oci::blob::{Blob, digest_hex, hex};
 use crate::platform::Platform;
 
 /// The SBOM's media type, as a layer and as its artifact manifest's `artifactType`.
@@ -454,9 +454,9 @@ mod tests {
     use serde_json::Value;
 
     use super::{Subject, document, image_purl};
-    use crate::oci::blob::Blob;
     use crate::attest::materials::Compiler;
     use crate::attest::materials::tests::{RUSTC_VV, sample};
+    use crate::oci::blob::Blob;
     use crate::platform::PLATFORMS;
 
     const BINARY: &[u8] = b"\x7fELF pause";

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::terminal::password::{self, Purpose};
 use crate::project;
 use crate::sigstore::key::{PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, SigningKey};
+use crate::terminal::password::{self, Purpose};
 /// Read and write for the owner alone, as cosign writes its key.
 const PRIVATE_MODE: u32 = 0o600;
 const PUBLIC_MODE: u32 = 0o644;

@@ -10,11 +10,11 @@ use anyhow::{Context, Result, bail};
 use xshell::Shell;
 use zeroize::Zeroizing;
 
-use crate::terminal::password::{self, Purpose};
 use crate::named_file;
 use crate::registry::credentials::Credentials;
 use crate::registry::push::{self, PushOptions};
 use crate::sigstore::key::{self, SigningKey};
+use crate::terminal::password::{self, Purpose};
 
 /// Who logs in, as the command line says it.
 pub struct Login {

@@ -30,6 +30,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use sha1::{Digest, Sha1};
 use xshell::Shell;
 
+use crate::attest::materials::Compiler;
+use crate::attest::sbom;
 use crate::build::{image, pause};
 use crate::escape::Escaped;
 use crate::named_file;
@@ -40,9 +42,7 @@ use crate::oci::image::{Image, PlatformImage};
 use crate::oci::index::{self, Index};
 use crate::oci::layer;
 use crate::oci::manifest::Manifest;
-use crate::attest::materials::Compiler;
 use crate::oci::reference::Reference;
-use crate::attest::sbom;
 use crate::oci::timestamp;
 use crate::platform::{PLATFORMS, Platform};
 use crate::project;

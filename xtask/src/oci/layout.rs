@@ -364,8 +364,8 @@ mod tests {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
     use super::{INDEX_FILE, Refs, files, read, stranger, write};
-    use crate::oci::blob::LAYOUT_BLOB_DIR;
     use crate::build::assemble::tests::{every_platform, image_of};
+    use crate::oci::blob::LAYOUT_BLOB_DIR;
     use crate::platform::PLATFORMS;
 
     fn entries(dir: &std::path::Path) -> Vec<String> {

@@ -1,14 +1,20 @@
 //! The build's one timestamp: `SOURCE_DATE_EPOCH` (reproducible-builds.org), or the Unix epoch when
 //! it is unset, so that an image never depends on when it was built; and its RFC 3339 spelling.
+//!
+//! The calendar is chrono's: with its default features off it is the date arithmetic alone (no
+//! clock, no time zone database; `num-traits` its one dependency), and it is already in the
+//! workspace's tree (sigstore-rs, the tests' verifier, uses it). It writes the same bytes the
+//! hand-written day count did for every instant this module accepts, 1970 to 9999: the test below
+//! holds it against that code. What stays here is what decides the bytes: which instants are
+//! accepted, whole seconds, `Z` for UTC, and that a date read back is one this module would have
+//! written.
 
 use anyhow::{Result, bail};
+use chrono::{DateTime, SecondsFormat};
 
 /// The variable that dates a build.
 pub const VAR: &str = "SOURCE_DATE_EPOCH";
 
-const SECONDS_PER_DAY: u64 = 86_400;
-const SECONDS_PER_HOUR: u64 = 3_600;
-const SECONDS_PER_MINUTE: u64 = 60;
 /// 9999-12-31T23:59:59Z: RFC 3339 has four-digit years, and tools (skopeo among them) refuse a
 /// `created` past it.
 pub(crate) const LATEST: u64 = 253_402_300_799;
@@ -34,89 +40,96 @@ pub(crate) fn parse(value: Option<&str>) -> Result<u64> {
 /// `1970-01-01T00:00:00Z`: RFC 3339 in UTC, whole seconds.
 pub(crate) fn rfc3339(seconds: u64) -> String {
     debug_assert!(seconds <= LATEST, "checked by parse");
-    let days = seconds / SECONDS_PER_DAY;
-    let time = seconds % SECONDS_PER_DAY;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        time / SECONDS_PER_HOUR,
-        time % SECONDS_PER_HOUR / SECONDS_PER_MINUTE,
-        time % SECONDS_PER_MINUTE
-    )
-}
-
-/// The Gregorian date `days` after 1970-01-01, counted forward year by year and month by month
-/// (at most 8,030 years: [`parse`] bounds the input).
-fn civil_from_days(mut days: u64) -> (u64, u64, u64) {
-    const EPOCH_YEAR: u64 = 1970;
-    const DAYS_IN_MONTH: [u64; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    const FEBRUARY: usize = 1;
-    const DAYS_IN_COMMON_YEAR: u64 = 365;
-    let mut year = EPOCH_YEAR;
-    loop {
-        let length = DAYS_IN_COMMON_YEAR + u64::from(is_leap(year));
-        if days < length {
-            break;
-        }
-        days -= length;
-        year += 1;
-    }
-    let mut month = 0;
-    loop {
-        let length = DAYS_IN_MONTH[month] + u64::from(month == FEBRUARY && is_leap(year));
-        if days < length {
-            break;
-        }
-        days -= length;
-        month += 1;
-    }
-    (year, month as u64 + 1, days + 1)
+    i64::try_from(seconds)
+        .ok()
+        .and_then(|seconds| DateTime::from_timestamp(seconds, 0))
+        .expect("parse bounds the seconds to 9999, well inside chrono's range")
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// The seconds since the Unix epoch that `text` names, when it is a date as [`rfc3339`] writes
 /// them (`YYYY-MM-DDTHH:MM:SSZ`, UTC, whole seconds, 1970 to 9999): the inverse that takes a
 /// published image's `created` back to the SOURCE_DATE_EPOCH it was built with. Anything else
-/// (another zone, fractions, a 30 February) is None: no build of this xtask wrote it.
+/// (another zone, fractions, a 30 February, a leap second) is None: no build of this xtask
+/// wrote it.
 pub(crate) fn seconds_of(text: &str) -> Option<u64> {
-    const EPOCH_YEAR: u64 = 1970;
-    const LAST_YEAR: u64 = 9999;
-    let bytes = text.as_bytes();
-    let shape = "dddd-dd-ddTdd:dd:ddZ";
-    if bytes.len() != shape.len()
-        || !shape.bytes().zip(bytes).all(|(want, got)| match want {
-            b'd' => got.is_ascii_digit(),
-            _ => want == *got,
-        })
-    {
-        return None;
-    }
-    let number = |range: std::ops::Range<usize>| text[range].parse::<u64>().ok();
-    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    if !(EPOCH_YEAR..=LAST_YEAR).contains(&year) || !(1..=12).contains(&month) || day == 0 {
-        return None;
-    }
-    let leap_days = |year: u64| u64::from(is_leap(year));
-    let mut days: u64 = (EPOCH_YEAR..year).map(|y| 365 + leap_days(y)).sum();
-    const DAYS_BEFORE_MONTH: [u64; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
-    const MARCH: u64 = 3;
-    days += DAYS_BEFORE_MONTH[(month - 1) as usize] + (day - 1);
-    if month >= MARCH {
-        days += leap_days(year);
-    }
-    let seconds =
-        days * SECONDS_PER_DAY + hour * SECONDS_PER_HOUR + minute * SECONDS_PER_MINUTE + second;
-    // Out-of-range days, hours, minutes or seconds do not survive the way back.
+    let seconds = DateTime::parse_from_rfc3339(text).ok()?.timestamp();
+    let seconds = u64::try_from(seconds).ok()?;
+    // RFC 3339 allows more spellings than this module writes (`t`, `z`, `+00:00`, fractions):
+    // only the one it writes is its own.
     (seconds <= LATEST && rfc3339(seconds) == text).then_some(seconds)
-}
-
-fn is_leap(year: u64) -> bool {
-    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
 }
 
 #[cfg(test)]
 mod tests {
     use super::{LATEST, parse, rfc3339, seconds_of};
+
+    const DAY: u64 = 86_400;
+
+    fn is_leap(year: u64) -> bool {
+        year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
+    }
+
+    fn days_in_year(year: u64) -> u64 {
+        365 + u64::from(is_leap(year))
+    }
+
+    /// The hand-written formatter chrono replaced, kept as the oracle: the bytes every image
+    /// dated so far was written with. It counts days forward year by year and month by month.
+    fn replaced_rfc3339(seconds: u64) -> String {
+        const DAYS_IN_MONTH: [u64; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+        let (mut days, time) = (seconds / DAY, seconds % DAY);
+        let mut year = 1970;
+        while days >= days_in_year(year) {
+            days -= days_in_year(year);
+            year += 1;
+        }
+        let mut month = 0;
+        let month_length =
+            |month: usize| DAYS_IN_MONTH[month] + u64::from(month == 1 && is_leap(year));
+        while days >= month_length(month) {
+            days -= month_length(month);
+            month += 1;
+        }
+        format!(
+            "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            month + 1,
+            days + 1,
+            time / 3_600,
+            time % 3_600 / 60,
+            time % 60
+        )
+    }
+
+    /// chrono writes what the replaced code wrote, and it reads back: at instants spread over
+    /// 1970 to 9999 (a stride prime to the day, so every month and time of day comes up), at the
+    /// first and last second of every day of the years at the leap rules' edges (1972, 2000,
+    /// 2100, 2400, 9996) and of the first and last years, and at 9999-12-31T23:59:59Z.
+    #[test]
+    fn chrono_writes_the_bytes_the_replaced_code_wrote() {
+        const STRIDE: usize = 50_000_017;
+        const EDGE_YEARS: [u64; 16] = [
+            1970, 1971, 1972, 1973, 1999, 2000, 2001, 2099, 2100, 2101, 2399, 2400, 2401, 9995,
+            9996, 9999,
+        ];
+        let spread = (0..=LATEST).step_by(STRIDE);
+        let edges = EDGE_YEARS
+            .into_iter()
+            .flat_map(|year| {
+                let first_day: u64 = (1970..year).map(days_in_year).sum();
+                (first_day..first_day + days_in_year(year))
+                    .flat_map(|day| [day * DAY, day * DAY + DAY - 1])
+            })
+            .filter(|&seconds| seconds <= LATEST);
+        let mut checked = 0;
+        for seconds in spread.chain(edges).chain([LATEST]) {
+            let written = rfc3339(seconds);
+            assert_eq!(written, replaced_rfc3339(seconds), "{seconds}");
+            assert_eq!(seconds_of(&written), Some(seconds), "{written}");
+            checked += 1;
+        }
+        assert!(checked > 10_000, "{checked} instants");
+    }
 
     #[test]
     fn dates_read_back_to_their_seconds() {

@@ -26,15 +26,15 @@ use super::bundle::{self, SIGN_PREDICATE_TYPE};
 use super::dsse::Envelope;
 use super::key::{PublicKey, SigningKey};
 use super::simple_signing::SIGNATURE_ANNOTATION;
+use crate::attest::intoto::{self, Statement};
+use crate::attest::{provenance, sbom};
 use crate::oci::artifact::Artifact;
 use crate::oci::blob::{Blob, digest_hex};
 use crate::oci::definition::CREATED;
 use crate::oci::descriptor::Descriptor;
 use crate::oci::index::Index;
-use crate::attest::intoto::{self, Statement};
 use crate::oci::layout::Contents;
 use crate::oci::reference::Reference;
-use crate::attest::{provenance, sbom};
 
 /// The media type of an `.att` layer: one DSSE envelope.
 pub const ENVELOPE_MEDIA_TYPE: &str = "application/vnd.dsse.envelope.v1+json";

@@ -475,11 +475,11 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::{Checkout, Format, Found, Gathered, Row, attestations_cell, bundle_cell};
-    use crate::build::assemble::tests::every_platform;
-    use crate::oci::layout::{self, Contents};
     use crate::attest::materials::Compiler;
     use crate::attest::materials::tests::RUSTC_VV;
     use crate::attest::provenance::tests::COMMIT;
+    use crate::build::assemble::tests::every_platform;
+    use crate::oci::layout::{self, Contents};
     use crate::platform::PLATFORMS;
     use crate::sigstore::attestation::{
         Attestation, SPDX_PREDICATE_TYPE, attestations, read_bundle, read_envelope,
