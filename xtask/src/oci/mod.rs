@@ -11,8 +11,9 @@
 //! is always the same bytes. The parts whose bytes do not depend on such choices are crates':
 //! tar headers (`tar`), gzip (`flate2`), digests (`sha2`), the calendar (`chrono`).
 //!
-//! Uses only the base layer (`project`, `platform`, `escape`, `procfs`, `named_file`); never `attest`, `sigstore`,
-//! `registry`, `build` or `commands`: the model knows no SBOM, provenance or signature.
+//! Uses only the base layer (`project`, `platform`, `escape`, `procfs`, `named_file`); never
+//! `attest`, `sigstore`, `registry`, `build` or `commands`: the model knows no SBOM, provenance or
+//! signature.
 
 pub(crate) mod archive;
 pub(crate) mod artifact;
