@@ -34,7 +34,7 @@ pub(crate) const LOCAL_BUILDER: &str = concat!(
 );
 /// Where the image definition is, relative to the repository root.
 pub(crate) const IMAGE_DEFINITION: &str = "image/image.toml";
-/// The profile the shipped binary is built with (`commands/build.rs`).
+/// The profile the shipped binary is built with (`build/pause.rs`).
 const CARGO_PROFILE: &str = "release";
 /// Where the Rust compiler's source is: `rustc -vV`'s `commit-hash` is a commit of it.
 const RUST_SOURCE: &str = "git+https://github.com/rust-lang/rust";
