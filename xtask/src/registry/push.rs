@@ -226,7 +226,8 @@ fn send(
     let attached = subjects
         .iter()
         .map(|subject| {
-            // The provenance statements are pushed only signed, in the bundles.
+            // A provenance statement is never pushed unsigned, naming the repository the build
+            // was tagged for: the signing push restates it for this one, in a bundle.
             let of_subject: Vec<&Artifact> = contents
                 .referrers
                 .iter()
