@@ -2,8 +2,9 @@
 //! it is unset, so that an image never depends on when it was built; and its RFC 3339 spelling.
 //!
 //! The calendar is chrono's: with its default features off it is the date arithmetic alone (no
-//! clock, no time zone database; `num-traits` its one dependency), and it is already in the
-//! workspace's tree (sigstore-rs, the tests' verifier, uses it). It writes the same bytes the
+//! clock, no time zone database), one crate more in the xtask's tree (its one dependency,
+//! num-traits, is there through p256) and none in the workspace's (sigstore-rs, the tests'
+//! verifier, uses it). It writes the same bytes the
 //! hand-written day count did for every instant this module accepts, 1970 to 9999: the test below
 //! holds it against that code. What stays here is what decides the bytes: which instants are
 //! accepted, whole seconds, `Z` for UTC, and that a date read back is one this module would have
