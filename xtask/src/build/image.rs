@@ -1,10 +1,11 @@
-//! The multi-platform OCI image of this checkout, with no container engine (what `cargo xtask
-//! image` and `cargo xtask test` make, and `cargo xtask verify` rebuilds). Builds the
-//! binaries (`pause`), assembles the image (`assemble`), checks the size budget, then writes the OCI
-//! layout `target/image/oci/` and the loadable `target/image/pause.tar` (or `--out DIR`'s), holding
-//! the directory for the run and replacing only what it wrote there (`oci::out_dir`). Every input is fixed (the
-//! binaries, `image/image.toml`, SOURCE_DATE_EPOCH, the git commit), so two builds give the same
-//! bytes; the provenance adds where the build ran, read once from the environment here.
+//! The multi-platform OCI image of this checkout, with no container engine: what `cargo xtask
+//! image` and `cargo xtask test` make, and what `cargo xtask verify` rebuilds. Builds the
+//! binaries (`pause`), assembles the image (`assemble`), checks the size budget, then writes the
+//! OCI layout `target/image/oci/` and the loadable `target/image/pause.tar` (or `--out DIR`'s),
+//! holding the directory for the run and replacing only what it wrote there (`oci::out_dir`).
+//! Every input is fixed (the binaries, `image/image.toml`, SOURCE_DATE_EPOCH, the git commit), so
+//! two builds give the same bytes; the provenance adds where the build ran, read once from the
+//! environment here.
 
 use std::path::PathBuf;
 
