@@ -1,6 +1,6 @@
-"""Checks Kubernetes policy documents (the README's ClusterImagePolicy and ClusterPolicy) against
-structural schemas of their custom resources, with PyPI's `jsonschema` (pinned in
-xtask/src/commands/suites/venv.rs):
+"""Checks Kubernetes policy documents (docs/admission-policies.md's ClusterImagePolicy, ClusterPolicy
+and ImageValidatingPolicy) against structural schemas of their custom resources, with PyPI's
+`jsonschema` (pinned in xtask/src/commands/suites/venv.rs):
 
     check-policy.py SCHEMA_DIR POLICY.yaml...
 

@@ -1,5 +1,6 @@
 //! Checks on what is kept in sync by hand: the Debian packages the suites need, the README's
-//! tables, the versions, and the xtask's layering. They read the repository's files as text, run
+//! platform table, the paths and links of the README, ARCHITECTURE.md and `docs/`, the versions,
+//! and the xtask's layering. They read the repository's files as text, run
 //! in a second with `cargo test -p xtask`, and name the file and the fix when they fail.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -156,48 +157,189 @@ fn the_package_scan_reads_every_form() {
     );
 }
 
-/// The README's "What is where" table: every path it names exists, under the folder of its row.
-#[test]
-fn the_readme_names_only_paths_that_exist() {
-    let root = project::root();
-    let readme = read(&root.join("README.md"));
-    let section = &readme[readme
-        .find("## What is where")
-        .expect("README has `## What is where`")..];
-    let rows: Vec<&str> = section
-        .lines()
-        .skip_while(|line| !line.starts_with('|'))
-        .take_while(|line| line.starts_with('|'))
-        .skip(2)
-        .collect();
-    assert!(rows.len() > 3, "the table has rows");
+/// The lines of a Markdown text outside its fenced code blocks.
+fn prose_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut fenced = false;
+    text.lines().filter(move |line| {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            return false;
+        }
+        !fenced
+    })
+}
+
+/// The anchors of a Markdown file's headings, as GitHub makes them.
+fn anchors_of(text: &str) -> BTreeSet<String> {
+    prose_lines(text)
+        .filter(|line| line.starts_with('#'))
+        .map(anchor)
+        .collect()
+}
+
+/// `tests/pods/`, `xtask/src/oci/reference.rs`: a code span that is a path from the repository
+/// root, its first folder one of the root's. `target/` is left out: builds make it.
+fn root_path(root: &Path, span: &str) -> Option<String> {
+    let path = span.split('#').next()?.trim_end_matches('/');
+    let first = path.split('/').next()?;
+    let plain = !path.contains(|c: char| c.is_whitespace() || "<>*…@$~{}()=,:|".contains(c));
+    (plain && path.contains('/') && !first.is_empty() && first != "target")
+        .then(|| root.join(first).is_dir())
+        .filter(|&is_dir| is_dir)
+        .map(|_| path.to_string())
+}
+
+/// What a Markdown text in `dir` names that does not exist: a relative link's file or heading,
+/// or a path from the repository root in a code span.
+fn missing_doc_paths(root: &Path, dir: &Path, text: &str) -> Vec<String> {
     let mut missing = Vec::new();
-    for row in rows {
-        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-        let (folders, what) = (cells[1], cells[2]);
-        let folders: Vec<PathBuf> = code_spans(folders)
-            .into_iter()
-            .map(|folder| root.join(folder))
-            .collect();
-        for folder in &folders {
-            if !folder.exists() {
-                missing.push(project::relative(folder).display().to_string());
+    for line in prose_lines(text) {
+        for (at, _) in line.match_indices("](") {
+            let Some(target) = line[at + 2..].split(')').next() else {
+                continue;
+            };
+            if target.starts_with("http") || target.starts_with("mailto:") {
+                continue;
+            }
+            let (file, fragment) = target.split_once('#').unwrap_or((target, ""));
+            let path = if file.is_empty() {
+                None
+            } else {
+                Some(dir.join(file))
+            };
+            if let Some(path) = &path
+                && !path.exists()
+            {
+                missing.push(format!("link {target}"));
+                continue;
+            }
+            if !fragment.is_empty() {
+                let heading_text = match &path {
+                    Some(path) if path.is_file() => read(path),
+                    Some(_) => continue,
+                    None => text.to_string(),
+                };
+                if !anchors_of(&heading_text).contains(fragment) {
+                    missing.push(format!("link {target} (no such heading)"));
+                }
             }
         }
-        for name in code_spans(what)
-            .into_iter()
-            .filter(|name| looks_like_path(name))
-        {
-            let found = root.join(name).exists()
-                || folders.iter().any(|folder| contains_path(folder, name));
-            if !found {
-                missing.push(format!("{name} (under {})", cells[1]));
+        for span in code_spans(line) {
+            if let Some(path) = root_path(root, span)
+                && !root.join(&path).exists()
+            {
+                missing.push(path);
             }
+        }
+    }
+    missing
+}
+
+/// The Markdown files people read: the README, ARCHITECTURE.md and every page in `docs/`.
+fn markdown_files(root: &Path) -> Vec<PathBuf> {
+    let mut files = vec![root.join("README.md"), root.join("ARCHITECTURE.md")];
+    let mut pages: Vec<PathBuf> = fs::read_dir(root.join("docs"))
+        .expect("docs/")
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "md"))
+        .collect();
+    pages.sort();
+    files.extend(pages);
+    files
+}
+
+/// Every relative link in the README, ARCHITECTURE.md and `docs/` leads to a file and heading that
+/// exist, and every path from the repository root they name exists.
+#[test]
+fn the_docs_name_only_paths_that_exist() {
+    let root = project::root();
+    let mut missing = Vec::new();
+    for file in markdown_files(&root) {
+        let dir = file.parent().expect("a folder");
+        for path in missing_doc_paths(&root, dir, &read(&file)) {
+            missing.push(format!("{}: {path}", project::relative(&file).display()));
         }
     }
     assert!(
         missing.is_empty(),
-        "README.md's `What is where` names paths that do not exist: {missing:?}"
+        "these links or paths lead nowhere: {missing:#?}"
+    );
+}
+
+/// What ARCHITECTURE.md's code map names that does not exist: under each `### \`FOLDER\``
+/// heading, a file or folder name is found from the repository root or under that folder.
+fn missing_code_map_paths(root: &Path, text: &str) -> (usize, Vec<String>) {
+    let map = &text[text
+        .find("## Code map")
+        .expect("ARCHITECTURE.md has `## Code map`")..];
+    let mut sections = 0;
+    let mut missing = Vec::new();
+    let mut folder = root.to_path_buf();
+    for line in prose_lines(map) {
+        if let Some(heading) = line.strip_prefix("### ") {
+            sections += 1;
+            let named = code_spans(heading).first().copied().unwrap_or_default();
+            folder = root.join(named);
+            if named.is_empty() || !folder.exists() {
+                missing.push(format!("{heading} (a section's folder)"));
+            }
+            continue;
+        }
+        for name in code_spans(line)
+            .into_iter()
+            .filter(|name| looks_like_path(name))
+        {
+            let found = root.join(name).exists() || folder.is_dir() && contains_path(&folder, name);
+            if !found {
+                missing.push(format!(
+                    "{name} (under {})",
+                    project::relative(&folder).display()
+                ));
+            }
+        }
+    }
+    (sections, missing)
+}
+
+/// ARCHITECTURE.md's code map names only paths that exist, under the folder of its section.
+#[test]
+fn the_code_map_names_only_paths_that_exist() {
+    let root = project::root();
+    let (sections, missing) = missing_code_map_paths(&root, &read(&root.join("ARCHITECTURE.md")));
+    assert!(sections > 5, "the code map has a section per folder");
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md's code map names paths that do not exist: {missing:?}"
+    );
+}
+
+/// The path checks catch a planted wrong path: in a code span, in a link, in a link's heading, and
+/// in the code map.
+#[test]
+fn the_path_checks_find_a_wrong_path() {
+    let root = project::root();
+    let page = "See `xtask/src/oci/nowhere.rs`, [the tests](testing.md), [gone](gone.md) and \
+                [runtimes](runtimes.md#no-such-heading); `target/image/oci/` and `/etc/x.toml` are \
+                not the checkout's.\n```sh\ncat `xtask/src/fenced.rs`\n```\n";
+    assert_eq!(
+        missing_doc_paths(&root, &root.join("docs"), page),
+        [
+            "link gone.md",
+            "link runtimes.md#no-such-heading (no such heading)",
+            "xtask/src/oci/nowhere.rs"
+        ]
+    );
+    let map = "## Code map\n\n### `xtask/src/`\n\n`oci/`, `reference.rs`, `nowhere.rs`, \
+               `crate::build`.\n\n### `gone/`\n";
+    assert_eq!(
+        missing_code_map_paths(&root, map),
+        (
+            2,
+            vec![
+                "nowhere.rs (under xtask/src)".to_string(),
+                "`gone/` (a section's folder)".to_string()
+            ]
+        )
     );
 }
 
@@ -789,7 +931,7 @@ fn the_build_type_document_is_what_the_provenance_writes() {
             table_keys(&text, heading),
             written,
             "docs/build-type.md's `{heading}` table must list exactly the {field} \
-             xtask/src/oci/provenance.rs writes"
+             xtask/src/attest/provenance.rs writes"
         );
     }
 }
