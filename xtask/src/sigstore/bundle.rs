@@ -23,11 +23,11 @@ use sha2::{Digest, Sha256};
 
 use super::dsse::{Envelope, Signature};
 use super::key::PublicKey;
+use crate::attest::intoto::{self, Statement};
 use crate::oci::artifact::{self, Artifact};
 use crate::oci::blob::Blob;
 use crate::oci::definition::CREATED;
 use crate::oci::descriptor::Descriptor;
-use crate::attest::intoto::{self, Statement};
 
 /// The bundle's media type: its `mediaType`, its layer's media type and its referrer's
 /// `artifactType`.
@@ -224,8 +224,8 @@ mod tests {
     use serde_json::Value;
 
     use super::{Bundle, bundle, key_hint, parse, referrer, sign_statement};
-    use crate::oci::blob::{Blob, sha256};
     use crate::attest::intoto::MEDIA_TYPE as IN_TOTO;
+    use crate::oci::blob::{Blob, sha256};
     use crate::sigstore::dsse::Envelope;
     use crate::sigstore::key::SigningKey;
 

@@ -15,4 +15,5 @@ pub mod dsse;
 pub(crate) mod encrypted;
 pub mod key;
 pub(crate) mod pem;
+pub(crate) mod plan;
 pub mod simple_signing;
