@@ -105,6 +105,9 @@ struct Remote {
     epoch: u64,
 }
 
+/// Verifies `options.reference`: reads the registry's index, says how its commit compares with
+/// this checkout's, rebuilds the image here, holds every digest (and with `--key` every signature
+/// and attestation) against it, prints the table and the verdict.
 pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     let target = Reference::to_read(&options.reference)?;
     let key = options.key.as_deref().map(read_key).transpose()?;
