@@ -460,3 +460,123 @@ fn describe_artifact(artifact: &Artifact) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::Plan;
+    use crate::oci::blob::Blob;
+    use crate::oci::image::tests::every_platform;
+    use crate::oci::layout::{self, Contents};
+    use crate::oci::reference::Reference;
+    use crate::oci::referrers::{Listed, Listing, fallback_tag};
+    use crate::oci::write::Write;
+    use crate::sigstore::key::SigningKey;
+    use crate::sigstore::simple_signing::signature_tag;
+
+    const TAG: &str = "0.1.0";
+
+    fn contents() -> Contents {
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path().join("oci");
+        layout::write(&every_platform(1_700_000_000), &dir).unwrap();
+        layout::read(&dir).unwrap()
+    }
+
+    fn target() -> Reference {
+        Reference::to_push(&format!("ghcr.io/o/pause:{TAG}")).unwrap()
+    }
+
+    #[test]
+    fn the_tag_is_written_last_after_the_image_its_referrers_and_signatures() {
+        let contents = contents();
+        let key = SigningKey::generate().unwrap();
+        let target = target();
+        let plan = Plan::new(&contents, &target, Some(&key)).unwrap();
+        let held: BTreeMap<String, Option<Blob>> = plan
+            .held_tags()
+            .into_iter()
+            .map(|tag| (tag, None))
+            .collect();
+        // The index's only attestation is its signature statement, which is no `.att` layer.
+        assert_eq!(held.len(), 1 + 2 * contents.manifests.len());
+        let signatures = plan.signatures(&held).unwrap();
+        let listed: Vec<Listed> = plan
+            .subject_digests()
+            .iter()
+            .map(|subject| Listed {
+                listing: Listing::FallbackTag(fallback_tag(subject)),
+                index: None,
+            })
+            .collect();
+        let writes: Vec<Write> = plan
+            .image()
+            .into_iter()
+            .chain(plan.attachments(&listed, signatures).unwrap())
+            .collect();
+        let stored: Vec<&str> = writes
+            .iter()
+            .filter_map(|write| match write {
+                Write::Manifest { reference, .. } => Some(reference.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(stored.last(), Some(&TAG), "{stored:?}");
+        assert_eq!(stored.iter().filter(|stored| **stored == TAG).count(), 1);
+        let index = stored
+            .iter()
+            .position(|stored| *stored == contents.index.digest)
+            .unwrap();
+        let first_tag = stored
+            .iter()
+            .position(|stored| stored.starts_with("sha256-"))
+            .unwrap();
+        assert!(index < first_tag, "{stored:?}");
+        for digest in plan.subject_digests() {
+            assert!(stored.contains(&fallback_tag(&digest).as_str()), "{digest}");
+            assert!(
+                stored.contains(&signature_tag(&digest).as_str()),
+                "{digest}"
+            );
+        }
+        let Some(Write::Say(last)) = writes.last() else {
+            panic!("the last write says nothing");
+        };
+        assert_eq!(
+            *last,
+            format!(
+                "index {} {} bytes: pushed as {TAG}",
+                contents.index.digest,
+                contents.index.data.len()
+            )
+        );
+    }
+
+    #[test]
+    fn a_malformed_signature_tag_is_refused_naming_it() {
+        let contents = contents();
+        let key = SigningKey::generate().unwrap();
+        let target = target();
+        let plan = Plan::new(&contents, &target, Some(&key)).unwrap();
+        let tag = signature_tag(&contents.index.digest);
+        let held = BTreeMap::from([(
+            tag.clone(),
+            Some(Blob::new("text/html", b"<html>".to_vec())),
+        )]);
+        let error = plan.signatures(&held).err().unwrap().to_string();
+        assert!(
+            error.starts_with(&format!("the signature tag ghcr.io/o/pause:{tag}: ")),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn without_a_key_nothing_is_read_or_signed() {
+        let contents = contents();
+        let target = target();
+        let plan = Plan::new(&contents, &target, None).unwrap();
+        assert!(plan.held_tags().is_empty());
+        assert!(plan.signatures(&BTreeMap::new()).unwrap().is_empty());
+    }
+}
