@@ -29,7 +29,7 @@ use pause_tests::verifiers::{
 use pause_tests::{PLATFORMS, Platform, image, ready, xtask_cli};
 use serde_json::Value;
 use xtask::attest::intoto::{self, Statement};
-use xtask::sigstore::attestation::{Attestation, SPDX_PREDICATE_TYPE, attestations};
+use xtask::sigstore::attestation::{Attestation, SPDX_PREDICATE_TYPE, sign_attestations};
 use xtask::sigstore::bundle::{self, SIGN_PREDICATE_TYPE};
 use xtask::sigstore::dsse::Envelope;
 use xtask::sigstore::key::{PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, SigningKey};
@@ -92,7 +92,7 @@ fn signed() -> Signed {
     let key_file = std::fs::read_to_string(dir.path().join(PRIVATE_KEY_FILE)).expect("cosign.key");
     let key = SigningKey::from_key_file(&key_file, PASSWORD.as_bytes()).expect("the key");
     let contents = xtask::oci::layout::read(&image::layout()).expect("the layout reads");
-    let attestations = attestations(&contents, IMAGE, &key).expect("the attestations");
+    let attestations = sign_attestations(&contents, IMAGE, &key).expect("the attestations");
     Signed {
         dir,
         key,
@@ -608,7 +608,7 @@ fn the_signed_documents_are_the_layouts() {
 fn the_same_build_and_key_give_the_same_bytes() {
     let signed = signed();
     let contents = xtask::oci::layout::read(&image::layout()).expect("the layout");
-    let again = attestations(&contents, IMAGE, &signed.key).expect("the attestations");
+    let again = sign_attestations(&contents, IMAGE, &signed.key).expect("the attestations");
     assert_eq!(again, signed.attestations);
     for (first, second) in signed.attestations.iter().zip(&again) {
         assert_eq!(first.bundle(), second.bundle());

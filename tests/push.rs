@@ -30,13 +30,13 @@ use pause_tests::token_server::{self, Fault as TokenFault, TokenServer};
 use pause_tests::{Need, PLATFORMS, ready, xtask_cli};
 use serde_json::Value;
 use xshell::Shell;
+use xtask::commands::push::{PushOptions, PushedImage, push};
 use xtask::oci::blob::sha256;
 use xtask::oci::descriptor::OciPlatform;
 use xtask::registry::client::{ConnectOptions, Registry as RegistryClient};
 use xtask::registry::credentials::Credentials;
-use xtask::registry::push::{PushOptions, PushedImage, push};
 use xtask::registry::session::{Access, Session};
-use xtask::sigstore::attestation::{Attestation, SPDX_PREDICATE_TYPE, attestations};
+use xtask::sigstore::attestation::{Attestation, SPDX_PREDICATE_TYPE, sign_attestations};
 use xtask::sigstore::bundle::{self, SIGN_PREDICATE_TYPE};
 use xtask::sigstore::key::SigningKey;
 
@@ -82,6 +82,7 @@ fn push_to(
     push(
         &Shell::new().expect("a shell"),
         options,
+        None,
         &registry.reference(&format!("{REPOSITORY}:{tag}")),
     )
 }
@@ -198,28 +199,22 @@ fn push_with_htpasswd_over_tls_and_the_credential_errors() {
     let registry = Registry::start_secure(USER, PASSWORD);
     let options = registry.push_options();
 
-    let wrong = PushOptions {
-        login: Some(Credentials::new(USER, "wrong")),
-        ..options.clone()
-    };
+    let mut wrong = options.clone();
+    wrong.registry.login = Some(Credentials::new(USER, "wrong"));
     one_line_error(
         push_to(&registry, &wrong, "wrong"),
         "401",
         "--password-stdin",
     );
-    let anonymous = PushOptions {
-        login: None,
-        ..options.clone()
-    };
+    let mut anonymous = options.clone();
+    anonymous.registry.login = None;
     one_line_error(
         push_to(&registry, &anonymous, "anonymous"),
         "needs credentials",
         "docker login",
     );
-    let untrusted = PushOptions {
-        ca_file: None,
-        ..options.clone()
-    };
+    let mut untrusted = options.clone();
+    untrusted.registry.ca_file = None;
     one_line_error(
         push_to(&registry, &untrusted, "untrusted"),
         "not trusted",
@@ -253,11 +248,9 @@ fn push_with_htpasswd_over_tls_and_the_credential_errors() {
         registry.host()
     );
     std::fs::write(&config, json).expect("writing config.json");
-    let from_config = PushOptions {
-        login: None,
-        auth_files: vec![config],
-        ..options
-    };
+    let mut from_config = options;
+    from_config.registry.login = None;
+    from_config.registry.auth_files = vec![config];
     let pushed = push_to(&registry, &from_config, "from-config")
         .expect("pushing with config.json's credentials");
     assert_eq!(pushed.digest, local.index_digest);
@@ -278,8 +271,13 @@ fn push_through_faults(fault: Fault) {
     for (tag, pass_first) in [("flaky-probe", 0), ("flaky-push", PROBE_CONNECTIONS)] {
         let proxy = FlakyProxy::start(registry.host(), fault, pass_first, FAULTS);
         let reference = format!("{}/{REPOSITORY}:{tag}", proxy.host());
-        let pushed = push(&Shell::new().unwrap(), &registry.push_options(), &reference)
-            .unwrap_or_else(|error| panic!("pushing {tag} through {fault:?} faults: {error:#}"));
+        let pushed = push(
+            &Shell::new().unwrap(),
+            &registry.push_options(),
+            None,
+            &reference,
+        )
+        .unwrap_or_else(|error| panic!("pushing {tag} through {fault:?} faults: {error:#}"));
         assert_eq!(
             proxy.faults_left(),
             0,
@@ -326,8 +324,13 @@ fn retry_after_is_waited_out_or_reported() {
     };
     let proxy = FlakyProxy::start(registry.host(), busy, PROBE_CONNECTIONS, FAULTS);
     let reference = format!("{}/{REPOSITORY}:busy", proxy.host());
-    let pushed = push(&Shell::new().unwrap(), &registry.push_options(), &reference)
-        .unwrap_or_else(|error| panic!("pushing through 429 answers: {error:#}"));
+    let pushed = push(
+        &Shell::new().unwrap(),
+        &registry.push_options(),
+        None,
+        &reference,
+    )
+    .unwrap_or_else(|error| panic!("pushing through 429 answers: {error:#}"));
     assert_eq!(pushed.digest, local.index_digest);
     assert_eq!(
         proxy.faults_left(),
@@ -348,9 +351,14 @@ fn retry_after_is_waited_out_or_reported() {
     };
     let proxy = FlakyProxy::start(registry.host(), busy, PROBE_CONNECTIONS, FAULTS);
     let reference = format!("{}/{REPOSITORY}:rate-limited", proxy.host());
-    let error = push(&Shell::new().unwrap(), &registry.push_options(), &reference)
-        .map(|pushed| pushed.digest)
-        .expect_err("a push through a registry that asks for an hour's wait succeeded");
+    let error = push(
+        &Shell::new().unwrap(),
+        &registry.push_options(),
+        None,
+        &reference,
+    )
+    .map(|pushed| pushed.digest)
+    .expect_err("a push through a registry that asks for an hour's wait succeeded");
     let line = format!("{error:#}");
     assert_eq!(
         proxy.faults_left(),
@@ -423,6 +431,7 @@ fn unreachable_registry_fails_with_one_line() {
     let result = push(
         &Shell::new().unwrap(),
         &options,
+        None,
         &format!("{host}/{REPOSITORY}:nowhere"),
     );
     one_line_error(
@@ -439,7 +448,12 @@ fn a_missing_layout_fails_with_one_line() {
         layout: empty.path().join("oci"),
         ..PushOptions::default()
     };
-    let result = push(&Shell::new().unwrap(), &options, "127.0.0.1:5000/pause:x");
+    let result = push(
+        &Shell::new().unwrap(),
+        &options,
+        None,
+        "127.0.0.1:5000/pause:x",
+    );
     one_line_error(
         result,
         &format!("no OCI layout at {}", options.layout.display()),
@@ -613,13 +627,11 @@ fn credential_helpers_are_asked_as_docker_asks_them() {
     for (tag, json) in configs {
         let config = dir.path().join(format!("{tag}.json"));
         fs::write(&config, json).expect("writing config.json");
-        let options = PushOptions {
-            login: None,
-            auth_files: vec![config],
-            ..registry.push_options()
-        };
+        let mut options = registry.push_options();
+        options.registry.login = None;
+        options.registry.auth_files = vec![config];
         let reference = registry.reference(&format!("{REPOSITORY}:{tag}"));
-        let pushed = push(&sh, &options, &reference)
+        let pushed = push(&sh, &options, None, &reference)
             .unwrap_or_else(|error| panic!("pushing with the {tag} helper: {error:#}"));
         assert_eq!(pushed.digest, local.index_digest, "{tag}");
     }
@@ -1477,11 +1489,12 @@ fn a_pull_session_reads_back_what_the_push_wrote() {
     let registry = &setup.registry;
     let options = PushOptions {
         layout: project_layout(),
-        login: Some(Credentials::new(USER, PASSWORD)),
-        auth_files: Vec::new(),
-        insecure: false,
-        ca_file: Some(setup.pki.ca_file()),
-        sign_key: None,
+        registry: xtask::registry::Options {
+            login: Some(Credentials::new(USER, PASSWORD)),
+            auth_files: Vec::new(),
+            insecure: false,
+            ca_file: Some(setup.pki.ca_file()),
+        },
     };
     push_to(registry, &options, "read-back").expect("pushing the image");
 
@@ -1495,7 +1508,7 @@ fn a_pull_session_reads_back_what_the_push_wrote() {
         Some(Credentials::new(USER, PASSWORD)),
     )
     .expect("connecting");
-    let mut session = Session::open(&client, REPOSITORY, Access::Pull).expect("a pull session");
+    let mut session = Session::open(client, REPOSITORY, Access::Pull).expect("a pull session");
     let (descriptor, index) = layout.image();
     let tagged = session
         .get_manifest("read-back")
@@ -1579,13 +1592,15 @@ fn a_signed_push_attaches_every_attestation_beside_the_sbom() {
     let registry = Registry::start_plain();
     let http = RegistryHttp::new(&registry);
     let key = Arc::new(SigningKey::generate().expect("a key"));
-    let options = PushOptions {
-        sign_key: Some(key.clone()),
-        ..registry.push_options()
-    };
-    push_to(&registry, &options, "signed").expect("the signed push");
+    push(
+        &Shell::new().expect("a shell"),
+        &registry.push_options(),
+        Some(&key),
+        &registry.reference(&format!("{REPOSITORY}:signed")),
+    )
+    .expect("the signed push");
     let contents = xtask::oci::layout::read(&project_layout()).expect("the layout");
-    let signed = attestations(
+    let signed = sign_attestations(
         &contents,
         &registry.reference(&format!("{REPOSITORY}:signed")),
         &key,
@@ -1683,7 +1698,13 @@ fn a_signed_push_attaches_every_attestation_beside_the_sbom() {
         before.push(attachments(&http, digest));
     }
 
-    push_to(&registry, &options, "again").expect("the second signed push");
+    push(
+        &Shell::new().expect("a shell"),
+        &registry.push_options(),
+        Some(&key),
+        &registry.reference(&format!("{REPOSITORY}:again")),
+    )
+    .expect("the second signed push");
     for (digest, before) in digests.iter().zip(before) {
         assert!(
             attachments(&http, digest) == before,

@@ -597,9 +597,10 @@ fn others_referrers_are_kept_and_a_malformed_referrers_tag_is_refused() {
     };
     let sh = xshell::Shell::new().expect("a shell");
     let push = |repository: &str, tag: &str| {
-        xtask::registry::push::push(
+        xtask::commands::push::push(
             &sh,
             &registry.push_options(),
+            None,
             &registry.reference(&format!("{repository}:{tag}")),
         )
     };

@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 use xshell::Shell;
+use xtask::commands::push::PushOptions;
 use xtask::registry::credentials::Credentials;
-use xtask::registry::push::PushOptions;
 
 use crate::Need;
 use crate::pki::{Pki, Usage};
@@ -240,13 +240,14 @@ impl Registry {
     pub fn push_options(&self) -> PushOptions {
         PushOptions {
             layout: crate::image::layout(),
-            login: self
-                .credentials()
-                .map(|(user, password)| Credentials::new(user, password)),
-            auth_files: Vec::new(),
-            insecure: false,
-            ca_file: self.ca_file(),
-            sign_key: None,
+            registry: xtask::registry::Options {
+                login: self
+                    .credentials()
+                    .map(|(user, password)| Credentials::new(user, password)),
+                auth_files: Vec::new(),
+                insecure: false,
+                ca_file: self.ca_file(),
+            },
         }
     }
 
@@ -256,7 +257,7 @@ impl Registry {
     pub fn push_project_image(&self, tag: &str) -> String {
         let sh = Shell::new().expect("a shell");
         let reference = self.reference(&format!("{REPOSITORY}:{tag}"));
-        xtask::registry::push::push(&sh, &self.push_options(), &reference).unwrap_or_else(
+        xtask::commands::push::push(&sh, &self.push_options(), None, &reference).unwrap_or_else(
             |error| panic!("pushing the project's image to {reference}: {error:#}"),
         );
         reference

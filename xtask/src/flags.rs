@@ -4,6 +4,10 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use anyhow::Result;
+use xtask::commands::push::Login;
+use xtask::registry;
+
 xflags::xflags! {
     /// Builds, packages, pushes, tests and benchmarks pause.
     cmd xtask {
@@ -115,6 +119,56 @@ xflags::xflags! {
 
         /// Print this help.
         cmd help {}
+    }
+}
+
+/// The registry options push, image --push and verify each declare (xflags cannot share a group
+/// of flags between commands), gathered into one by [`registry_flags`].
+pub(crate) struct RegistryFlags {
+    pub(crate) login: Login,
+    pub(crate) insecure: bool,
+    pub(crate) ca_file: Option<PathBuf>,
+}
+
+/// One command's registry flags, as the one group.
+pub(crate) fn registry_flags(
+    username: Option<String>,
+    password_stdin: bool,
+    insecure: bool,
+    ca_file: Option<PathBuf>,
+) -> RegistryFlags {
+    RegistryFlags {
+        login: Login {
+            username,
+            password_stdin,
+        },
+        insecure,
+        ca_file,
+    }
+}
+
+impl RegistryFlags {
+    /// The options these flags give: with `--username`, the password is read from standard input
+    /// now.
+    pub(crate) fn options(&self) -> Result<registry::Options> {
+        Ok(registry::Options {
+            login: self.login.credentials()?,
+            insecure: self.insecure,
+            ca_file: self.ca_file.clone(),
+            ..registry::Options::default()
+        })
+    }
+
+    /// The first of these flags given, for a command line that gives them without a registry.
+    pub(crate) fn first_given(&self) -> Option<&'static str> {
+        [
+            ("--username", self.login.username.is_some()),
+            ("--password-stdin", self.login.password_stdin),
+            ("--insecure", self.insecure),
+            ("--ca-file", self.ca_file.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(flag, given)| given.then_some(flag))
     }
 }
 

@@ -6,15 +6,15 @@ use std::io::Write;
 
 use anyhow::{Result, bail};
 use xshell::Shell;
+use xtask::commands::push::PushOptions;
 use xtask::commands::{bench, build, image, keygen, lint, push, test, verify};
 use xtask::escape;
 use xtask::platform::{PLATFORMS, Platform};
 use xtask::project;
-use xtask::registry::push::{self as registry_push, PushOptions};
 use xtask::secret_variables;
 use xtask::terminal::password::PASSWORD_VAR;
 
-use crate::flags::{Xtask, XtaskCmd};
+use crate::flags::{Xtask, XtaskCmd, registry_flags};
 
 /// xflags' status for a command line it cannot parse, as for `--help` it is 0.
 const USAGE_ERROR: i32 = 2;
@@ -65,21 +65,17 @@ fn run(flags: Xtask, cosign_password: Option<&[u8]>) -> Result<()> {
                     None => project::image_dir(),
                 },
             };
-            let login = push::Login {
-                username: flags.username,
-                password_stdin: flags.password_stdin,
-            };
+            let registry = registry_flags(
+                flags.username,
+                flags.password_stdin,
+                flags.insecure,
+                flags.ca_file,
+            );
             let push_to = flags.push;
             if push_to.is_none()
-                && let Some(flag) = [
-                    ("--username", login.username.is_some()),
-                    ("--password-stdin", login.password_stdin),
-                    ("--insecure", flags.insecure),
-                    ("--ca-file", flags.ca_file.is_some()),
-                    ("--sign-key", flags.sign_key.is_some()),
-                ]
-                .into_iter()
-                .find_map(|(flag, given)| given.then_some(flag))
+                && let Some(flag) = registry
+                    .first_given()
+                    .or(flags.sign_key.is_some().then_some("--sign-key"))
             {
                 bail!(
                     "{flag} is an option of the push, and no --push REGISTRY/REPOSITORY:TAG was given: add --push, or leave it out"
@@ -88,7 +84,7 @@ fn run(flags: Xtask, cosign_password: Option<&[u8]>) -> Result<()> {
             // The reference is checked, and the key's password asked (and checked), before the
             // build: a mistake fails at once, not after minutes of compiling.
             if let Some(reference) = &push_to {
-                registry_push::check_target(reference)?;
+                push::check_target(reference)?;
             }
             let sign_key = flags
                 .sign_key
@@ -100,52 +96,50 @@ fn run(flags: Xtask, cosign_password: Option<&[u8]>) -> Result<()> {
                 Some(reference) => {
                     let push_options = PushOptions {
                         layout: project::layout_dir(&options.out),
-                        insecure: flags.insecure,
-                        ca_file: flags.ca_file,
-                        sign_key,
-                        ..PushOptions::default()
+                        registry: registry.options()?,
                     };
-                    push::run(&sh, push_options, &login, &reference)
+                    push::run(&sh, &push_options, sign_key.as_ref(), &reference)
                 }
                 None => Ok(()),
             }
         }
         XtaskCmd::Push(flags) => {
+            let layout = match flags.layout {
+                Some(dir) => std::path::absolute(dir)?,
+                None => project::layout_dir(&project::image_dir()),
+            };
+            let sign_key = flags
+                .sign_key
+                .as_deref()
+                .map(|path| push::signing_key(path, cosign_password))
+                .transpose()?;
+            let registry = registry_flags(
+                flags.username,
+                flags.password_stdin,
+                flags.insecure,
+                flags.ca_file,
+            );
             let options = PushOptions {
-                layout: match flags.layout {
-                    Some(dir) => std::path::absolute(dir)?,
-                    None => project::layout_dir(&project::image_dir()),
-                },
-                insecure: flags.insecure,
-                ca_file: flags.ca_file,
-                sign_key: flags
-                    .sign_key
-                    .as_deref()
-                    .map(|path| push::signing_key(path, cosign_password))
-                    .transpose()?,
-                ..PushOptions::default()
+                layout,
+                registry: registry.options()?,
             };
-            let login = push::Login {
-                username: flags.username,
-                password_stdin: flags.password_stdin,
-            };
-            push::run(&sh, options, &login, &flags.reference)
+            push::run(&sh, &options, sign_key.as_ref(), &flags.reference)
         }
         XtaskCmd::Verify(flags) => {
-            let login = push::Login {
-                username: flags.username,
-                password_stdin: flags.password_stdin,
-            };
+            let registry = registry_flags(
+                flags.username,
+                flags.password_stdin,
+                flags.insecure,
+                flags.ca_file,
+            );
             let options = verify::Options {
+                reference: flags.reference,
                 key: match flags.key {
                     // Relative to where the user typed the command.
                     Some(path) => Some(std::path::absolute(path)?),
                     None => None,
                 },
-                login: login.credentials()?,
-                insecure: flags.insecure,
-                ca_file: flags.ca_file,
-                ..verify::Options::new(flags.reference)
+                registry: registry.options()?,
             };
             verify::run(&sh, &options)
         }

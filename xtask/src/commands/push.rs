@@ -1,19 +1,26 @@
-//! `cargo xtask push REGISTRY/REPOSITORY:TAG` (and `image --push`): the command line's side of a
-//! push — the password from standard input, the signing key (`--sign-key`) and its password —
-//! over `registry::push`, and the settings that pin the pushed image on the nodes.
+//! `cargo xtask push REGISTRY/REPOSITORY:TAG` (and `image --push`): reads what the registry holds
+//! (`registry`), plans the writes (`sigstore::plan`), publishes them (`registry::publish`); and
+//! the command line's side of it — the password from standard input, the signing key
+//! (`--sign-key`) and its password — and the settings that pin the pushed image on the nodes.
 
+use std::collections::BTreeMap;
+use std::fmt;
 use std::io::Read;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use xshell::Shell;
 use zeroize::Zeroizing;
 
 use crate::named_file;
+use crate::oci::layout;
+use crate::oci::reference::Reference;
+use crate::project;
 use crate::registry::credentials::Credentials;
-use crate::registry::push::{self, PushOptions};
+use crate::registry::session::Access;
+use crate::registry::{self, referrers};
 use crate::sigstore::key::{self, SigningKey};
+use crate::sigstore::plan::Plan;
 use crate::terminal::password::{self, Purpose};
 
 /// Who logs in, as the command line says it.
@@ -23,13 +30,104 @@ pub struct Login {
     pub password_stdin: bool,
 }
 
-/// Pushes `options.layout` to `reference`, logging in as `login` says, and prints the node
+/// What to push, and how to reach the registry. Its `Debug` shows no password (see
+/// [`crate::registry::secret::Secret`]).
+#[derive(Debug, Clone)]
+pub struct PushOptions {
+    /// The OCI layout to push.
+    pub layout: PathBuf,
+    pub registry: registry::Options,
+}
+
+impl Default for PushOptions {
+    fn default() -> PushOptions {
+        PushOptions {
+            layout: project::layout_dir(&project::image_dir()),
+            registry: registry::Options::default(),
+        }
+    }
+}
+
+/// What was pushed: `registry/repository:tag` and the digest the tag now points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedImage {
+    pub reference: String,
+    /// `registry/repository`, fully qualified (`docker.io/library/pause`).
+    pub name: String,
+    pub digest: String,
+}
+
+impl PushedImage {
+    /// `registry/repository@digest`: the image by its fully qualified name and digest, as nodes
+    /// pin it (containerd keeps a sandbox image under exactly the name it was configured with).
+    pub fn pinned(&self) -> String {
+        format!("{}@{}", self.name, self.digest)
+    }
+}
+
+impl fmt::Display for PushedImage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.reference, self.digest)
+    }
+}
+
+/// Pushes `options.layout` to `reference`, signed with `key` if given, and prints the node
 /// settings that pin what it pushed.
-pub fn run(sh: &Shell, mut options: PushOptions, login: &Login, reference: &str) -> Result<()> {
-    options.login = login.credentials()?;
-    let pushed = push::push(sh, &options, reference)?;
+pub fn run(
+    sh: &Shell,
+    options: &PushOptions,
+    key: Option<&SigningKey>,
+    reference: &str,
+) -> Result<()> {
+    let pushed = push(sh, options, key, reference)?;
     print!("{}", node_settings(&pushed.pinned()));
     Ok(())
+}
+
+/// Pushes the image in `options.layout` to `reference` (`REGISTRY/REPOSITORY:TAG`), with `key`
+/// its signatures and attestations, printing a line per blob and manifest and the pushed
+/// reference with its digest at the end. The order of the writes is `sigstore::plan`'s.
+pub fn push(
+    sh: &Shell,
+    options: &PushOptions,
+    key: Option<&SigningKey>,
+    reference: &str,
+) -> Result<PushedImage> {
+    let target = Reference::to_push(reference)?;
+    let contents = layout::read(&options.layout)?;
+    let mut session = registry::open(sh, &target, Access::Push, &options.registry)?;
+    let plan = Plan::new(&contents, &target, key)?;
+    let mut held = BTreeMap::new();
+    for tag in plan.held_tags() {
+        let manifest = session.get_manifest(&tag)?;
+        held.insert(tag, manifest);
+    }
+    let signatures = plan.signatures(&held)?;
+    registry::publish(&mut session, &plan.image())?;
+    // Read now that the repository and the subjects exist, so that a registry with the referrers
+    // API says so.
+    let listed = plan
+        .subject_digests()
+        .iter()
+        .map(|subject| referrers::read(&mut session, subject))
+        .collect::<Result<Vec<_>>>()?;
+    registry::publish(&mut session, &plan.attachments(&listed, signatures)?)?;
+    let pushed = PushedImage {
+        reference: format!(
+            "{}:{}",
+            target.name(),
+            target.tag.as_deref().unwrap_or_default()
+        ),
+        name: target.name(),
+        digest: contents.index.digest.clone(),
+    };
+    println!("pushed {pushed}");
+    Ok(pushed)
+}
+
+/// Checks `reference` as [`push`] will, before anything is built to push there.
+pub fn check_target(reference: &str) -> Result<()> {
+    Reference::to_push(reference).map(drop)
 }
 
 impl Login {
@@ -52,7 +150,7 @@ impl Login {
 /// `password_variable` (the value COSIGN_PASSWORD had) or the terminal: run before anything is
 /// built or pushed, so that a wrong password or a wrong file is one line and nothing else
 /// happened. The error never shows the password or the key.
-pub fn signing_key(path: &Path, password_variable: Option<&[u8]>) -> Result<Arc<SigningKey>> {
+pub fn signing_key(path: &Path, password_variable: Option<&[u8]>) -> Result<SigningKey> {
     let shown = path.display();
     let text = named_file::read(path, key::MAX_KEY_FILE_BYTES)
         .map(Zeroizing::new)
@@ -79,7 +177,7 @@ pub fn signing_key(path: &Path, password_variable: Option<&[u8]>) -> Result<Arc<
         "signing with {shown}: public key {}",
         key.public_key().fingerprint()
     );
-    Ok(Arc::new(key))
+    Ok(key)
 }
 
 /// The longest password or token read from standard input (registry tokens run to a few KiB).
@@ -154,7 +252,25 @@ fn node_settings(pinned: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::node_settings;
+    use super::{PushOptions, node_settings};
+    use crate::registry::Options;
+    use crate::registry::credentials::Credentials;
+
+    #[test]
+    fn the_options_debug_shows_no_password() {
+        let options = PushOptions {
+            registry: Options {
+                login: Some(Credentials::new("bob", "hunter2")),
+                ..Options::default()
+            },
+            ..PushOptions::default()
+        };
+        let shown = format!("{options:?}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("bob"),
+            "{shown}"
+        );
+    }
 
     /// The keys under which `table` (or a table in it) holds `value`.
     fn keys_holding(table: &toml::Table, value: &str) -> Vec<String> {

@@ -21,6 +21,7 @@
 mod attestations;
 mod commit;
 mod differences;
+mod signature;
 mod table;
 
 use std::collections::BTreeMap;
@@ -43,16 +44,16 @@ use crate::oci::index::{self, Index};
 use crate::oci::layer;
 use crate::oci::manifest::Manifest;
 use crate::oci::reference::Reference;
+use crate::oci::referrers::Listing;
 use crate::oci::timestamp;
 use crate::platform::{PLATFORMS, Platform};
 use crate::project;
-use crate::registry::client::{ConnectOptions, Registry};
-use crate::registry::credentials::{self, Credentials};
-use crate::registry::referrers::{self, Listing};
+use crate::registry::referrers;
 use crate::registry::session::{Access, Session};
-use crate::registry::signatures::{self, Check};
+use crate::registry::{self, Options as RegistryOptions};
 use crate::sigstore::key::{self, PublicKey};
 use attestations::Checkout;
+use signature::Check;
 use table::{Cell, Row};
 
 /// The name the rebuilt image is assembled under: the tag enters no digest that is compared.
@@ -69,35 +70,20 @@ pub struct Options {
     pub reference: String,
     /// cosign.pub: check the signatures with it.
     pub key: Option<PathBuf>,
-    pub login: Option<Credentials>,
-    pub auth_files: Vec<PathBuf>,
-    pub insecure: bool,
-    pub ca_file: Option<PathBuf>,
+    pub registry: RegistryOptions,
 }
 
-impl Options {
-    pub fn new(reference: String) -> Options {
-        Options {
-            reference,
-            key: None,
-            login: None,
-            auth_files: credentials::default_files(),
-            insecure: false,
-            ca_file: None,
-        }
-    }
-}
-
-/// What the signatures are held against, with `--key`: the key, the checkout's commit and
-/// compiler, and the name of every digest the image lists.
-struct Keyed {
+/// What the signatures and attestations must say, with `--key`: signed by the key, and about
+/// this checkout's commit and compiler; with the name of every digest the image lists, for
+/// messages.
+struct Expected {
     key: PublicKey,
     commit: Option<String>,
     compiler: Compiler,
     names: BTreeMap<String, String>,
 }
 
-impl Keyed {
+impl Expected {
     fn checkout(&self) -> Checkout<'_> {
         Checkout {
             fingerprint: self.key.fingerprint(),
@@ -108,22 +94,43 @@ impl Keyed {
     }
 }
 
-pub fn run(sh: &Shell, options: &Options) -> Result<()> {
-    let (registry_name, repository, reference) = parse(&options.reference)?;
-    let key = options.key.as_deref().map(read_key).transpose()?;
-    let login = match &options.login {
-        Some(credentials) => Some(credentials.clone()),
-        None => credentials::lookup(sh, &options.auth_files, &registry_name)?,
-    };
-    let connect = ConnectOptions {
-        insecure: options.insecure,
-        ca_file: options.ca_file.clone(),
-    };
-    let registry = Registry::connect(&registry_name, &connect, login)?;
-    let mut session = Session::open(&registry, &repository, Access::Pull)?;
-    let shown = &options.reference;
+/// The image index the registry holds under the reference, read and checked to be one
+/// `cargo xtask image` builds.
+struct Remote {
+    digest: String,
+    data: Vec<u8>,
+    index: Index,
+    /// Its `org.opencontainers.image.created`, and that date as SOURCE_DATE_EPOCH.
+    created: String,
+    epoch: u64,
+}
 
-    let Some(remote_index) = session.get_manifest(&reference)? else {
+/// Verifies `options.reference`: reads the registry's index, says how its commit compares with
+/// this checkout's, rebuilds the image here, holds every digest (and with `--key` every signature
+/// and attestation) against it, prints the table and the verdict.
+pub fn run(sh: &Shell, options: &Options) -> Result<()> {
+    let target = Reference::to_read(&options.reference)?;
+    let key = options.key.as_deref().map(read_key).transpose()?;
+    let mut session = registry::open(sh, &target, Access::Pull, &options.registry)?;
+    let shown = &options.reference;
+    let remote = read_index(&mut session, shown, target.tag_or_digest())?;
+    let checkout = project::git_revision(sh);
+    let other_commit = compare_commits(sh, &remote.index, checkout.as_deref());
+    let rebuilt = rebuild(sh, shown, &remote, checkout.as_deref())?;
+    let pinned = project::pinned_toolchain()?;
+    let expected = match key {
+        Some(key) => Some(expected(sh, key, &remote)?),
+        None => None,
+    };
+    let rows = rows(&mut session, &remote, &rebuilt, expected.as_ref(), &pinned)?;
+    let first = table::print(&rows, expected.is_some());
+    verdict(shown, &rows, first, expected.as_ref(), other_commit)
+}
+
+/// The index under `tag_or_digest`, which must be an OCI image index carrying the date
+/// `cargo xtask image` writes.
+fn read_index(session: &mut Session, shown: &str, tag_or_digest: &str) -> Result<Remote> {
+    let Some(remote_index) = session.get_manifest(tag_or_digest)? else {
         bail!(
             "{shown}: {} has no such image: check the repository and the tag (`cargo xtask push` \
              prints what it pushed)",
@@ -159,12 +166,22 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
             Escaped(created)
         )
     })?;
+    Ok(Remote {
+        created: created.clone(),
+        epoch,
+        digest: remote_index.digest,
+        data: remote_index.data,
+        index: remote,
+    })
+}
 
-    // The commit first: a rebuild of another commit cannot match, and says why here. The
-    // revision is the registry's word: only a commit id is offered to git (`commit.rs`).
-    let checkout = project::git_revision(sh);
+/// Says which commit the image names when it is not this checkout's, and whether the checkout
+/// has uncommitted changes: a rebuild of another commit cannot match, and says why here. Returns
+/// the other commit (the revision as the image names it). The revision is the registry's word:
+/// only a commit id is offered to git (`commit.rs`).
+fn compare_commits(sh: &Shell, remote: &Index, checkout: Option<&str>) -> Option<String> {
     let remote_revision = remote.annotations.get(REVISION);
-    let other_commit = match (remote_revision, &checkout) {
+    let other_commit = match (remote_revision, checkout) {
         (Some(theirs), Some(ours)) if theirs != ours => {
             match commit::id(theirs) {
                 Some(theirs) => println!(
@@ -206,64 +223,79 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
              commit alone (`git stash` them to compare the commit)"
         );
     }
+    other_commit
+}
 
+/// The image rebuilt here, for the platforms the remote index lists that this checkout builds,
+/// dated as the remote one is; `checkout` is this checkout's commit, for the line that says so.
+fn rebuild(sh: &Shell, shown: &str, remote: &Remote, checkout: Option<&str>) -> Result<Image> {
     let mut platforms = Vec::new();
-    for descriptor in &remote.manifests {
+    for descriptor in &remote.index.manifests {
         if let Some(platform) = platform_of(descriptor) {
             platforms.push(platform);
         }
     }
     let platforms = image::in_table_order(&platforms);
     println!(
-        "rebuilding {} from this checkout{} dated {created} (SOURCE_DATE_EPOCH={epoch}, the \
+        "rebuilding {} from this checkout{} dated {} (SOURCE_DATE_EPOCH={}, the \
          image's {CREATED})",
         platforms
             .iter()
             .map(|platform| platform.name)
             .collect::<Vec<_>>()
             .join(", "),
-        checkout
-            .as_deref()
-            .map_or_else(String::new, |commit| format!(" (commit {commit})")),
+        checkout.map_or_else(String::new, |commit| format!(" (commit {commit})")),
+        remote.created,
+        remote.epoch,
     );
     if platforms.is_empty() {
         bail!("{shown}: its index lists no platform this checkout builds");
     }
     // No provenance: it is an unsigned statement beside the image, in no digest compared.
-    let rebuilt = image::build(sh, REBUILD_TAG, &platforms, epoch, None)?;
-    let pinned = project::pinned_toolchain()?;
-    let keyed = match key {
-        Some(key) => Some(Keyed {
-            key,
-            commit: project::git_commit(sh),
-            compiler: pause::compiler(sh)?,
-            names: std::iter::once((remote_index.digest.clone(), INDEX_ROW.to_string()))
-                .chain(
-                    remote
-                        .manifests
-                        .iter()
-                        .map(|descriptor| (descriptor.digest.clone(), row_name(descriptor))),
-                )
-                .collect(),
-        }),
-        None => None,
-    };
+    image::build(sh, REBUILD_TAG, &platforms, remote.epoch, None)
+}
 
+/// What `--key`'s checks hold the registry's signatures and attestations against.
+fn expected(sh: &Shell, key: PublicKey, remote: &Remote) -> Result<Expected> {
+    Ok(Expected {
+        key,
+        commit: project::git_commit(sh),
+        compiler: pause::compiler(sh)?,
+        names: std::iter::once((remote.digest.clone(), INDEX_ROW.to_string()))
+            .chain(
+                remote
+                    .index
+                    .manifests
+                    .iter()
+                    .map(|descriptor| (descriptor.digest.clone(), row_name(descriptor))),
+            )
+            .collect(),
+    })
+}
+
+/// The table's rows: the index's, then one per entry of the remote index.
+fn rows(
+    session: &mut Session,
+    remote: &Remote,
+    rebuilt: &Image,
+    expected: Option<&Expected>,
+    pinned: &str,
+) -> Result<Vec<Row>> {
     let mut rows = vec![index_row(
-        &mut session,
-        &remote_index.digest,
-        &remote_index.data,
-        &rebuilt,
-        keyed.as_ref(),
+        session,
+        &remote.digest,
+        &remote.data,
+        rebuilt,
+        expected,
     )?];
-    for descriptor in &remote.manifests {
+    for descriptor in &remote.index.manifests {
         let row = match platform_of(descriptor).and_then(|platform| {
             rebuilt
                 .platforms
                 .iter()
                 .find(|built| built.platform == platform)
         }) {
-            Some(built) => platform_row(&mut session, descriptor, built, keyed.as_ref(), &pinned)?,
+            Some(built) => platform_row(session, descriptor, built, expected, pinned)?,
             None => Row {
                 name: row_name(descriptor),
                 digest: descriptor.digest.clone(),
@@ -277,17 +309,27 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         };
         rows.push(row);
     }
-    let first = table::print(&rows, keyed.is_some());
+    Ok(rows)
+}
 
+/// Success when every row holds; else the error naming the rows that do not, the first problem
+/// (`first`) and the commit to check out.
+fn verdict(
+    shown: &str,
+    rows: &[Row],
+    first: Option<String>,
+    expected: Option<&Expected>,
+    other_commit: Option<String>,
+) -> Result<()> {
     let failing: Vec<&Row> = rows.iter().filter(|row| !row.holds()).collect();
     if failing.is_empty() {
         println!(
             "every row holds: {shown} is what this checkout builds, and every platform has its \
              SBOM{}",
-            keyed.as_ref().map_or_else(String::new, |keyed| format!(
+            expected.map_or_else(String::new, |expected| format!(
                 "; signed with the key {} (.sig and bundle), and every platform's SBOM and \
                  provenance are attested with it in cosign 2's .att and cosign 3's bundles",
-                keyed.key.fingerprint()
+                expected.key.fingerprint()
             ))
         );
         return Ok(());
@@ -307,19 +349,6 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
             .join(", "),
         first.map_or_else(String::new, |first| format!("; first: {first}"))
     )
-}
-
-/// `REGISTRY/REPOSITORY` and the tag or digest to read.
-fn parse(text: &str) -> Result<(String, String, String)> {
-    let form = "write REGISTRY/REPOSITORY:TAG (or @sha256:…), e.g. ghcr.io/OWNER/pause:0.1.0";
-    let reference = Reference::parse(text).map_err(|error| anyhow!("{error}: {form}"))?;
-    let Some(registry) = reference.registry.clone() else {
-        bail!("`{reference}` names no registry: {form}");
-    };
-    let Some(tag_or_digest) = reference.digest.clone().or(reference.tag.clone()) else {
-        bail!("`{reference}` has no tag: {form}");
-    };
-    Ok((registry, reference.repository, tag_or_digest))
 }
 
 /// cosign.pub, read.
@@ -350,11 +379,11 @@ fn platform_of(descriptor: &Descriptor) -> Option<&'static Platform> {
 
 /// The index's row: its digest against the rebuilt one, its signatures.
 fn index_row(
-    session: &mut Session<'_>,
+    session: &mut Session,
     digest: &str,
     data: &[u8],
     rebuilt: &Image,
-    keyed: Option<&Keyed>,
+    expected: Option<&Expected>,
 ) -> Result<Row> {
     let mut details = Vec::new();
     let rebuilt_cell = if digest == rebuilt.index.digest {
@@ -367,16 +396,16 @@ fn index_row(
         ));
         Cell::fails("no: index")
     };
-    let signature = signature_cell(session, keyed, digest, INDEX_ROW, &mut details)?;
-    let bundle = match keyed {
-        Some(keyed) => {
-            let gathered = attestations::gather(session, &keyed.key, digest)?;
+    let signature = signature_cell(session, expected, digest, INDEX_ROW, &mut details)?;
+    let bundle = match expected {
+        Some(expected) => {
+            let gathered = attestations::gather(session, &expected.key, digest)?;
             let row = attestations::Row {
                 name: INDEX_ROW,
                 platform: None,
                 sbom: None,
             };
-            attestations::bundle_cell(&gathered, &row, &keyed.checkout(), &mut details)
+            attestations::bundle_cell(&gathered, &row, &expected.checkout(), &mut details)
         }
         None => Cell::holds(NOT_CHECKED),
     };
@@ -395,10 +424,10 @@ fn index_row(
 /// A platform's row: its manifest, config and layer against the rebuilt ones, its signatures,
 /// its SBOM, its attestations.
 fn platform_row(
-    session: &mut Session<'_>,
+    session: &mut Session,
     descriptor: &Descriptor,
     built: &PlatformImage,
-    keyed: Option<&Keyed>,
+    expected: Option<&Expected>,
     pinned: &str,
 ) -> Result<Row> {
     let name = built.platform.name;
@@ -484,7 +513,7 @@ fn platform_row(
             ),
         }
     };
-    let signature = signature_cell(session, keyed, digest, name, &mut details)?;
+    let signature = signature_cell(session, expected, digest, name, &mut details)?;
     let (sbom, document) = sbom_cell(
         session,
         digest,
@@ -493,15 +522,15 @@ fn platform_row(
         name,
         &mut details,
     )?;
-    let (bundle, attested) = match keyed {
-        Some(keyed) => {
-            let gathered = attestations::gather(session, &keyed.key, digest)?;
+    let (bundle, attested) = match expected {
+        Some(expected) => {
+            let gathered = attestations::gather(session, &expected.key, digest)?;
             let row = attestations::Row {
                 name,
                 platform: Some(built.platform),
                 sbom: document.as_deref(),
             };
-            let checkout = keyed.checkout();
+            let checkout = expected.checkout();
             (
                 attestations::bundle_cell(&gathered, &row, &checkout, &mut details),
                 attestations::attestations_cell(&gathered, &row, &checkout, &mut details),
@@ -523,17 +552,17 @@ fn platform_row(
 
 /// The `.sig` cell of `digest`: not checked without a key.
 fn signature_cell(
-    session: &mut Session<'_>,
-    keyed: Option<&Keyed>,
+    session: &mut Session,
+    expected: Option<&Expected>,
     digest: &str,
     name: &str,
     details: &mut Vec<String>,
 ) -> Result<Cell> {
-    let Some(key) = keyed.map(|keyed| &keyed.key) else {
+    let Some(key) = expected.map(|expected| &expected.key) else {
         return Ok(Cell::holds(NOT_CHECKED));
     };
     let tag = crate::sigstore::simple_signing::signature_tag(digest);
-    Ok(match signatures::check(session, key, digest)? {
+    Ok(match signature::check(session, key, digest)? {
         Check::Verified => Cell::holds("ok"),
         Check::Missing => {
             details.push(format!(
@@ -567,7 +596,7 @@ fn signature_cell(
 /// referrers whose file is the layer's `/pause` (SHA-256 and SHA-1) and whose compiler is the
 /// pinned one. With it, that SBOM's document, which the signed SBOM must be.
 fn sbom_cell(
-    session: &mut Session<'_>,
+    session: &mut Session,
     digest: &str,
     layer: Option<&[u8]>,
     pinned: &str,
@@ -575,10 +604,7 @@ fn sbom_cell(
     details: &mut Vec<String>,
 ) -> Result<(Cell, Option<Vec<u8>>)> {
     let (listing, found) = referrers::fetch(session, digest, sbom::MEDIA_TYPE)?;
-    let place = match &listing {
-        Listing::Api => "the referrers API".to_string(),
-        Listing::FallbackTag(tag) => format!("the tag {tag}"),
-    };
+    let place = listing.place();
     if found.is_empty() {
         details.push(format!(
             "{name}: no SBOM ({}) among the referrers of {digest} ({place}): push the layout \
@@ -662,33 +688,5 @@ fn sbom_problem(document: &[u8], files: &[(String, Vec<u8>)], pinned: &str) -> O
              built with another toolchain"
         )),
         None => Some("it names no rustc".to_string()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse;
-
-    #[test]
-    fn a_reference_needs_a_registry_and_a_tag_or_digest() {
-        let digest = format!("sha256:{}", "0".repeat(64));
-        assert_eq!(
-            parse("ghcr.io/o/pause:0.1.0").unwrap(),
-            ("ghcr.io".into(), "o/pause".into(), "0.1.0".into())
-        );
-        assert_eq!(
-            parse(&format!("docker.io/pause@{digest}")).unwrap(),
-            ("docker.io".into(), "library/pause".into(), digest)
-        );
-        for (bad, why) in [
-            ("pause:0.1.0", "names no registry"),
-            ("ghcr.io/o/pause", "has no tag"),
-        ] {
-            let error = parse(bad).unwrap_err().to_string();
-            assert!(
-                error.contains(why) && error.contains("REGISTRY/REPOSITORY:TAG"),
-                "{error}"
-            );
-        }
     }
 }

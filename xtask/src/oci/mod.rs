@@ -33,3 +33,4 @@ mod regular_file;
 mod staging;
 pub(crate) mod tarball;
 pub mod timestamp;
+pub(crate) mod write;

@@ -126,6 +126,67 @@ impl Reference {
     }
 }
 
+/// How a push names its target, for the errors that refuse another.
+const PUSH_FORM: &str =
+    "write REGISTRY/REPOSITORY:TAG, e.g. ghcr.io/OWNER/pause:0.1.0 or 127.0.0.1:5000/pause:dev";
+/// How a read (verify) names an image, for the errors that refuse another.
+const READ_FORM: &str =
+    "write REGISTRY/REPOSITORY:TAG (or @sha256:…), e.g. ghcr.io/OWNER/pause:0.1.0";
+
+impl Reference {
+    /// Where a push goes: `REGISTRY/REPOSITORY:TAG`, the registry spelled out and no digest (a
+    /// push needs a tag to point at the image).
+    pub(crate) fn to_push(text: &str) -> anyhow::Result<Reference> {
+        let reference =
+            Reference::parse(text).map_err(|error| anyhow::anyhow!("{error}: {PUSH_FORM}"))?;
+        if reference.digest.is_some() {
+            anyhow::bail!(
+                "`{reference}` names a digest: a push needs a tag to point at the image; {PUSH_FORM}"
+            );
+        }
+        if reference.registry.is_none() {
+            anyhow::bail!("`{reference}` names no registry: {PUSH_FORM}");
+        }
+        if reference.tag.is_none() {
+            anyhow::bail!("`{reference}` has no tag: {PUSH_FORM}");
+        }
+        Ok(reference)
+    }
+
+    /// What a read names: `REGISTRY/REPOSITORY:TAG` or `REGISTRY/REPOSITORY@DIGEST`, the registry
+    /// spelled out.
+    pub(crate) fn to_read(text: &str) -> anyhow::Result<Reference> {
+        let reference =
+            Reference::parse(text).map_err(|error| anyhow::anyhow!("{error}: {READ_FORM}"))?;
+        if reference.registry.is_none() {
+            anyhow::bail!("`{reference}` names no registry: {READ_FORM}");
+        }
+        if reference.digest.is_none() && reference.tag.is_none() {
+            anyhow::bail!("`{reference}` has no tag: {READ_FORM}");
+        }
+        Ok(reference)
+    }
+
+    /// The registry, as users name it (Docker Hub's as `docker.io`); empty for a reference that
+    /// names none, which [`Reference::to_push`] and [`Reference::to_read`] refuse.
+    pub(crate) fn registry(&self) -> &str {
+        self.registry.as_deref().unwrap_or_default()
+    }
+
+    /// `REGISTRY/REPOSITORY`, the registry as users name it.
+    pub(crate) fn name(&self) -> String {
+        format!("{}/{}", self.registry(), self.repository)
+    }
+
+    /// What a read asks the registry for: the digest if there is one, else the tag.
+    pub(crate) fn tag_or_digest(&self) -> &str {
+        self.digest
+            .as_deref()
+            .or(self.tag.as_deref())
+            .unwrap_or_default()
+    }
+}
+
 /// go-containerregistry's name for Docker Hub, which cosign writes into the documents it signs.
 const GO_DOCKER_HUB: &str = "index.docker.io";
 
@@ -152,6 +213,16 @@ pub(crate) fn canonical_registry(host: &str) -> &str {
     } else {
         host
     }
+}
+
+/// The registry a key of a docker `config.json` (`auths`, `credHelpers`) names: `https://host/v1/`
+/// is `host`, Docker Hub's names are `docker.io`.
+pub(crate) fn registry_of_key(key: &str) -> &str {
+    let without_scheme = key
+        .strip_prefix("https://")
+        .or_else(|| key.strip_prefix("http://"))
+        .unwrap_or(key);
+    canonical_registry(without_scheme.split('/').next().unwrap_or(without_scheme))
 }
 
 /// The host that answers `registry`'s API (Docker Hub's differs from its name).
@@ -415,6 +486,74 @@ mod tests {
         assert_eq!(parts(&format!("pause:1@{DIGEST}")).2.as_deref(), Some("1"));
         let error = Reference::parse("127.0.0.1:5000/a/Bad:t").unwrap_err();
         assert_eq!(error.shown, "127.0.0.1:5000/a/Bad:t");
+    }
+
+    #[test]
+    fn a_push_needs_a_registry_a_repository_and_a_tag() {
+        let target = Reference::to_push("docker.io/pause:t").unwrap();
+        assert_eq!(
+            (target.registry(), target.repository.as_str()),
+            ("docker.io", "library/pause")
+        );
+        for (reference, cause) in [
+            ("pause:0.1.0", "names no registry"),
+            ("127.0.0.1:5000/pause", "has no tag"),
+            ("127.0.0.1:5000/Pause:0.1.0", "malformed repository"),
+            ("127.0.0.1:5000/pause@sha256:0123", "malformed digest"),
+            (&format!("127.0.0.1:5000/pause@{DIGEST}"), "names a digest"),
+        ] {
+            let error = Reference::to_push(reference)
+                .expect_err(reference)
+                .to_string();
+            assert!(error.contains(cause), "{reference}: {error}");
+            assert!(
+                error.contains("REGISTRY/REPOSITORY:TAG"),
+                "{reference}: {error}"
+            );
+            assert!(!error.contains('\n'), "{reference}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_read_needs_a_registry_and_a_tag_or_digest() {
+        let read = |text: &str| {
+            let reference = Reference::to_read(text).unwrap();
+            (
+                reference.registry().to_string(),
+                reference.repository.clone(),
+                reference.tag_or_digest().to_string(),
+            )
+        };
+        assert_eq!(
+            read("ghcr.io/o/pause:0.1.0"),
+            ("ghcr.io".into(), "o/pause".into(), "0.1.0".into())
+        );
+        assert_eq!(
+            read(&format!("docker.io/pause@{DIGEST}")),
+            ("docker.io".into(), "library/pause".into(), DIGEST.into())
+        );
+        for (bad, why) in [
+            ("pause:0.1.0", "names no registry"),
+            ("ghcr.io/o/pause", "has no tag"),
+        ] {
+            let error = Reference::to_read(bad).unwrap_err().to_string();
+            assert!(
+                error.contains(why) && error.contains("REGISTRY/REPOSITORY:TAG"),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_config_key_names_its_registry() {
+        for (key, registry) in [
+            ("https://index.docker.io/v1/", "docker.io"),
+            ("registry-1.docker.io", "docker.io"),
+            ("http://127.0.0.1:5000/v2/", "127.0.0.1:5000"),
+            ("ghcr.io", "ghcr.io"),
+        ] {
+            assert_eq!(super::registry_of_key(key), registry, "{key}");
+        }
     }
 
     #[test]

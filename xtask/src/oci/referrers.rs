@@ -27,6 +27,43 @@ struct ReferrersIndex {
     annotations: BTreeMap<String, String>,
 }
 
+/// Where a registry lists the referrers of a manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Listing {
+    /// The referrers API answers: the registry keeps the list itself.
+    Api,
+    /// No referrers API: the index under this tag is the list.
+    FallbackTag(String),
+}
+
+impl Listing {
+    /// `the referrers API` or `the tag sha256-…`: where, for messages.
+    pub(crate) fn place(&self) -> String {
+        match self {
+            Listing::Api => "the referrers API".to_string(),
+            Listing::FallbackTag(tag) => format!("the tag {tag}"),
+        }
+    }
+
+    /// `the referrers tag REGISTRY/REPOSITORY:sha256-…` or `the referrers API's list of
+    /// REGISTRY/REPOSITORY for DIGEST`, naming the listing of `subject` in the repository `name`,
+    /// for messages.
+    pub(crate) fn describe(&self, name: &str, subject: &str) -> String {
+        match self {
+            Listing::Api => format!("the referrers API's list of {name} for {subject}"),
+            Listing::FallbackTag(tag) => format!("the referrers tag {name}:{tag}"),
+        }
+    }
+}
+
+/// The referrers of one manifest as a registry holds them: where they are listed, and the
+/// listing (the API's answer, or the index under the fallback tag; None: no fallback tag yet).
+#[derive(Debug, Clone)]
+pub(crate) struct Listed {
+    pub(crate) listing: Listing,
+    pub(crate) index: Option<Blob>,
+}
+
 /// `sha256-<hex>`: the tag listing the referrers of the manifest `subject`.
 pub(crate) fn fallback_tag(subject: &str) -> String {
     format!("sha256-{}", digest_hex(subject))

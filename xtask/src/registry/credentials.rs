@@ -27,7 +27,7 @@ use zeroize::Zeroizing;
 pub use super::secret::Credentials;
 use crate::escape::Escaped;
 use crate::named_file;
-use crate::oci::reference::{DOCKER_HUB, canonical_registry};
+use crate::oci::reference::{DOCKER_HUB, canonical_registry, registry_of_key};
 use crate::secret_variables;
 
 /// What a credential helper answers in `Username` when `Secret` is an OAuth identity token, and
@@ -88,16 +88,6 @@ fn docker_key(registry: &str) -> &str {
     } else {
         registry
     }
-}
-
-/// The registry a key of `auths` or `credHelpers` names: `https://host/v1/` is `host`, Docker
-/// Hub's names are `docker.io`.
-fn key_registry(key: &str) -> &str {
-    let without_scheme = key
-        .strip_prefix("https://")
-        .or_else(|| key.strip_prefix("http://"))
-        .unwrap_or(key);
-    canonical_registry(without_scheme.split('/').next().unwrap_or(without_scheme))
 }
 
 /// docker's config.json or podman's auth.json (the same shape), as a JSON value.
@@ -168,7 +158,7 @@ impl<'a> AuthFile<'a> {
         let exact = docker_key(registry);
         Ok(map
             .get_key_value(exact)
-            .or_else(|| map.iter().find(|(key, _)| key_registry(key) == registry))
+            .or_else(|| map.iter().find(|(key, _)| registry_of_key(key) == registry))
             .map(|(key, value)| (key.as_str(), value)))
     }
 

@@ -84,26 +84,28 @@ enum Auth {
     Bearer { realm: Realm, token: Option<Token> },
 }
 
-pub struct Session<'r> {
-    registry: &'r Registry,
+pub struct Session {
+    registry: Registry,
     repository: String,
     scope: String,
     auth: Auth,
 }
 
-impl<'r> Session<'r> {
+impl Session {
     /// A session on `repository` with the rights `access` needs, logged in as the registry's
     /// `/v2/` asked (a token fetched, or the Basic credentials checked): a wrong password fails
     /// here, before anything is sent.
-    pub fn open(registry: &'r Registry, repository: &str, access: Access) -> Result<Session<'r>> {
+    pub fn open(registry: Registry, repository: &str, access: Access) -> Result<Session> {
+        let doing = format!("logging in to {}", registry.name);
+        let challenge = registry.challenge.clone();
+        let base = registry.url("");
         let mut session = Session {
             registry,
             repository: repository.to_string(),
             scope: format!("repository:{repository}:{}", access.actions()),
             auth: Auth::Anonymous,
         };
-        let doing = format!("logging in to {}", registry.name);
-        if let Some(challenge) = registry.challenge.clone() {
+        if let Some(challenge) = challenge {
             session
                 .adopt(challenge)
                 .map_err(|failure| session.fail(&doing, failure))?;
@@ -115,9 +117,7 @@ impl<'r> Session<'r> {
             }
             Auth::Basic => {
                 retry(&doing, || {
-                    session.send(&[OK], OffRegistry::Refuse, &|http| {
-                        http.get(registry.url(""))
-                    })
+                    session.send(&[OK], OffRegistry::Refuse, &|http| http.get(base.clone()))
                 })
                 .map_err(|failure| session.fail(&doing, failure))?;
             }
@@ -391,8 +391,8 @@ impl<'r> Session<'r> {
     /// Authorises requests as `challenge` says from now on; a token realm is checked here, before
     /// anything is sent to it.
     fn adopt(&mut self, challenge: Challenge) -> Result<(), Failure> {
-        let registry = self.registry;
-        self.auth = match challenge {
+        let registry = &self.registry;
+        let auth = match challenge {
             Challenge::Basic if registry.credentials.is_some() => {
                 if registry
                     .credentials
@@ -424,6 +424,7 @@ impl<'r> Session<'r> {
                 token: None,
             },
         };
+        self.auth = auth;
         Ok(())
     }
 
@@ -462,7 +463,7 @@ impl<'r> Session<'r> {
         if let Some(token) = token.as_ref().filter(|token| token.is_fresh()) {
             return Ok(token.value().expose().to_string());
         }
-        let fresh = realm.fetch(self.registry, &self.scope)?;
+        let fresh = realm.fetch(&self.registry, &self.scope)?;
         let value = fresh.value().expose().to_string();
         *token = Some(fresh);
         Ok(value)

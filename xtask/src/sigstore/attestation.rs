@@ -9,7 +9,7 @@
 //!   looks at nothing else — so every digest that gets a `.sig` also gets the bundle of
 //!   `cosign sign`'s statement.
 //!
-//! [`attestations`] turns an image layout's contents into every signed statement the push adds:
+//! [`sign_attestations`] turns an image layout's contents into every signed statement the push adds:
 //! for the index, its signature statement; for each platform manifest, its signature statement,
 //! its SPDX SBOM (predicate: the layout's SBOM document, byte for byte) and its SLSA provenance
 //! (the layout's statement, restated for the repository pushed to). The rest is the pure
@@ -148,7 +148,7 @@ fn short_name(predicate_type: &str) -> &'static str {
 /// signature statement; then for each platform manifest its signature statement, SBOM and
 /// provenance. A platform without an SBOM or provenance is an error: the layout was not made
 /// by `cargo xtask image`.
-pub fn attestations(
+pub fn sign_attestations(
     contents: &Contents,
     image: &str,
     key: &SigningKey,
@@ -374,7 +374,8 @@ mod tests {
 
     use super::{
         Attestation, ENVELOPE_MEDIA_TYPE, EnvelopeLayer, Reading, SPDX_PREDICATE_TYPE,
-        attestation_manifest, attestation_tag, attestations, envelopes, read_bundle, read_envelope,
+        attestation_manifest, attestation_tag, envelopes, read_bundle, read_envelope,
+        sign_attestations,
     };
     use crate::build::assemble::tests::every_platform;
     use crate::oci::layout::{self, Contents};
@@ -401,7 +402,7 @@ mod tests {
     fn every_digest_gets_its_signature_and_every_platform_its_sbom_and_provenance() {
         let contents = contents();
         let key = SigningKey::generate().unwrap();
-        let signed = attestations(&contents, IMAGE, &key).unwrap();
+        let signed = sign_attestations(&contents, IMAGE, &key).unwrap();
         assert_eq!(signed.len(), 1 + 3 * contents.manifests.len());
         assert_eq!(signed[0].subject_digest(), contents.index.digest);
         assert_eq!(signed[0].predicate_type(), SIGN_PREDICATE_TYPE);
@@ -442,7 +443,7 @@ mod tests {
             );
         }
         assert_eq!(
-            attestations(&contents, IMAGE, &key).unwrap(),
+            sign_attestations(&contents, IMAGE, &key).unwrap(),
             signed,
             "RFC 6979: the same layout and key give the same bytes"
         );
@@ -454,7 +455,7 @@ mod tests {
     fn the_att_image_holds_the_sbom_and_provenance_as_cosign_2_does() {
         let contents = contents();
         let key = SigningKey::generate().unwrap();
-        let signed = attestations(&contents, IMAGE, &key).unwrap();
+        let signed = sign_attestations(&contents, IMAGE, &key).unwrap();
         let digest = &contents.manifests[0].digest;
         let mine: Vec<&Attestation> = signed
             .iter()
@@ -505,8 +506,8 @@ mod tests {
         let contents = contents();
         let key = SigningKey::generate().unwrap();
         let other_key = SigningKey::generate().unwrap();
-        let signed = attestations(&contents, IMAGE, &key).unwrap();
-        let theirs = attestations(&contents, IMAGE, &other_key).unwrap();
+        let signed = sign_attestations(&contents, IMAGE, &key).unwrap();
+        let theirs = sign_attestations(&contents, IMAGE, &other_key).unwrap();
         let digest = &contents.manifests[0].digest;
         let of = |all: &[Attestation]| -> Vec<Attestation> {
             all.iter()
@@ -551,7 +552,7 @@ mod tests {
     fn the_bundle_referrer_joins_the_referrers_index() {
         let contents = contents();
         let key = SigningKey::generate().unwrap();
-        let signed = attestations(&contents, IMAGE, &key).unwrap();
+        let signed = sign_attestations(&contents, IMAGE, &key).unwrap();
         let provenance = signed[3].bundle_referrer().unwrap();
         assert_eq!(provenance.subject.digest, contents.manifests[0].digest);
         let sbom_listed =
@@ -607,8 +608,8 @@ mod tests {
         let key = SigningKey::generate().unwrap();
         let public = key.public_key();
         let other = SigningKey::generate().unwrap();
-        let signed = attestations(&contents, IMAGE, &key).unwrap();
-        let theirs = attestations(&contents, IMAGE, &other).unwrap();
+        let signed = sign_attestations(&contents, IMAGE, &key).unwrap();
+        let theirs = sign_attestations(&contents, IMAGE, &other).unwrap();
         let (amd64, arm64) = (&contents.manifests[0].digest, &contents.manifests[1].digest);
         let provenance = &signed[3];
         assert_eq!(provenance.subject_digest(), amd64);
@@ -671,7 +672,7 @@ mod tests {
     fn the_att_manifest_lists_its_envelopes() {
         let contents = contents();
         let key = SigningKey::generate().unwrap();
-        let signed = attestations(&contents, IMAGE, &key).unwrap();
+        let signed = sign_attestations(&contents, IMAGE, &key).unwrap();
         let digest = &contents.manifests[0].digest;
         let (att, layers) = attestation_manifest(None, digest, &refs(&signed[1..4])).unwrap();
         assert_eq!(

@@ -3,10 +3,12 @@
 //! written as `pem`), the simple-signing payload and `.sig` manifest (`simple_signing`), DSSE
 //! envelopes (`dsse`), Sigstore bundles v0.3 and their referrers (`bundle`), and the image's
 //! signed attestations in cosign 2's `.att` image and cosign 3's bundles (`attestation`); the
-//! `.sig` and `.att` images share go-containerregistry's shape (`attached`). Pure codecs; the
-//! only I/O is the system's random source, for new keys, salts and nonces.
+//! `.sig` and `.att` images share go-containerregistry's shape (`attached`). And a push's `plan`:
+//! from the layout, the key and what the registry holds, the ordered list of plain OCI writes.
+//! Pure codecs; the only I/O is the system's random source, for new keys, salts and nonces (and
+//! the plan's note on stderr about a referrers listing it cannot read).
 //!
-//! At the same layer as `oci`: uses `oci` and the base, never `registry` or `commands`.
+//! Above `attest` and `oci`: uses them and the base, never `registry` or `commands`.
 
 pub(crate) mod attached;
 pub mod attestation;
@@ -15,4 +17,5 @@ pub mod dsse;
 pub(crate) mod encrypted;
 pub mod key;
 pub(crate) mod pem;
+pub(crate) mod plan;
 pub mod simple_signing;

@@ -21,10 +21,9 @@ use super::table::{Cell, short};
 use crate::attest::materials::Compiler;
 use crate::attest::provenance;
 use crate::platform::Platform;
-use crate::registry::referrers::{self, Listing};
+use crate::registry::referrers;
 use crate::registry::session::Session;
-use crate::registry::signatures::{self, Attested};
-use crate::sigstore::attestation::{self, Reading, SPDX_PREDICATE_TYPE};
+use crate::sigstore::attestation::{self, EnvelopeLayer, Reading, SPDX_PREDICATE_TYPE};
 use crate::sigstore::bundle::{self, SIGN_PREDICATE_TYPE};
 use crate::sigstore::key::PublicKey;
 
@@ -87,10 +86,10 @@ pub(super) struct Gathered {
 }
 
 /// Reads every `.att` layer and bundle referrer of `digest` with `key`.
-pub(super) fn gather(session: &mut Session<'_>, key: &PublicKey, digest: &str) -> Result<Gathered> {
+pub(super) fn gather(session: &mut Session, key: &PublicKey, digest: &str) -> Result<Gathered> {
     let mut found = Vec::new();
     let tag = attestation::attestation_tag(digest);
-    let att_problem = match signatures::attestations(session, digest)? {
+    let att_problem = match fetch_att(session, digest)? {
         Attested::Missing => Some((
             "missing",
             format!(
@@ -142,12 +141,39 @@ pub(super) fn gather(session: &mut Session<'_>, key: &PublicKey, digest: &str) -
     }
     Ok(Gathered {
         att_problem,
-        bundles_place: match listing {
-            Listing::Api => "the referrers API".to_string(),
-            Listing::FallbackTag(tag) => format!("the tag {tag}"),
-        },
+        bundles_place: listing.place(),
         found,
     })
+}
+
+/// The `.att` image of one digest as the registry holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Attested {
+    /// No `.att` tag.
+    Missing,
+    /// The tag holds something that is not cosign's: why, naming it.
+    Unreadable(String),
+    /// Each envelope layer, with its bytes (checked against its digest).
+    Envelopes(Vec<(EnvelopeLayer, Vec<u8>)>),
+}
+
+/// The envelopes stored under `digest`'s `.att` tag, fetched; what they say is for the caller
+/// to read (`attestation::read_envelope`).
+fn fetch_att(session: &mut Session, digest: &str) -> Result<Attested> {
+    let tag = attestation::attestation_tag(digest);
+    let Some(manifest) = session.get_manifest(&tag)? else {
+        return Ok(Attested::Missing);
+    };
+    let layers = match attestation::envelopes(&manifest.data) {
+        Ok(layers) => layers,
+        Err(error) => return Ok(Attested::Unreadable(format!("{tag}: {error:#}"))),
+    };
+    let mut envelopes = Vec::new();
+    for layer in layers {
+        let bytes = session.get_blob(&layer.digest, layer.size)?;
+        envelopes.push((layer, bytes));
+    }
+    Ok(Attested::Envelopes(envelopes))
 }
 
 /// What the statements are held against: the key, and what the checkout says.
@@ -482,7 +508,7 @@ mod tests {
     use crate::oci::layout::{self, Contents};
     use crate::platform::PLATFORMS;
     use crate::sigstore::attestation::{
-        Attestation, SPDX_PREDICATE_TYPE, attestations, read_bundle, read_envelope,
+        Attestation, SPDX_PREDICATE_TYPE, read_bundle, read_envelope, sign_attestations,
     };
     use crate::sigstore::key::{PublicKey, SigningKey};
 
@@ -504,7 +530,7 @@ mod tests {
         layout::write(&every_platform(0), &dir).unwrap();
         let contents = layout::read(&dir).unwrap();
         let key = SigningKey::generate().unwrap();
-        let signed = attestations(&contents, IMAGE, &key).unwrap();
+        let signed = sign_attestations(&contents, IMAGE, &key).unwrap();
         let names = std::iter::once((contents.index.digest.clone(), "index".to_string()))
             .chain(
                 contents
