@@ -834,7 +834,8 @@ fn link_headers() {
             .find(|(_, params)| {
                 params
                     .iter()
-                    .any(|p| p.starts_with("rel=") && p.contains("next"))
+                    .find(|p| p.starts_with("rel="))
+                    .is_some_and(|p| p.contains("next"))
             })
             .and_then(|(target, _)| base.join(target).ok());
         if !text.is_empty() {

@@ -590,15 +590,20 @@ pub(crate) fn next_link(headers: &HeaderMap, base: &Url) -> Option<Url> {
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .find_map(|link| {
+        .filter_map(|link| {
             let (target, parameters) = link.trim().split_once(';')?;
-            let is_next = parameters.split(';').any(|parameter| {
-                parameter.trim().replace(' ', "") == "rel=\"next\""
-                    || parameter.trim() == "rel=next"
-            });
+            // RFC 8288 3.3: a link's first `rel` is its relation; later ones are ignored.
+            let rel = parameters
+                .split(';')
+                .map(|parameter| parameter.trim().replace(' ', ""))
+                .find(|parameter| parameter.starts_with("rel="))?;
             let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
-            is_next.then(|| base.join(target).ok()).flatten()
+            (rel == "rel=\"next\"" || rel == "rel=next").then_some(target)
         })
+        .next()
+        // The first next link decides: one that does not resolve ends the paging, rather than
+        // letting a later link of the same answer stand in for it.
+        .and_then(|target| base.join(target).ok())
 }
 
 /// The media type of an answer, without parameters.
