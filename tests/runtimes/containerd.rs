@@ -21,7 +21,7 @@ use pause_tests::process::wait_for;
 use pause_tests::registry::docker_registry::{self, Registry};
 use pause_tests::runtime::containerd::{self, Containerd};
 use pause_tests::runtime::cri::Cri;
-use pause_tests::runtime::{app_image, pod};
+use pause_tests::runtime::{app_image, pod, turns};
 use pause_tests::{Need, ready};
 
 /// The tag our image gets in the test registry.
@@ -240,6 +240,7 @@ fn cri_pod_with_our_sandbox_image() {
     if !ready(test, &needs) || !containerd::cni_ready(test) {
         return;
     }
+    let _turn = turns::take("containerd");
     let registry = Registry::start_plain();
     let pause = registry.push_project_image(TAG);
     let work = tempfile::tempdir().expect("creating a temp dir");

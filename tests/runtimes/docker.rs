@@ -16,7 +16,7 @@ use pause_tests::process::{run, wait_for};
 use pause_tests::runtime::app_image::{self, BUSYBOX, WEB_PORT};
 use pause_tests::runtime::docker_engine::{COMMAND_TIMEOUT, DOCKER_COMPOSE, Engine, Images, Kind};
 use pause_tests::runtime::host_network::{self, HostNetwork};
-use pause_tests::runtime::pod;
+use pause_tests::runtime::{pod, turns};
 use pause_tests::{Need, Platform, binary, ready};
 use xtask::engine::process::pids_mentioning;
 use xtask::procfs;
@@ -137,6 +137,7 @@ fn run_recipe(kind: Kind, recipe: &str, body: fn(&Engine)) {
     if !ready(&format!("docker::{}::{recipe}", kind.name()), &needs(kind)) {
         return;
     }
+    let _turn = turns::take("docker");
     let _sharing = SUITE.read().unwrap_or_else(PoisonError::into_inner);
     // Dropped before the guard: the last test out stops the engine.
     let engine = Engine::shared(kind);
@@ -581,6 +582,7 @@ fn leaves_nothing_behind(kind: Kind) {
     ) {
         return;
     }
+    let _turn = turns::take("docker");
     let _alone = SUITE.write().unwrap_or_else(PoisonError::into_inner);
     let host_paths: Vec<&str> = match kind {
         Kind::DockerEngine => [DOCKER_DEFAULT_PATHS, xtask::engine::dockerd::HOST_DIRS].concat(),

@@ -11,6 +11,7 @@ use pause_tests::process::wait_for;
 use pause_tests::registry::docker_registry::{self, Registry};
 use pause_tests::runtime::binfmt::{self, Binfmt};
 use pause_tests::runtime::podman::{self, Podman};
+use pause_tests::runtime::turns::{self, Turn};
 use pause_tests::runtime::{app_image, pod};
 use pause_tests::{Need, PLATFORMS, ready};
 
@@ -38,6 +39,8 @@ struct Setup {
     pause: String,
     app: String,
     _registry: Registry,
+    /// Last, so held until everything above is gone.
+    _turn: Turn,
 }
 
 /// One test at a time gets the setup; `None` (the test reported itself skipped) if `test` cannot
@@ -53,6 +56,7 @@ fn begin(test: &str, extra: &[Need]) -> Option<(MutexGuard<'static, ()>, Setup)>
 }
 
 fn setup() -> Setup {
+    let turn = turns::take("podman");
     let registry = Registry::start_plain();
     let pause = registry.push_project_image(TAG);
     let work = tempfile::tempdir().expect("creating a temp dir");
@@ -63,6 +67,7 @@ fn setup() -> Setup {
         pause,
         app,
         _registry: registry,
+        _turn: turn,
     }
 }
 

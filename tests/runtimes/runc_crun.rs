@@ -18,6 +18,7 @@ use pause_tests::runtime::pod::{
     assert_emulated_pause_is_pid1, assert_runs_pause_as_its_user, assert_runs_under_emulator,
     assert_shared_pid_namespace,
 };
+use pause_tests::runtime::turns;
 use pause_tests::{Need, PLATFORMS, Platform, ready};
 use xtask::procfs;
 
@@ -41,9 +42,10 @@ const REAP_TIMEOUT: Duration = Duration::from_secs(15);
 #[test]
 fn runc_runs_a_bare_pod_anchored_by_pause() {
     let needs = [&[Need::Root, BUSYBOX][..], PAUSE_NEEDS, Runtime::RUNC_NEEDS].concat();
-    if !ready("runtimes::runc_runs_a_bare_pod_anchored_by_pause", &needs) {
+    if !ready("runc_crun::runc_runs_a_bare_pod_anchored_by_pause", &needs) {
         return;
     }
+    let _turn = turns::take("runc_crun");
     bare_pod(Runtime::runc);
 }
 
@@ -55,9 +57,10 @@ fn runc_runs_a_bare_pod_anchored_by_pause() {
 #[test]
 fn crun_runs_a_bare_pod_anchored_by_pause() {
     let needs = [&[Need::Root, BUSYBOX][..], PAUSE_NEEDS, Runtime::CRUN_NEEDS].concat();
-    if !ready("runtimes::crun_runs_a_bare_pod_anchored_by_pause", &needs) {
+    if !ready("runc_crun::crun_runs_a_bare_pod_anchored_by_pause", &needs) {
         return;
     }
+    let _turn = turns::take("runc_crun");
     bare_pod(Runtime::crun);
 }
 
@@ -66,11 +69,12 @@ fn crun_runs_a_bare_pod_anchored_by_pause() {
 #[test]
 fn binfmt_entries_a_killed_run_left_are_removed() {
     if !ready(
-        "runtimes::binfmt_entries_a_killed_run_left_are_removed",
+        "runc_crun::binfmt_entries_a_killed_run_left_are_removed",
         &binfmt::needs(),
     ) {
         return;
     }
+    let _turn = turns::take("runc_crun");
     let first = Binfmt::foreign();
     let abandoned = binfmt::register_as_a_killed_run();
     assert!(
@@ -97,11 +101,12 @@ fn every_foreign_platform_anchors_a_runc_pod() {
     ]
     .concat();
     if !ready(
-        "runtimes::every_foreign_platform_anchors_a_runc_pod",
+        "runc_crun::every_foreign_platform_anchors_a_runc_pod",
         &needs,
     ) {
         return;
     }
+    let _turn = turns::take("runc_crun");
     let _binfmt = Binfmt::foreign();
     let source = PauseSource::start();
     let scratch = tempfile::tempdir().expect("a temp dir");

@@ -16,3 +16,4 @@ pub mod leftovers;
 pub mod oci_runtime;
 pub mod pod;
 pub mod podman;
+pub mod turns;

@@ -66,7 +66,7 @@ fn dev_zero_digest(layout: &Path) -> String {
 #[test]
 fn a_digest_that_climbs_out_of_the_layout_is_refused() {
     if !ready(
-        "layout_reads::a_digest_that_climbs_out_of_the_layout_is_refused",
+        "hostile::layout_reads::a_digest_that_climbs_out_of_the_layout_is_refused",
         &[NEEDS_TIME],
     ) {
         return;
@@ -92,7 +92,7 @@ fn a_digest_that_climbs_out_of_the_layout_is_refused() {
 #[test]
 fn a_fifo_blob_is_refused_without_hanging() {
     if !ready(
-        "layout_reads::a_fifo_blob_is_refused_without_hanging",
+        "hostile::layout_reads::a_fifo_blob_is_refused_without_hanging",
         &[NEEDS_TIME],
     ) {
         return;
@@ -119,7 +119,7 @@ fn a_blob_longer_than_its_size_is_refused_unread() {
     /// The blob on disk: a sparse file, so the test takes no disk space.
     const ON_DISK: u64 = 4 << 30;
     if !ready(
-        "layout_reads::a_blob_longer_than_its_size_is_refused_unread",
+        "hostile::layout_reads::a_blob_longer_than_its_size_is_refused_unread",
         &[NEEDS_TIME],
     ) {
         return;
@@ -223,10 +223,10 @@ fn bombed_layout(dir: &Path) -> String {
 #[test]
 fn a_gzip_bomb_layer_is_refused_by_verify() {
     if !ready(
-        "layout_reads::a_gzip_bomb_layer_is_refused_by_verify",
+        "hostile::layout_reads::a_gzip_bomb_layer_is_refused_by_verify",
         docker_registry::NEEDS,
     ) || !ready(
-        "layout_reads::a_gzip_bomb_layer_is_refused_by_verify",
+        "hostile::layout_reads::a_gzip_bomb_layer_is_refused_by_verify",
         &[NEEDS_TIME],
     ) {
         return;
@@ -260,7 +260,7 @@ fn a_gzip_bomb_layer_is_refused_by_verify() {
 #[test]
 fn a_named_file_that_never_ends_is_read_bounded() {
     if !ready(
-        "layout_reads::a_named_file_that_never_ends_is_read_bounded",
+        "hostile::layout_reads::a_named_file_that_never_ends_is_read_bounded",
         &[NEEDS_TIME],
     ) {
         return;

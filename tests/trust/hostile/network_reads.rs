@@ -59,7 +59,7 @@ fn endless_index() -> Reply {
 #[test]
 fn an_endless_manifest_or_listing_is_refused_at_4_mib() {
     if !ready(
-        "network_reads::an_endless_manifest_or_listing_is_refused_at_4_mib",
+        "hostile::network_reads::an_endless_manifest_or_listing_is_refused_at_4_mib",
         &[NEEDS_TIME],
     ) {
         return;
@@ -162,7 +162,7 @@ fn image_index(layout: &Path) -> Option<Vec<u8>> {
 #[test]
 fn a_blob_longer_than_its_descriptor_is_refused() {
     if !ready(
-        "network_reads::a_blob_longer_than_its_descriptor_is_refused",
+        "hostile::network_reads::a_blob_longer_than_its_descriptor_is_refused",
         &[NEEDS_TIME],
     ) {
         return;
@@ -183,7 +183,7 @@ fn a_blob_longer_than_its_descriptor_is_refused() {
 #[test]
 fn no_number_a_server_sends_panics() {
     if !ready(
-        "network_reads::no_number_a_server_sends_panics",
+        "hostile::network_reads::no_number_a_server_sends_panics",
         &[NEEDS_TIME],
     ) {
         return;
