@@ -11,16 +11,19 @@
 //! - `cargo xtask verify --key` passing on it.
 //!
 //! Then each check failing on the registry, for the verifiers and for verify (one `error:` line
-//! naming the platform, the format, the predicate type and what differs): another key; a
-//! statement about another platform's manifest; a payload changed after signing; an attestation
-//! moved to another manifest's referrers or `.att` image; an attestation missing; one the key
-//! signed that names another commit, or another SBOM. And the push beside what others put there:
-//! their `.att` layers and referrers kept, whole and first, ours added once over two pushes; a
-//! malformed `.att` or referrers tag refused, naming it, nothing of others' changed.
+//! naming the platform, the format, the predicate type and what differs), one table of
+//! tamperings ([`TAMPERINGS`]) on one push each: another key; a statement about another
+//! platform's manifest; a payload changed after signing; an attestation moved to another
+//! manifest's referrers or `.att` image; an attestation missing; one the key signed that names
+//! another commit, or another SBOM. And the push beside what others put there: their `.att`
+//! layers and referrers kept, whole and first, ours added once over two pushes; a malformed
+//! `.sig`, `.att` or referrers tag refused, naming it, nothing of others' changed ([`MALFORMED`],
+//! the one place this suite checks it).
 //!
 //! Each test builds its own image (`cargo xtask image --out`, at the checkout's commit) and its
 //! own key pair (`cargo xtask keygen`), as [`super::verify`] does.
 
+use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -146,26 +149,6 @@ impl Setup {
             said.all()
         );
         said
-    }
-
-    /// verify fails on `repository`, its one error line naming each of `named`, the row of
-    /// linux/amd64's `column` reading `cell`; returns the error line.
-    fn verify_fails(&self, repository: &str, column: &str, cell: &str, named: &[&str]) -> String {
-        let said = self.verify(repository, &self.public_key());
-        let line = said.error_line(repository);
-        for named in named {
-            assert!(line.contains(named), "`{named}` not in: {line}");
-        }
-        let rows = verify_table(&said.stdout);
-        assert_eq!(rows["linux/amd64"][column], cell, "{}", said.stdout);
-        for platform in &PLATFORMS[1..] {
-            assert_eq!(
-                rows[platform.name][column], "ok",
-                "{}: only amd64 was tampered with",
-                platform.name
-            );
-        }
-        line
     }
 }
 
@@ -409,22 +392,6 @@ fn with_sigstore_js(test: &str) -> Option<(Setup, PathBuf)> {
     Some((Setup::new(), modules))
 }
 
-/// sigstore-js on `bundle` with the key file `key` as `digest`'s provenance: it must refuse it
-/// (`why`), saying `named`.
-fn sigstore_js_refuses(
-    modules: &Path,
-    scratch: &Path,
-    (bundle, key, digest): (&[u8], &Path, &str),
-    why: &str,
-    named: &str,
-) {
-    let out = sigstore_js(modules, scratch, bundle, key, digest, PROVENANCE);
-    let text = said(&out);
-    assert!(!out.status.success(), "sigstore-js accepted {why}: {text}");
-    eprint!("sigstore-js refuses {why}: {text}");
-    assert!(text.contains(named), "`{named}` not in: {text}");
-}
-
 /// Every bundle and `.att` layer the registry holds verifies with verifiers this project did not
 /// write: each bundle referrer (found through the fallback tag, its manifest naming the digest)
 /// by sigstore-js with cosign.pub alone, as a statement of its annotated predicate type about
@@ -556,247 +523,234 @@ fn every_attestation_in_the_registry_verifies_with_verifiers_we_did_not_write() 
     }
 }
 
-/// Checked with another key than the one that signed, every verifier refuses: sigstore-js (the
-/// bundle's hint is not the key's), OpenSSL (the envelope's signature), and verify, whose every
-/// `.sig`, bundle and attestations cell is `not by this key`.
-#[test]
-fn another_key_is_refused_by_every_verifier() {
-    const TEST: &str = "attested_push::another_key_is_refused_by_every_verifier";
-    let Some((setup, modules)) = with_sigstore_js(TEST) else {
-        return;
-    };
-    let repository = setup.pushed("keyed/pause");
-    let (amd64, _) = repository.amd64_and_arm64();
-    let theirs = PathBuf::from(setup.key_file("theirs", PUBLIC_KEY_FILE));
-    let scratch = setup.dir.path();
+/// One way to tamper with a signed push in the registry, done to a fresh push of its own
+/// repository, and what every verifier must then say.
+struct Tampering {
+    /// What is done, as a failure names it.
+    name: &'static str,
+    repository: &'static str,
+    /// Does it; returns what the verifiers must say of it.
+    tamper: fn(&Setup, &Repository) -> Expected,
+}
 
-    let (bundle, _) = repository.bundle_of(&repository.bundle_entry(&amd64, PROVENANCE));
-    sigstore_js_refuses(
-        &modules,
-        scratch,
-        (&bundle, &theirs, &amd64),
-        "another key",
-        "key not found",
-    );
-    let (_, envelope) = repository.att_layer(&amd64, PROVENANCE);
-    assert!(
-        !Dsse::read(&envelope).openssl_verifies(scratch, &theirs),
-        "OpenSSL verified with another key"
-    );
+/// What the verifiers must say of a tampering.
+struct Expected {
+    /// The public key every verifier is given: ours, unless the case is another key.
+    key: PathBuf,
+    /// A bundle sigstore-js must refuse as a digest's provenance, and what its refusal says.
+    refused_bundle: Option<(Vec<u8>, String, String)>,
+    /// An `.att` envelope and what OpenSSL makes of it.
+    envelope: Option<(Vec<u8>, OpensslSays)>,
+    /// What verify's one `error:` line names.
+    error: Vec<String>,
+    /// Cells of verify's table: row, column, what it reads.
+    cells: Vec<(String, &'static str, &'static str)>,
+    /// Lines verify prints: each holds every one of its fragments.
+    lines: Vec<Vec<String>>,
+}
 
-    let said = setup.verify("keyed/pause", &theirs);
-    let line = said.error_line("another key");
-    for named in ["does not verify", "none by the key"] {
-        assert!(line.contains(named), "`{named}` not in: {line}");
-    }
-    for (name, cells) in verify_table(&said.stdout) {
-        for column in [SIG, BUNDLE] {
-            assert_eq!(cells[column], "not by this key", "{name}: {column}");
-        }
-        if name != "index" {
-            assert_eq!(cells[ATTESTATIONS], "not by this key", "{name}");
-        }
-    }
-    for line in [
-        "linux/amd64: .att https://slsa.dev/provenance/v1: 1 found, none signed by the key",
-        "linux/amd64: bundle https://spdx.dev/Document: 1 found, none signed by the key",
-    ] {
-        assert!(
-            said.stdout.contains(line),
-            "`{line}` not in:\n{}",
-            said.stdout
+/// What OpenSSL must say of an `.att` envelope.
+enum OpensslSays {
+    /// Its signature does not verify.
+    Refused,
+    /// Its signature verifies, and its statement is about another manifest: this digest.
+    VerifiesAbout(String),
+}
+
+impl Expected {
+    /// verify refuses naming `error`; only linux/amd64 reads `cell` in `column`, every other
+    /// platform `ok`.
+    fn amd64(setup: &Setup, column: &'static str, cell: &'static str, error: &[&str]) -> Expected {
+        let mut cells = vec![("linux/amd64".to_string(), column, cell)];
+        cells.extend(
+            PLATFORMS[1..]
+                .iter()
+                .map(|platform| (platform.name.to_string(), column, "ok")),
         );
+        Expected {
+            key: setup.public_key(),
+            refused_bundle: None,
+            envelope: None,
+            error: error.iter().map(|named| named.to_string()).collect(),
+            cells,
+            lines: Vec::new(),
+        }
     }
 }
 
-/// A statement the key signed about arm64's manifest, offered as amd64's: a new bundle referrer
-/// of amd64 carrying arm64's provenance bundle, and arm64's provenance layer in amd64's `.att`
-/// image. sigstore-js refuses the bundle for amd64's digest; OpenSSL verifies the layer's
-/// signature, and its statement names arm64's digest, not amd64's; verify fails, naming the
-/// platform, the format, the predicate type and the manifest it is about.
-#[test]
-fn a_statement_about_another_platform_is_refused() {
-    const TEST: &str = "attested_push::a_statement_about_another_platform_is_refused";
-    let Some((setup, modules)) = with_sigstore_js(TEST) else {
-        return;
-    };
-    let scratch = setup.dir.path();
-    let key = setup.public_key();
+/// Another key than the one that signed: sigstore-js (the bundle's hint is not the key's),
+/// OpenSSL (the envelope's signature), and verify, whose every `.sig`, bundle and attestations
+/// cell is `not by this key`.
+fn another_key(setup: &Setup, repository: &Repository) -> Expected {
+    let (amd64, _) = repository.amd64_and_arm64();
+    let (bundle, _) = repository.bundle_of(&repository.bundle_entry(&amd64, PROVENANCE));
+    let (_, envelope) = repository.att_layer(&amd64, PROVENANCE);
+    let mut cells = Vec::new();
+    for row in ["index"]
+        .into_iter()
+        .chain(PLATFORMS.iter().map(|p| p.name))
+    {
+        cells.push((row.to_string(), SIG, "not by this key"));
+        cells.push((row.to_string(), BUNDLE, "not by this key"));
+        if row != "index" {
+            cells.push((row.to_string(), ATTESTATIONS, "not by this key"));
+        }
+    }
+    Expected {
+        key: PathBuf::from(setup.key_file("theirs", PUBLIC_KEY_FILE)),
+        refused_bundle: Some((bundle, amd64, "key not found".to_string())),
+        envelope: Some((envelope, OpensslSays::Refused)),
+        error: vec!["does not verify".to_string(), "none by the key".to_string()],
+        cells,
+        lines: [
+            "linux/amd64: .att https://slsa.dev/provenance/v1: 1 found, none signed by the key",
+            "linux/amd64: bundle https://spdx.dev/Document: 1 found, none signed by the key",
+        ]
+        .map(|line| vec![line.to_string()])
+        .to_vec(),
+    }
+}
 
-    // A bundle: arm64's provenance in a referrer of amd64, beside amd64's own.
-    let repository = setup.pushed("subject-bundle/pause");
+/// The key's statement about arm64's manifest offered as amd64's: a new bundle referrer of amd64
+/// carrying arm64's provenance bundle, beside amd64's own. sigstore-js refuses it for amd64's
+/// digest; verify names the platform, the format, the predicate type and the manifest it is
+/// about.
+fn another_platforms_bundle(setup: &Setup, repository: &Repository) -> Expected {
     let (amd64, arm64) = repository.amd64_and_arm64();
     let (theirs, _) = repository.bundle_of(&repository.bundle_entry(&arm64, PROVENANCE));
     let ours = repository.bundle_entry(&amd64, PROVENANCE);
     repository.list_bundle(&amd64, &theirs, &ours, None);
-    sigstore_js_refuses(
-        &modules,
-        scratch,
-        (&theirs, &key, &amd64),
-        "arm64's provenance as amd64's",
-        &format!("not {amd64}"),
-    );
-    setup.verify_fails(
-        "subject-bundle/pause",
-        ATTESTATIONS,
-        "moved",
-        &[
-            "linux/amd64: bundle https://slsa.dev/provenance/v1",
-            &format!("the key's statement about linux/arm64's manifest {arm64}"),
-        ],
-    );
+    Expected {
+        refused_bundle: Some((theirs, amd64.clone(), format!("not {amd64}"))),
+        ..Expected::amd64(
+            setup,
+            ATTESTATIONS,
+            "moved",
+            &[
+                "linux/amd64: bundle https://slsa.dev/provenance/v1",
+                &format!("the key's statement about linux/arm64's manifest {arm64}"),
+            ],
+        )
+    }
+}
 
-    // An .att layer: arm64's provenance in amd64's .att image.
-    let repository = setup.pushed("subject-att/pause");
+/// arm64's provenance layer in amd64's `.att` image: OpenSSL verifies its signature, and its
+/// statement names arm64's digest, not amd64's.
+fn another_platforms_att_layer(setup: &Setup, repository: &Repository) -> Expected {
     let (amd64, arm64) = repository.amd64_and_arm64();
     let (layer, envelope) = repository.att_layer(&arm64, PROVENANCE);
     repository.put_att_layer(&amd64, None, &envelope, &layer["annotations"]);
-    let read = Dsse::read(&envelope);
-    assert!(read.openssl_verifies(scratch, &key), "the signature holds");
-    assert_eq!(
-        subject_digest(&read.statement()),
-        arm64,
-        "and names arm64's manifest, not amd64's"
-    );
-    setup.verify_fails(
-        "subject-att/pause",
-        ATTESTATIONS,
-        "moved",
-        &[
-            "linux/amd64: .att https://slsa.dev/provenance/v1",
-            "linux/arm64's manifest",
-        ],
-    );
+    Expected {
+        envelope: Some((envelope, OpensslSays::VerifiesAbout(arm64))),
+        ..Expected::amd64(
+            setup,
+            ATTESTATIONS,
+            "moved",
+            &[
+                "linux/amd64: .att https://slsa.dev/provenance/v1",
+                "linux/arm64's manifest",
+            ],
+        )
+    }
 }
 
-/// A payload changed after signing (amd64's provenance made to say linux/arm64), in place of
-/// the signed one: sigstore-js refuses the bundle and OpenSSL the `.att` layer; verify fails,
-/// `changed` for the bundle (it names the key, and its signature fails), `not by this key` for
-/// the `.att` layer (an envelope names no key: a changed one and another signer's look alike).
-#[test]
-fn a_changed_payload_is_refused() {
-    const TEST: &str = "attested_push::a_changed_payload_is_refused";
-    let Some((setup, modules)) = with_sigstore_js(TEST) else {
-        return;
-    };
-    let scratch = setup.dir.path();
-    let key = setup.public_key();
-    let (from, to) = ("\"linux/amd64\"", "\"linux/arm64\"");
+/// What a changed payload says instead: amd64's provenance made to say linux/arm64.
+const CHANGED: (&str, &str) = ("\"linux/amd64\"", "\"linux/arm64\"");
 
-    let repository = setup.pushed("changed-bundle/pause");
+/// A bundle's payload changed after signing, in place of the signed one: sigstore-js refuses it;
+/// verify reads `changed` (a bundle names the key, and its signature fails).
+fn a_changed_bundle(setup: &Setup, repository: &Repository) -> Expected {
     let (amd64, _) = repository.amd64_and_arm64();
     let entry = repository.bundle_entry(&amd64, PROVENANCE);
     let (bundle, _) = repository.bundle_of(&entry);
+    let (from, to) = CHANGED;
     let changed = bundle_with_payload(&bundle, &replaced(&bundle_payload(&bundle), from, to));
     repository.list_bundle(&amd64, &changed, &entry, Some(&entry));
-    sigstore_js_refuses(
-        &modules,
-        scratch,
-        (&changed, &key, &amd64),
-        "a changed payload",
-        "signature verification failed",
-    );
-    setup.verify_fails(
-        "changed-bundle/pause",
-        ATTESTATIONS,
-        "changed",
-        &[
-            "linux/amd64: bundle https://slsa.dev/provenance/v1",
-            "changed after signing",
-        ],
-    );
+    Expected {
+        refused_bundle: Some((changed, amd64, "signature verification failed".to_string())),
+        ..Expected::amd64(
+            setup,
+            ATTESTATIONS,
+            "changed",
+            &[
+                "linux/amd64: bundle https://slsa.dev/provenance/v1",
+                "changed after signing",
+            ],
+        )
+    }
+}
 
-    let repository = setup.pushed("changed-att/pause");
+/// An `.att` envelope's payload changed after signing: OpenSSL refuses it; verify reads `not by
+/// this key` (an envelope names no key: a changed one and another signer's look alike).
+fn a_changed_att_layer(setup: &Setup, repository: &Repository) -> Expected {
     let (amd64, _) = repository.amd64_and_arm64();
     let (layer, envelope) = repository.att_layer(&amd64, PROVENANCE);
     let payload = Dsse::read(&envelope).payload;
+    let (from, to) = CHANGED;
     let changed = envelope_with_payload(&envelope, &replaced(&payload, from, to));
-    assert!(
-        !Dsse::read(&changed).openssl_verifies(scratch, &key),
-        "OpenSSL verified a changed payload"
-    );
     repository.put_att_layer(&amd64, Some(&layer), &changed, &layer["annotations"]);
-    setup.verify_fails(
-        "changed-att/pause",
-        ATTESTATIONS,
-        "not by this key",
-        &[
-            "linux/amd64: .att https://slsa.dev/provenance/v1",
-            "another signer's, or changed after signing",
-        ],
-    );
+    Expected {
+        envelope: Some((changed, OpensslSays::Refused)),
+        ..Expected::amd64(
+            setup,
+            ATTESTATIONS,
+            "not by this key",
+            &[
+                "linux/amd64: .att https://slsa.dev/provenance/v1",
+                "another signer's, or changed after signing",
+            ],
+        )
+    }
 }
 
-/// An attestation moved to another manifest's referrers: arm64's provenance referrer listed in
-/// amd64's referrers index (its manifest still naming arm64), arm64's SBOM layer copied into
-/// amd64's `.att` image. sigstore-js refuses the bundle as amd64's; the layer's statement is
-/// arm64's; verify fails naming each.
-#[test]
-fn an_attestation_moved_to_another_manifest_is_refused() {
-    const TEST: &str = "attested_push::an_attestation_moved_to_another_manifest_is_refused";
-    let Some((setup, modules)) = with_sigstore_js(TEST) else {
-        return;
-    };
-    let scratch = setup.dir.path();
-    let key = setup.public_key();
-
-    let repository = setup.pushed("moved-bundle/pause");
+/// arm64's provenance referrer listed in amd64's referrers index, its manifest still naming
+/// arm64: sigstore-js refuses the bundle as amd64's; verify names it moved.
+fn a_bundle_moved_from_another_manifest(setup: &Setup, repository: &Repository) -> Expected {
     let (amd64, arm64) = repository.amd64_and_arm64();
     let entry = repository.bundle_entry(&arm64, PROVENANCE);
     repository.list_entry(&amd64, entry.clone(), None);
     let (bundle, manifest) = repository.bundle_of(&entry);
     assert_eq!(manifest["subject"]["digest"], arm64.as_str());
-    sigstore_js_refuses(
-        &modules,
-        scratch,
-        (&bundle, &key, &amd64),
-        "arm64's bundle listed for amd64",
-        &format!("not {amd64}"),
-    );
-    let line = setup.verify_fails(
-        "moved-bundle/pause",
-        ATTESTATIONS,
-        "moved",
-        &[
-            "linux/amd64: bundle https://slsa.dev/provenance/v1",
-            &format!("({})", &entry["digest"].as_str().expect("a digest")[..19]),
-            "linux/arm64's manifest",
-            "moved here from another manifest",
-        ],
-    );
-    eprintln!("verify, a moved bundle: {line}");
+    let listed = &entry["digest"].as_str().expect("a digest")[..19];
+    Expected {
+        refused_bundle: Some((bundle, amd64.clone(), format!("not {amd64}"))),
+        ..Expected::amd64(
+            setup,
+            ATTESTATIONS,
+            "moved",
+            &[
+                "linux/amd64: bundle https://slsa.dev/provenance/v1",
+                &format!("({listed})"),
+                "linux/arm64's manifest",
+                "moved here from another manifest",
+            ],
+        )
+    }
+}
 
-    let repository = setup.pushed("moved-att/pause");
+/// arm64's SBOM layer copied into amd64's `.att` image: its statement is arm64's; verify names it
+/// moved.
+fn an_att_layer_moved_from_another_manifest(setup: &Setup, repository: &Repository) -> Expected {
     let (amd64, arm64) = repository.amd64_and_arm64();
     let (layer, envelope) = repository.att_layer(&arm64, SPDX);
     repository.put_att_layer(&amd64, None, &envelope, &layer["annotations"]);
-    assert_eq!(
-        subject_digest(&Dsse::read(&envelope).statement()),
-        arm64,
-        "the moved layer's statement is arm64's"
-    );
-    let line = setup.verify_fails(
-        "moved-att/pause",
-        ATTESTATIONS,
-        "moved",
-        &[
-            "linux/amd64: .att https://spdx.dev/Document",
-            "linux/arm64's manifest",
-        ],
-    );
-    eprintln!("verify, a moved .att layer: {line}");
+    Expected {
+        envelope: Some((envelope, OpensslSays::VerifiesAbout(arm64))),
+        ..Expected::amd64(
+            setup,
+            ATTESTATIONS,
+            "moved",
+            &[
+                "linux/amd64: .att https://spdx.dev/Document",
+                "linux/arm64's manifest",
+            ],
+        )
+    }
 }
 
-/// An attestation missing: amd64's provenance left out of its `.att` image, its signature's
-/// bundle out of its referrers index. verify fails `missing`, naming both.
-#[test]
-fn a_missing_attestation_is_named() {
-    const TEST: &str = "attested_push::a_missing_attestation_is_named";
-    if !ready(TEST, &needs()) {
-        return;
-    }
-    let setup = Setup::new();
-    let repository = setup.pushed("missing/pause");
+/// amd64's provenance left out of its `.att` image, its signature's bundle out of its referrers
+/// index: verify reads `missing`, naming both.
+fn a_missing_attestation(setup: &Setup, repository: &Repository) -> Expected {
     let (amd64, _) = repository.amd64_and_arm64();
     let (layer, _) = repository.att_layer(&amd64, PROVENANCE);
     let mut att = repository.att(&amd64);
@@ -812,38 +766,32 @@ fn a_missing_attestation_is_named() {
         .expect("manifests")
         .retain(|kept| *kept != signature);
     repository.put_referrers(&amd64, &listing);
-
-    let said = setup.verify("missing/pause", &setup.public_key());
-    said.error_line("missing attestations");
-    let rows = verify_table(&said.stdout);
-    assert_eq!(rows["linux/amd64"][BUNDLE], "missing");
-    assert_eq!(rows["linux/amd64"][ATTESTATIONS], "missing");
-    assert_eq!(rows["linux/amd64"][SIG], "ok");
-    for line in [
-        "linux/amd64: bundle https://sigstore.dev/cosign/sign/v1: no bundle among its referrers (the tag sha256-",
-        "linux/amd64: .att https://slsa.dev/provenance/v1: none in its .att image",
-    ] {
-        assert!(
-            said.stdout.contains(line),
-            "`{line}` not in:\n{}",
-            said.stdout
-        );
+    let amd64_reads = |column, cell| ("linux/amd64".to_string(), column, cell);
+    Expected {
+        key: setup.public_key(),
+        refused_bundle: None,
+        envelope: None,
+        error: Vec::new(),
+        cells: vec![
+            amd64_reads(BUNDLE, "missing"),
+            amd64_reads(ATTESTATIONS, "missing"),
+            amd64_reads(SIG, "ok"),
+        ],
+        lines: [
+            "linux/amd64: bundle https://sigstore.dev/cosign/sign/v1: no bundle among its referrers (the tag sha256-",
+            "linux/amd64: .att https://slsa.dev/provenance/v1: none in its .att image",
+        ]
+        .map(|line| vec![line.to_string()])
+        .to_vec(),
     }
 }
 
 /// Statements the key did sign that do not say what the checkout says: amd64's provenance
 /// naming another commit (in its `.att` image), its SBOM statement holding another document
 /// than the SBOM referrer (as a bundle). The verifiers of signatures accept both, rightly;
-/// verify fails, naming the commit to check out, and the SBOM that differs.
-#[test]
-fn signed_claims_the_checkout_does_not_make_are_named() {
-    const TEST: &str = "attested_push::signed_claims_the_checkout_does_not_make_are_named";
-    if !ready(TEST, &needs()) {
-        return;
-    }
-    let setup = Setup::new();
+/// verify names the commit to check out, and the SBOM that differs.
+fn signed_claims_the_checkout_does_not_make(setup: &Setup, repository: &Repository) -> Expected {
     let key = setup.signing_key();
-    let repository = setup.pushed("claims/pause");
     let (amd64, _) = repository.amd64_and_arm64();
 
     let (layer, envelope) = repository.att_layer(&amd64, PROVENANCE);
@@ -864,41 +812,174 @@ fn signed_claims_the_checkout_does_not_make_are_named() {
     let resigned = bundle::bundle(&envelope, &key.public_key()).expect("a bundle");
     repository.list_bundle(&amd64, &resigned.data, &entry, Some(&entry));
 
-    let line = setup.verify_fails(
-        "claims/pause",
-        ATTESTATIONS,
-        "other commit",
-        &[
-            "linux/amd64: .att https://slsa.dev/provenance/v1",
-            &format!("built from commit {OTHER_COMMIT}, this checkout is {commit}"),
-            &format!("`git checkout {OTHER_COMMIT}`"),
-        ],
-    );
-    eprintln!("verify, a provenance of another commit: {line}");
-    let said = setup.verify("claims/pause", &setup.public_key());
-    let sbom = "linux/amd64: bundle https://spdx.dev/Document";
-    let differs = said
-        .stdout
-        .lines()
-        .find(|line| line.starts_with(sbom))
-        .unwrap_or_else(|| panic!("no `{sbom}` line:\n{}", said.stdout));
+    Expected {
+        lines: vec![vec![
+            "linux/amd64: bundle https://spdx.dev/Document".to_string(),
+            "the signed SBOM is not the SBOM referrer's document".to_string(),
+        ]],
+        ..Expected::amd64(
+            setup,
+            ATTESTATIONS,
+            "other commit",
+            &[
+                "linux/amd64: .att https://slsa.dev/provenance/v1",
+                &format!("built from commit {OTHER_COMMIT}, this checkout is {commit}"),
+                &format!("`git checkout {OTHER_COMMIT}`"),
+            ],
+        )
+    }
+}
+
+/// Every way to tamper with a signed push this suite knows, each in a repository of its own.
+const TAMPERINGS: &[Tampering] = &[
+    Tampering {
+        name: "another key",
+        repository: "keyed/pause",
+        tamper: another_key,
+    },
+    Tampering {
+        name: "another platform's statement as a bundle",
+        repository: "subject-bundle/pause",
+        tamper: another_platforms_bundle,
+    },
+    Tampering {
+        name: "another platform's statement as an .att layer",
+        repository: "subject-att/pause",
+        tamper: another_platforms_att_layer,
+    },
+    Tampering {
+        name: "a bundle changed after signing",
+        repository: "changed-bundle/pause",
+        tamper: a_changed_bundle,
+    },
+    Tampering {
+        name: "an .att layer changed after signing",
+        repository: "changed-att/pause",
+        tamper: a_changed_att_layer,
+    },
+    Tampering {
+        name: "a bundle moved from another manifest",
+        repository: "moved-bundle/pause",
+        tamper: a_bundle_moved_from_another_manifest,
+    },
+    Tampering {
+        name: "an .att layer moved from another manifest",
+        repository: "moved-att/pause",
+        tamper: an_att_layer_moved_from_another_manifest,
+    },
+    Tampering {
+        name: "a missing attestation",
+        repository: "missing/pause",
+        tamper: a_missing_attestation,
+    },
+    Tampering {
+        name: "signed claims the checkout does not make",
+        repository: "claims/pause",
+        tamper: signed_claims_the_checkout_does_not_make,
+    },
+];
+
+impl Tampering {
+    /// Pushes, tampers, and holds every verifier to what it must say.
+    fn check(&self, setup: &Setup, modules: &Path) {
+        let repository = setup.pushed(self.repository);
+        let expected = (self.tamper)(setup, &repository);
+        let scratch = setup.dir.path();
+        if let Some((bundle, digest, named)) = &expected.refused_bundle {
+            let out = sigstore_js(modules, scratch, bundle, &expected.key, digest, PROVENANCE);
+            let text = said(&out);
+            assert!(!out.status.success(), "sigstore-js accepted it: {text}");
+            eprint!("sigstore-js refuses {}: {text}", self.name);
+            assert!(text.contains(named.as_str()), "`{named}` not in: {text}");
+        }
+        match &expected.envelope {
+            Some((envelope, OpensslSays::Refused)) => assert!(
+                !Dsse::read(envelope).openssl_verifies(scratch, &expected.key),
+                "OpenSSL verified it"
+            ),
+            Some((envelope, OpensslSays::VerifiesAbout(other))) => {
+                let read = Dsse::read(envelope);
+                assert!(
+                    read.openssl_verifies(scratch, &expected.key),
+                    "the signature holds"
+                );
+                assert_eq!(
+                    &subject_digest(&read.statement()),
+                    other,
+                    "and names another manifest"
+                );
+            }
+            None => {}
+        }
+        let said = setup.verify(self.repository, &expected.key);
+        let line = said.error_line(self.name);
+        for named in &expected.error {
+            assert!(line.contains(named.as_str()), "`{named}` not in: {line}");
+        }
+        eprintln!("verify, {}: {line}", self.name);
+        let rows = verify_table(&said.stdout);
+        for (row, column, cell) in &expected.cells {
+            assert_eq!(
+                rows[row][*column], *cell,
+                "{row}: {column}\n{}",
+                said.stdout
+            );
+        }
+        for fragments in &expected.lines {
+            assert!(
+                said.stdout.lines().any(|line| fragments
+                    .iter()
+                    .all(|fragment| line.contains(fragment.as_str()))),
+                "no line holding {fragments:?} in:\n{}",
+                said.stdout
+            );
+        }
+    }
+}
+
+/// What a caught panic said: an assertion's message.
+fn panic_message(panicked: &(dyn std::any::Any + Send)) -> &str {
+    panicked
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panicked.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)")
+}
+
+/// Each tampering in [`TAMPERINGS`], on a signed push of one image with one key, is refused by
+/// every verifier that can see it: sigstore-js, OpenSSL, and verify (one `error:` line naming the
+/// platform, the format, the predicate type and what differs). Every case runs; the failure
+/// names each one that was not refused as it should be.
+#[test]
+fn every_tampering_is_refused_by_every_verifier() {
+    const TEST: &str = "attested_push::every_tampering_is_refused_by_every_verifier";
+    let Some((setup, modules)) = with_sigstore_js(TEST) else {
+        return;
+    };
+    let failed: Vec<String> = TAMPERINGS
+        .iter()
+        .filter_map(|tampering| {
+            let checked =
+                panic::catch_unwind(AssertUnwindSafe(|| tampering.check(&setup, &modules)));
+            checked
+                .err()
+                .map(|panicked| format!("{}: {}", tampering.name, panic_message(&*panicked)))
+        })
+        .collect();
     assert!(
-        differs.contains("the signed SBOM is not the SBOM referrer's document"),
-        "{differs}"
+        failed.is_empty(),
+        "not refused as it should be:\n{}",
+        failed.join("\n")
     );
-    eprintln!("verify, a signed SBOM that is not the referrer's: {differs}");
 }
 
 /// What others put beside the image stays: another signer's `.att` image (their SBOM and
 /// provenance envelopes) and their bundle referrer in the fallback index are kept, whole and
 /// first, and ours are added once; a second push changes neither; verify passes, others'
-/// attestations aside. A `.att` tag or a fallback tag holding something else than cosign's
-/// manifest or an image index stops the signed push with one line naming that tag: the tag
-/// stays as it was, and no tag, `.sig` or `.att` is written.
+/// attestations aside.
 #[test]
-fn a_signed_push_keeps_others_attestations_and_refuses_a_malformed_tag() {
-    const TEST: &str =
-        "attested_push::a_signed_push_keeps_others_attestations_and_refuses_a_malformed_tag";
+fn a_signed_push_keeps_others_attestations() {
+    const TEST: &str = "attested_push::a_signed_push_keeps_others_attestations";
     if !ready(TEST, &needs()) {
         return;
     }
@@ -975,91 +1056,140 @@ fn a_signed_push_keeps_others_attestations_and_refuses_a_malformed_tag() {
     );
     let said = setup.verify("kept/pause", &setup.public_key());
     assert!(said.success, "verify failed beside theirs:\n{}", said.all());
+}
 
-    // Refused: an image index where arm64's .att image would be.
-    let refused = setup.repository("refused-att/pause");
-    let (_, arm64) = scratch.amd64_and_arm64();
-    let planted = json!({"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": []});
-    refused.put_json(&att_tag(&arm64), INDEX_TYPE, &planted);
-    let before = refused.http.manifest("refused-att/pause", &att_tag(&arm64));
-    let said = setup.push("refused-att/pause", "ours");
-    let line = said.error_line("a malformed .att tag");
-    eprintln!("push over a malformed .att tag: {line}");
-    for named in [
-        format!(
-            "{}/refused-att/pause:{}",
-            setup.registry.host(),
-            att_tag(&arm64)
-        ),
-        "does not hold an image manifest of cosign's".to_string(),
-    ] {
-        assert!(line.contains(&named), "`{named}` not in: {line}");
-    }
-    assert_eq!(
-        refused.http.manifest("refused-att/pause", &att_tag(&arm64)),
-        before
-    );
-    assert_eq!(
-        setup.registry.blob_uploads("refused-att/pause"),
-        0,
-        "blobs were uploaded"
-    );
-    assert_eq!(
-        refused.http.manifest("refused-att/pause", "t"),
-        None,
-        "tagged"
-    );
+/// A tag the signed push extends, holding what it cannot extend, planted before the push.
+struct Malformed {
+    /// Which tag, as a failure names it.
+    what: &'static str,
+    repository: &'static str,
+    /// Plants it in the repository, copying from another key's push of the same image; returns
+    /// the tag.
+    plant: fn(refused: &Repository, theirs: &Repository) -> String,
+    /// What the refusal says the tag does not hold.
+    refusal: &'static str,
+    /// Whether the push stops before any blob: the `.sig` and `.att` tags are read first.
+    uploads_nothing: bool,
+}
 
-    // Refused: an image manifest where amd64's referrers index would be.
-    let refused = setup.repository("refused-referrers/pause");
-    // Another tool's image manifest (theirs, from the scratch repository) under the tag.
-    let planted = scratch.att(&amd64);
-    refused.copy_blobs(
-        &scratch,
-        planted["layers"]
-            .as_array()
-            .expect("layers")
-            .iter()
-            .chain([&planted["config"]]),
-    );
-    refused.put_json(&fallback_tag(&amd64), MANIFEST_TYPE, &planted);
-    let before = refused
-        .http
-        .manifest("refused-referrers/pause", &fallback_tag(&amd64));
-    let said = setup.push("refused-referrers/pause", "ours");
-    let line = said.error_line("a malformed referrers tag");
-    eprintln!("push over a malformed referrers tag: {line}");
-    for named in [
-        format!(
-            "{}/refused-referrers/pause:{}",
-            setup.registry.host(),
-            fallback_tag(&amd64)
-        ),
-        "does not hold an image index".to_string(),
-    ] {
-        assert!(line.contains(&named), "`{named}` not in: {line}");
-    }
-    assert_eq!(
-        refused
-            .http
-            .manifest("refused-referrers/pause", &fallback_tag(&amd64)),
-        before
-    );
-    let (index, _) = kept.index();
-    let mut digests: Vec<String> = vec![index];
-    digests.extend(kept.platforms().into_iter().map(|(_, digest)| digest));
-    for digest in &digests {
-        for tag in [format!("{}.sig", fallback_tag(digest)), att_tag(digest)] {
-            assert_eq!(
-                refused.http.manifest("refused-referrers/pause", &tag),
-                None,
-                "{tag} was written before every referrers index was read"
+const MALFORMED: &[Malformed] = &[
+    Malformed {
+        what: "an image index where the index's .sig image would be",
+        repository: "refused-sig/pause",
+        plant: |refused, theirs| {
+            let (index, _) = theirs.index();
+            let tag = format!("{}.sig", fallback_tag(&index));
+            let planted = json!({"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": []});
+            refused.put_json(&tag, INDEX_TYPE, &planted);
+            tag
+        },
+        refusal: "does not hold an image manifest",
+        uploads_nothing: true,
+    },
+    Malformed {
+        what: "an image index where arm64's .att image would be",
+        repository: "refused-att/pause",
+        plant: |refused, theirs| {
+            let (_, arm64) = theirs.amd64_and_arm64();
+            let tag = att_tag(&arm64);
+            let planted = json!({"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": []});
+            refused.put_json(&tag, INDEX_TYPE, &planted);
+            tag
+        },
+        refusal: "does not hold an image manifest of cosign's",
+        uploads_nothing: true,
+    },
+    Malformed {
+        what: "another tool's image manifest where amd64's referrers index would be",
+        repository: "refused-referrers/pause",
+        plant: |refused, theirs| {
+            let (amd64, _) = theirs.amd64_and_arm64();
+            let tag = fallback_tag(&amd64);
+            let planted = theirs.att(&amd64);
+            refused.copy_blobs(
+                theirs,
+                planted["layers"]
+                    .as_array()
+                    .expect("layers")
+                    .iter()
+                    .chain([&planted["config"]]),
             );
-        }
+            refused.put_json(&tag, MANIFEST_TYPE, &planted);
+            tag
+        },
+        refusal: "does not hold an image index",
+        uploads_nothing: false,
+    },
+];
+
+/// A `.sig` tag, a `.att` tag or a fallback referrers tag holding something else than cosign's
+/// manifest or an image index stops the signed push with one line naming that tag and what it
+/// does not hold, before anything is written: the tag stays as it was; no other `.sig`, `.att` or
+/// referrers tag is written, and the image gets no tag. Every case runs; the failure names each
+/// one that was not refused as it should be.
+#[test]
+fn a_malformed_tag_is_refused_naming_it() {
+    const TEST: &str = "attested_push::a_malformed_tag_is_refused_naming_it";
+    if !ready(TEST, &needs()) {
+        return;
     }
-    assert_eq!(
-        refused.http.manifest("refused-referrers/pause", "t"),
-        None,
-        "tagged"
+    let setup = Setup::new();
+    let said = setup.push("theirs/pause", "theirs");
+    assert!(said.success, "their push failed:\n{}", said.all());
+    let theirs = setup.repository("theirs/pause");
+    let (index, _) = theirs.index();
+    let mut digests = vec![index];
+    digests.extend(theirs.platforms().into_iter().map(|(_, digest)| digest));
+
+    let failed: Vec<String> = MALFORMED
+        .iter()
+        .filter_map(|malformed| {
+            let checked = panic::catch_unwind(AssertUnwindSafe(|| {
+                let name = malformed.repository;
+                let refused = setup.repository(name);
+                let tag = (malformed.plant)(&refused, &theirs);
+                let before = refused.http.manifest(name, &tag);
+                let uploads = setup.registry.blob_uploads(name);
+                let said = setup.push(name, "ours");
+                let line = said.error_line(malformed.what);
+                eprintln!("push over {}: {line}", malformed.what);
+                let host = setup.registry.host();
+                for named in [
+                    format!("{host}/{name}:{tag}"),
+                    malformed.refusal.to_string(),
+                ] {
+                    assert!(line.contains(&named), "`{named}` not in: {line}");
+                }
+                assert_eq!(refused.http.manifest(name, &tag), before, "{tag} changed");
+                if malformed.uploads_nothing {
+                    assert_eq!(
+                        setup.registry.blob_uploads(name),
+                        uploads,
+                        "blobs were uploaded"
+                    );
+                }
+                for digest in &digests {
+                    for written in [
+                        format!("{}.sig", fallback_tag(digest)),
+                        att_tag(digest),
+                        fallback_tag(digest),
+                    ] {
+                        assert!(
+                            written == tag || refused.http.manifest(name, &written).is_none(),
+                            "{written} was written before every tag was read"
+                        );
+                    }
+                }
+                assert_eq!(refused.http.manifest(name, "t"), None, "tagged");
+            }));
+            checked
+                .err()
+                .map(|panicked| format!("{}: {}", malformed.what, panic_message(&*panicked)))
+        })
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "not refused as it should be:\n{}",
+        failed.join("\n")
     );
 }

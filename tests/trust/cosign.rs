@@ -316,7 +316,6 @@ fn a_wrong_password_is_refused_in_one_line() {
 const SIMPLE_SIGNING_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
-const INDEX_TYPE: &str = "application/vnd.oci.image.index.v1+json";
 const CONFIG_TYPE: &str = "application/vnd.oci.image.config.v1+json";
 
 fn registry_needs() -> Vec<Need> {
@@ -836,60 +835,4 @@ fn a_wrong_key_password_fails_before_anything_is_pushed() {
     }
     assert_eq!(registry.blob_uploads(REPOSITORY), 0, "{}", registry.log());
     assert_eq!(http.manifest(REPOSITORY, "wrong"), None, "a tag was left");
-}
-
-/// A `.sig` tag that holds something else than cosign's image manifest (here an empty image
-/// index another tool put there) fails the signed push with one line naming the tag, before any
-/// blob is uploaded: that tag stays as it was, and the image gets no tag.
-#[test]
-fn a_malformed_signature_tag_is_refused_naming_it() {
-    if !ready(
-        "cosign::a_malformed_signature_tag_is_refused_naming_it",
-        &registry_needs(),
-    ) {
-        return;
-    }
-    let (keys, _, _) = key_pair();
-    let registry = Registry::start_plain();
-    let http = RegistryHttp::new(&registry);
-    let index_digest = Layout::open(&image::layout()).index_digest();
-    let planted = serde_json::json!({"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": []});
-    put_json(&http, REPOSITORY, &sig_tag(&index_digest), &planted);
-    let before = http.manifest(REPOSITORY, &sig_tag(&index_digest));
-    let reference = registry.reference(&format!("{REPOSITORY}:refused"));
-    let said = xtask(
-        &[
-            "push",
-            &reference,
-            "--sign-key",
-            &keys.path().join(PRIVATE_KEY_FILE).display().to_string(),
-        ],
-        Some(PASSWORD),
-    );
-    assert!(!said.success, "the push succeeded:\n{}", said.all());
-    let line = said.stderr.trim();
-    eprintln!("{line}");
-    assert!(!line.contains('\n'), "not one line:\n{}", said.stderr);
-    xtask_cli::assert_names(
-        line,
-        &[
-            format!(
-                "{}/{REPOSITORY}:{}",
-                registry.host(),
-                sig_tag(&index_digest)
-            ),
-            "does not hold an image manifest".to_string(),
-        ],
-    );
-    assert_eq!(http.manifest(REPOSITORY, &sig_tag(&index_digest)), before);
-    assert_eq!(
-        registry.blob_uploads(REPOSITORY),
-        0,
-        "blobs were uploaded first"
-    );
-    assert_eq!(
-        http.manifest(REPOSITORY, "refused"),
-        None,
-        "the image was tagged"
-    );
 }
