@@ -558,14 +558,14 @@ enum OpensslSays {
 }
 
 impl Expected {
-    /// verify refuses naming `error`; only linux/amd64 reads `cell` in `column`, every other
-    /// platform `ok`.
-    fn amd64(setup: &Setup, column: &'static str, cell: &'static str, error: &[&str]) -> Expected {
-        let mut cells = vec![("linux/amd64".to_string(), column, cell)];
+    /// verify refuses naming `error`; linux/amd64's attestations cell reads `cell`, every other
+    /// platform's `ok`.
+    fn attestations(setup: &Setup, cell: &'static str, error: &[&str]) -> Expected {
+        let mut cells = vec![("linux/amd64".to_string(), ATTESTATIONS, cell)];
         cells.extend(
             PLATFORMS[1..]
                 .iter()
-                .map(|platform| (platform.name.to_string(), column, "ok")),
+                .map(|platform| (platform.name.to_string(), ATTESTATIONS, "ok")),
         );
         Expected {
             key: setup.public_key(),
@@ -574,6 +574,23 @@ impl Expected {
             error: error.iter().map(|named| named.to_string()).collect(),
             cells,
             lines: Vec::new(),
+        }
+    }
+
+    /// And sigstore-js refuses `bundle` as `digest`'s, saying `says`.
+    fn refusing_bundle(self, bundle: Vec<u8>, digest: &str, says: &str) -> Expected {
+        let refused_bundle = Some((bundle, digest.to_string(), says.to_string()));
+        Expected {
+            refused_bundle,
+            ..self
+        }
+    }
+
+    /// And OpenSSL says `says` of `envelope`.
+    fn with_envelope(self, envelope: Vec<u8>, says: OpensslSays) -> Expected {
+        Expected {
+            envelope: Some((envelope, says)),
+            ..self
         }
     }
 }
@@ -620,18 +637,15 @@ fn another_platforms_bundle(setup: &Setup, repository: &Repository) -> Expected 
     let (theirs, _) = repository.bundle_of(&repository.bundle_entry(&arm64, PROVENANCE));
     let ours = repository.bundle_entry(&amd64, PROVENANCE);
     repository.list_bundle(&amd64, &theirs, &ours, None);
-    Expected {
-        refused_bundle: Some((theirs, amd64.clone(), format!("not {amd64}"))),
-        ..Expected::amd64(
-            setup,
-            ATTESTATIONS,
-            "moved",
-            &[
-                "linux/amd64: bundle https://slsa.dev/provenance/v1",
-                &format!("the key's statement about linux/arm64's manifest {arm64}"),
-            ],
-        )
-    }
+    Expected::attestations(
+        setup,
+        "moved",
+        &[
+            "linux/amd64: bundle https://slsa.dev/provenance/v1",
+            &format!("the key's statement about linux/arm64's manifest {arm64}"),
+        ],
+    )
+    .refusing_bundle(theirs, &amd64, &format!("not {amd64}"))
 }
 
 /// arm64's provenance layer in amd64's `.att` image: OpenSSL verifies its signature, and its
@@ -640,18 +654,15 @@ fn another_platforms_att_layer(setup: &Setup, repository: &Repository) -> Expect
     let (amd64, arm64) = repository.amd64_and_arm64();
     let (layer, envelope) = repository.att_layer(&arm64, PROVENANCE);
     repository.put_att_layer(&amd64, None, &envelope, &layer["annotations"]);
-    Expected {
-        envelope: Some((envelope, OpensslSays::VerifiesAbout(arm64))),
-        ..Expected::amd64(
-            setup,
-            ATTESTATIONS,
-            "moved",
-            &[
-                "linux/amd64: .att https://slsa.dev/provenance/v1",
-                "linux/arm64's manifest",
-            ],
-        )
-    }
+    Expected::attestations(
+        setup,
+        "moved",
+        &[
+            "linux/amd64: .att https://slsa.dev/provenance/v1",
+            "linux/arm64's manifest",
+        ],
+    )
+    .with_envelope(envelope, OpensslSays::VerifiesAbout(arm64))
 }
 
 /// What a changed payload says instead: amd64's provenance made to say linux/arm64.
@@ -666,18 +677,15 @@ fn a_changed_bundle(setup: &Setup, repository: &Repository) -> Expected {
     let (from, to) = CHANGED;
     let changed = bundle_with_payload(&bundle, &replaced(&bundle_payload(&bundle), from, to));
     repository.list_bundle(&amd64, &changed, &entry, Some(&entry));
-    Expected {
-        refused_bundle: Some((changed, amd64, "signature verification failed".to_string())),
-        ..Expected::amd64(
-            setup,
-            ATTESTATIONS,
-            "changed",
-            &[
-                "linux/amd64: bundle https://slsa.dev/provenance/v1",
-                "changed after signing",
-            ],
-        )
-    }
+    Expected::attestations(
+        setup,
+        "changed",
+        &[
+            "linux/amd64: bundle https://slsa.dev/provenance/v1",
+            "changed after signing",
+        ],
+    )
+    .refusing_bundle(changed, &amd64, "signature verification failed")
 }
 
 /// An `.att` envelope's payload changed after signing: OpenSSL refuses it; verify reads `not by
@@ -689,18 +697,15 @@ fn a_changed_att_layer(setup: &Setup, repository: &Repository) -> Expected {
     let (from, to) = CHANGED;
     let changed = envelope_with_payload(&envelope, &replaced(&payload, from, to));
     repository.put_att_layer(&amd64, Some(&layer), &changed, &layer["annotations"]);
-    Expected {
-        envelope: Some((changed, OpensslSays::Refused)),
-        ..Expected::amd64(
-            setup,
-            ATTESTATIONS,
-            "not by this key",
-            &[
-                "linux/amd64: .att https://slsa.dev/provenance/v1",
-                "another signer's, or changed after signing",
-            ],
-        )
-    }
+    Expected::attestations(
+        setup,
+        "not by this key",
+        &[
+            "linux/amd64: .att https://slsa.dev/provenance/v1",
+            "another signer's, or changed after signing",
+        ],
+    )
+    .with_envelope(changed, OpensslSays::Refused)
 }
 
 /// arm64's provenance referrer listed in amd64's referrers index, its manifest still naming
@@ -712,20 +717,17 @@ fn a_bundle_moved_from_another_manifest(setup: &Setup, repository: &Repository) 
     let (bundle, manifest) = repository.bundle_of(&entry);
     assert_eq!(manifest["subject"]["digest"], arm64.as_str());
     let listed = &entry["digest"].as_str().expect("a digest")[..19];
-    Expected {
-        refused_bundle: Some((bundle, amd64.clone(), format!("not {amd64}"))),
-        ..Expected::amd64(
-            setup,
-            ATTESTATIONS,
-            "moved",
-            &[
-                "linux/amd64: bundle https://slsa.dev/provenance/v1",
-                &format!("({listed})"),
-                "linux/arm64's manifest",
-                "moved here from another manifest",
-            ],
-        )
-    }
+    Expected::attestations(
+        setup,
+        "moved",
+        &[
+            "linux/amd64: bundle https://slsa.dev/provenance/v1",
+            &format!("({listed})"),
+            "linux/arm64's manifest",
+            "moved here from another manifest",
+        ],
+    )
+    .refusing_bundle(bundle, &amd64, &format!("not {amd64}"))
 }
 
 /// arm64's SBOM layer copied into amd64's `.att` image: its statement is arm64's; verify names it
@@ -734,18 +736,15 @@ fn an_att_layer_moved_from_another_manifest(setup: &Setup, repository: &Reposito
     let (amd64, arm64) = repository.amd64_and_arm64();
     let (layer, envelope) = repository.att_layer(&arm64, SPDX);
     repository.put_att_layer(&amd64, None, &envelope, &layer["annotations"]);
-    Expected {
-        envelope: Some((envelope, OpensslSays::VerifiesAbout(arm64))),
-        ..Expected::amd64(
-            setup,
-            ATTESTATIONS,
-            "moved",
-            &[
-                "linux/amd64: .att https://spdx.dev/Document",
-                "linux/arm64's manifest",
-            ],
-        )
-    }
+    Expected::attestations(
+        setup,
+        "moved",
+        &[
+            "linux/amd64: .att https://spdx.dev/Document",
+            "linux/arm64's manifest",
+        ],
+    )
+    .with_envelope(envelope, OpensslSays::VerifiesAbout(arm64))
 }
 
 /// amd64's provenance left out of its `.att` image, its signature's bundle out of its referrers
@@ -817,9 +816,8 @@ fn signed_claims_the_checkout_does_not_make(setup: &Setup, repository: &Reposito
             "linux/amd64: bundle https://spdx.dev/Document".to_string(),
             "the signed SBOM is not the SBOM referrer's document".to_string(),
         ]],
-        ..Expected::amd64(
+        ..Expected::attestations(
             setup,
-            ATTESTATIONS,
             "other commit",
             &[
                 "linux/amd64: .att https://slsa.dev/provenance/v1",
