@@ -13,8 +13,9 @@
 //!   the signed SBOM against the SBOM referrer, byte for byte.
 //!
 //! Each check is also shown failing: a wrong key, a statement about another platform's manifest,
-//! a changed payload, a schema violation. The registry side (what is pushed where) is the push
-//! suite's.
+//! a changed payload, a schema violation. The registry side (what is pushed where) is
+//! `tests/registry/referrers.rs`'s, and what verifiers make of it in the registry
+//! [`super::attested_push`]'s.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
