@@ -15,7 +15,6 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -362,10 +361,4 @@ fn basic_credentials(request: &Request) -> Option<(String, String)> {
     let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
     let (user, password) = decoded.split_once(':')?;
     Some((user.to_string(), password.to_string()))
-}
-
-/// The token server's CA bundle for the registry's `rootcertbundle`: the CA that signed the
-/// signing certificate.
-pub fn root_bundle(pki: &Pki) -> PathBuf {
-    pki.ca_file()
 }
