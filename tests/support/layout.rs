@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use xtask::commands::image::default_tag;
+use xtask::build::image::default_tag;
 use xtask::oci::blob::sha256;
 
 use crate::Platform;

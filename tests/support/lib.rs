@@ -1,39 +1,21 @@
-//! Fixtures shared by the suites: prerequisites and loud skips, the built artifacts, processes.
+//! Fixtures shared by the suites: prerequisites and loud skips, the built artifacts, processes;
+//! in [`registry`] the registries and servers the pushes talk to, in [`runtime`] the container
+//! runtimes and engines the image runs in.
 //!
 //! A test that cannot run here (not root, a program missing) never passes silently: it calls
 //! [`ready`], which prints `SKIPPED <test>: <reason>; to run it: <install command>` and appends the
 //! same line to the skip log that `cargo xtask test` reports (and fails on, in CI).
 
-pub mod app_image;
-pub mod binfmt;
 pub mod bounded_run;
-pub mod bundle;
-pub mod containerd;
-pub mod cri;
 pub mod deadline;
-pub mod docker_api;
-pub mod docker_engine;
-pub mod dockerd;
 pub mod elf;
-pub mod flaky_proxy;
-pub mod host_network;
 pub mod image;
-pub mod jwt;
 pub mod layout;
-pub mod leftovers;
-pub mod loopback_http;
 pub mod pause;
-pub mod pki;
-pub mod pod;
-pub mod podman;
-pub mod private_network;
 pub mod process;
-pub mod referrers_registry;
 pub mod registry;
-pub mod registry_http;
 pub mod runtime;
 pub mod skopeo;
-pub mod token_server;
 pub mod verifiers;
 pub mod xtask_cli;
 

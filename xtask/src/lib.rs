@@ -24,9 +24,12 @@
 //!    and the crate list they are made from, all pure.
 //! 4. [`sigstore`], importing `attest`, `oci` and the base: cosign's key files, signatures,
 //!    simple-signing payloads and `.sig` manifests, DSSE envelopes, Sigstore bundles, `.att`
-//!    manifests, also pure.
-//! 5. [`registry`], importing only `oci` and the base: talking to registries — connections,
-//!    credentials, retries, error explanations, pushing, referrers.
+//!    manifests, also pure; and a push's plan (its `plan` module): from the layout, the key and
+//!    what the registry already holds, the ordered list of plain OCI writes, the tag last.
+//! 5. [`registry`], importing only `oci` and the base: talking to registries — `open` (one
+//!    option group, one connect sequence), connections, credentials, retries, error
+//!    explanations, referrers read, and `publish`, which applies a plan's writes. It moves
+//!    bytes; what they mean is the layers' above.
 //! 6. [`build`], importing `attest`, `oci` and the base: compiling pause and assembling the image,
 //!    its SBOMs and provenance attached, and writing it.
 //! 7. [`commands`], importing every layer listed before it: `build`, `image`, `push`, `verify`,

@@ -1,8 +1,8 @@
 //! The registry the suites install from crates.io: ferro-oci-server, a registry that answers the
 //! OCI 1.1 referrers API (`GET /v2/<name>/referrers/<digest>`), which Debian's docker-registry
 //! 2.8 lacks, so that a push relying on the API is tried against a real one
-//! (`tests/referrers_api.rs`). `cargo install --locked` builds the pinned version with the lock
-//! file it was published with into `target/tools/ferro-oci-server`
+//! (`tests/registry/referrers_api.rs`). `cargo install --locked` builds the pinned version with
+//! the lock file it was published with into `target/tools/ferro-oci-server`
 //! (`project::tools_ferro_oci_server`), never into the repository: one to two minutes on two
 //! cores, once.
 

@@ -72,7 +72,7 @@ pub(crate) const PACKAGES: &[(&str, &str)] = &[
     ("tar", "packs the app containers' busybox rootfs"),
     (
         "perl-base",
-        "execs pause from a process that left a zombie (the behaviour suite)",
+        "execs pause from a process that left a zombie (tests/pause/behaviour.rs)",
     ),
     ("crun", "the second pod runtime"),
     ("busybox-static", "the app containers of the test pods"),

@@ -1,5 +1,5 @@
 //! The results as one Markdown table with ratios to ours, aligned so that it reads as well in a
-//! terminal as pasted into the README.
+//! terminal as pasted into docs/benchmarks.md.
 
 use std::time::Duration;
 

@@ -1,0 +1,9 @@
+//! What the image's signatures and attestations prove, checked by verifiers this project did not
+//! write and by `cargo xtask verify`, each also shown refusing; and the promises that hold under
+//! hostile input, through the real commands.
+
+mod attestation;
+mod attested_push;
+mod cosign;
+mod hostile;
+mod verify;
