@@ -8,7 +8,8 @@
 //! they mean. `tidy.rs` checks the rule.
 //!
 //! 1. The base, importing nothing above it: [`project`] (where things are), [`platform`] (the one
-//!    platform table), [`escape`] (outside text made safe for a terminal), [`secret_variables`]
+//!    platform table), [`escape`] (outside text made safe for a terminal), [`exit_status`] (one exit status per kind of
+//!    failure), [`secret_variables`]
 //!    (secrets taken out of the environment before any child is started), `named_file` (files
 //!    the user names, read bounded), [`host`] (facts about this machine: root, programs on PATH),
 //!    [`procfs`] (processes as /proc shows them), [`engine`] (a private Docker Engine in a
@@ -45,6 +46,7 @@ pub mod build;
 pub mod commands;
 pub mod engine;
 pub mod escape;
+pub mod exit_status;
 pub mod host;
 mod named_file;
 pub mod oci;

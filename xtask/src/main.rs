@@ -9,15 +9,13 @@ use xshell::Shell;
 use xtask::commands::push::PushOptions;
 use xtask::commands::{bench, build, image, keygen, lint, push, test, verify};
 use xtask::escape;
+use xtask::exit_status::{self, ExitStatus};
 use xtask::platform::{PLATFORMS, Platform};
 use xtask::project;
 use xtask::secret_variables;
 use xtask::terminal::password::PASSWORD_VAR;
 
 use crate::flags::{Xtask, XtaskCmd, registry_flags};
-
-/// xflags' status for a command line it cannot parse, as for `--help` it is 0.
-const USAGE_ERROR: i32 = 2;
 
 fn main() {
     // SAFETY: the first thing the process does: no other thread exists yet.
@@ -41,12 +39,12 @@ fn main() {
                 "error: {}: see `cargo xtask --help`",
                 escape::controls_escaped(&error)
             );
-            std::process::exit(USAGE_ERROR);
+            std::process::exit(ExitStatus::Usage.code());
         }
     };
     if let Err(error) = run(flags, kept.get(PASSWORD_VAR)) {
         eprintln!("error: {}", escape::controls_escaped(&format!("{error:#}")));
-        std::process::exit(1);
+        std::process::exit(exit_status::of(&error).code());
     }
 }
 
