@@ -97,16 +97,54 @@ impl Platform {
         })
     }
 
-    /// Parses a comma-separated `--platform` list; the error names the platforms there are.
+    /// Parses a comma-separated `--platform` list; the error names the platforms there are, and
+    /// the ones the unknown name may have meant.
     pub fn parse_list(list: &str) -> Result<Vec<&'static Platform>, String> {
         list.split(',')
             .map(str::trim)
             .filter(|name| !name.is_empty())
             .map(|name| {
                 Platform::find(name).ok_or_else(|| {
-                    format!("unknown platform `{name}`: choose from {}", all_names())
+                    let meant = Platform::meant(name);
+                    let guess = match meant.as_slice() {
+                        [] => String::new(),
+                        names => format!(" (did you mean {}?)", names.join(" or ")),
+                    };
+                    format!(
+                        "unknown platform `{name}`{guess}: choose from {}",
+                        all_names()
+                    )
                 })
             })
+            .collect()
+    }
+
+    /// The platforms an unknown `name` may mean: its architecture with another variant or none
+    /// (`linux/arm`, `linux/arm64/v9`) or in another spelling (Rust's and the kernel's `x86_64`,
+    /// `aarch64`, the triples' `armv7`); failing that, the names fewest typos away, one or two
+    /// (`linux/amd46`).
+    fn meant(name: &str) -> Vec<&'static str> {
+        const MAX_TYPOS: usize = 2;
+        let name = name.to_ascii_lowercase();
+        let short = name.strip_prefix("linux/").unwrap_or(&name);
+        let arch = short.split('/').next().unwrap_or_default();
+        let same_arch: Vec<&'static str> = PLATFORMS
+            .iter()
+            .filter(|platform| {
+                let triple_arch = platform.triple.split('-').next().unwrap_or_default();
+                [platform.arch, platform.rust_arch, triple_arch].contains(&arch)
+            })
+            .map(|platform| platform.name)
+            .collect();
+        if !same_arch.is_empty() {
+            return same_arch;
+        }
+        let typos = |platform: &Platform| edit_distance(short, &platform.name[OS.len() + 1..]);
+        let fewest = PLATFORMS.iter().map(typos).min().unwrap_or_default();
+        PLATFORMS
+            .iter()
+            .filter(|platform| fewest <= MAX_TYPOS && typos(platform) == fewest)
+            .map(|platform| platform.name)
             .collect()
     }
 
@@ -123,4 +161,60 @@ pub fn all_names() -> String {
         .map(|platform| platform.name)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The fewest single-character insertions, deletions and substitutions that turn `a` into `b`
+/// (Levenshtein's distance), for guessing what a mistyped name meant.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    // The distances from a's prefix read so far to each prefix of b.
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substituted = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substituted.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Platform, edit_distance};
+
+    #[test]
+    fn an_unknown_platform_names_what_it_may_have_meant() {
+        for (typed, meant) in [
+            ("linux/arm", "(did you mean linux/arm/v7?)"),
+            ("linux/arm/v6", "(did you mean linux/arm/v7?)"),
+            ("arm64/v9", "(did you mean linux/arm64?)"),
+            ("linux/x86_64", "(did you mean linux/amd64?)"),
+            ("aarch64", "(did you mean linux/arm64?)"),
+            ("linux/amd46", "(did you mean linux/amd64?)"),
+            ("linux/ppc64", "(did you mean linux/ppc64le?)"),
+        ] {
+            let error = Platform::parse_list(typed).unwrap_err();
+            assert!(
+                error.starts_with(&format!("unknown platform `{typed}` {meant}: choose from ")),
+                "{error}"
+            );
+        }
+        let error = Platform::parse_list("linux/mips64le").unwrap_err();
+        assert!(
+            error.starts_with("unknown platform `linux/mips64le`: choose from linux/amd64,"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn edit_distance_counts_single_character_edits() {
+        assert_eq!(edit_distance("amd64", "amd64"), 0);
+        assert_eq!(edit_distance("amd46", "amd64"), 2);
+        assert_eq!(edit_distance("", "arm"), 3);
+        assert_eq!(edit_distance("s390", "s390x"), 1);
+        assert_eq!(edit_distance("riscv", "s390x"), 5);
+    }
 }

@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use xshell::{Cmd, Shell, cmd};
 
 use crate::attest::materials::{self, Compiler, Materials};
+use crate::exit_status::{self, ExitStatus};
 use crate::platform::Platform;
 use crate::project;
 
@@ -52,10 +53,13 @@ pub(crate) struct Binary {
 /// would build for the host, without the shipped link flags, and report nothing wrong.
 pub(crate) fn check_platforms(platforms: &[&'static Platform]) -> Result<()> {
     if platforms.is_empty() {
-        bail!(
-            "--platform lists no platform: choose from {}",
-            crate::platform::all_names()
-        );
+        return Err(exit_status::error(
+            ExitStatus::Usage,
+            format!(
+                "--platform lists no platform: choose from {}",
+                crate::platform::all_names()
+            ),
+        ));
     }
     Ok(())
 }

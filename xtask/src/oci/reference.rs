@@ -14,6 +14,7 @@ use std::fmt;
 
 use super::blob::is_sha256_digest;
 use crate::escape::Escaped;
+use crate::exit_status::{self, ExitStatus};
 
 /// Docker Hub's canonical name, the one `docker.io/...` references use.
 pub(crate) const DOCKER_HUB: &str = "docker.io";
@@ -78,17 +79,25 @@ impl Reference {
                  never go in a reference: pass --username U --password-stdin)",
             ));
         }
-        // A tag's colon comes after the last slash; a colon before it is the registry's port.
-        let (name, tag) = match name.rsplit_once(':') {
-            Some((name, tag)) if !tag.contains('/') => (name, Some(tag)),
-            _ => (name, None),
+        // The tag starts at the first colon after the last slash (a colon before it is the
+        // registry's port): in `pause::0.1.0` the tag, `:0.1.0`, is what is wrong.
+        let last_slash = name.rfind('/').map_or(0, |slash| slash + 1);
+        let (name, tag) = match name[last_slash..].find(':') {
+            Some(colon) => (
+                &name[..last_slash + colon],
+                Some(&name[last_slash + colon + 1..]),
+            ),
+            None => (name, None),
         };
+        // The part named is shown escaped: no credentials are left in it (they were refused above,
+        // or they made the digest malformed).
         if let Some(tag) = tag
             && !is_tag(tag)
         {
-            return Err(fail(
-                "has a malformed tag: at most 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-`",
-            ));
+            return Err(fail(&format!(
+                "has a malformed tag `{}`: at most 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-`",
+                Escaped(tag)
+            )));
         }
         let (registry, repository) = match name.split_once('/') {
             Some((first, rest)) if is_host_like(first) => (Some(first), rest),
@@ -97,12 +106,16 @@ impl Reference {
         if let Some(host) = registry
             && !is_host(host)
         {
-            return Err(fail("has a malformed registry host"));
+            return Err(fail(&format!(
+                "has a malformed registry host `{}`",
+                Escaped(host)
+            )));
         }
         if !repository.split('/').all(is_path_component) {
-            return Err(fail(
-                "has a malformed repository: lower-case letters and digits, joined by `.`, `_`, `__` or `-`, components separated by `/`",
-            ));
+            return Err(fail(&format!(
+                "has a malformed repository `{}`: lower-case letters and digits, joined by `.`, `_`, `__` or `-`, components separated by `/`",
+                Escaped(repository)
+            )));
         }
         let on_docker_hub = registry.is_some_and(|host| canonical_registry(host) == DOCKER_HUB);
         let repository = if on_docker_hub && !repository.contains('/') {
@@ -135,34 +148,38 @@ const READ_FORM: &str =
 
 impl Reference {
     /// Where a push goes: `REGISTRY/REPOSITORY:TAG`, the registry spelled out and no digest (a
-    /// push needs a tag to point at the image).
+    /// push needs a tag to point at the image). A reference that is not one is a usage error.
     pub(crate) fn to_push(text: &str) -> anyhow::Result<Reference> {
         let reference =
-            Reference::parse(text).map_err(|error| anyhow::anyhow!("{error}: {PUSH_FORM}"))?;
+            Reference::parse(text).map_err(|error| usage(format!("{error}: {PUSH_FORM}")))?;
         if reference.digest.is_some() {
-            anyhow::bail!(
+            return Err(usage(format!(
                 "`{reference}` names a digest: a push needs a tag to point at the image; {PUSH_FORM}"
-            );
+            )));
         }
         if reference.registry.is_none() {
-            anyhow::bail!("`{reference}` names no registry: {PUSH_FORM}");
+            return Err(usage(format!(
+                "`{reference}` names no registry: {PUSH_FORM}"
+            )));
         }
         if reference.tag.is_none() {
-            anyhow::bail!("`{reference}` has no tag: {PUSH_FORM}");
+            return Err(usage(format!("`{reference}` has no tag: {PUSH_FORM}")));
         }
         Ok(reference)
     }
 
     /// What a read names: `REGISTRY/REPOSITORY:TAG` or `REGISTRY/REPOSITORY@DIGEST`, the registry
-    /// spelled out.
+    /// spelled out. A reference that is not one is a usage error.
     pub(crate) fn to_read(text: &str) -> anyhow::Result<Reference> {
         let reference =
-            Reference::parse(text).map_err(|error| anyhow::anyhow!("{error}: {READ_FORM}"))?;
+            Reference::parse(text).map_err(|error| usage(format!("{error}: {READ_FORM}")))?;
         if reference.registry.is_none() {
-            anyhow::bail!("`{reference}` names no registry: {READ_FORM}");
+            return Err(usage(format!(
+                "`{reference}` names no registry: {READ_FORM}"
+            )));
         }
         if reference.digest.is_none() && reference.tag.is_none() {
-            anyhow::bail!("`{reference}` has no tag: {READ_FORM}");
+            return Err(usage(format!("`{reference}` has no tag: {READ_FORM}")));
         }
         Ok(reference)
     }
@@ -185,6 +202,11 @@ impl Reference {
             .or(self.tag.as_deref())
             .unwrap_or_default()
     }
+}
+
+/// A reference the command line gave that cannot be right: exit status 2.
+fn usage(message: String) -> anyhow::Error {
+    exit_status::error(ExitStatus::Usage, message)
 }
 
 /// go-containerregistry's name for Docker Hub, which cosign writes into the documents it signs.
@@ -357,6 +379,7 @@ fn is_tag(tag: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::Reference;
+    use crate::exit_status::{self, ExitStatus};
 
     fn parts(text: &str) -> (Option<String>, String, Option<String>, Option<String>) {
         let r = Reference::parse(text).unwrap_or_else(|error| panic!("{error}"));
@@ -448,6 +471,28 @@ mod tests {
     }
 
     #[test]
+    fn the_part_that_is_wrong_is_named() {
+        for (bad, reason) in [
+            ("pause::0.1.0", "has a malformed tag `:0.1.0`: at most 128"),
+            (
+                "host/pause:bad tag!",
+                "has a malformed tag `bad tag!`: at most 128",
+            ),
+            (
+                "127.0.0.1:5000/Pause:t",
+                "has a malformed repository `Pause`: lower-case",
+            ),
+            (
+                "bad_host.io/pause:1",
+                "has a malformed registry host `bad_host.io`",
+            ),
+        ] {
+            let error = Reference::parse(bad).expect_err(bad);
+            assert!(error.reason.starts_with(reason), "{bad}: {error}");
+        }
+    }
+
+    #[test]
     fn credentials_in_a_reference_are_never_repeated() {
         for password in ["hunter2", "s3cr/et", "s3cr@et", "a:b%2F/c@d", "x/y@z/"] {
             for (text, shown) in [
@@ -502,9 +547,9 @@ mod tests {
             ("127.0.0.1:5000/pause@sha256:0123", "malformed digest"),
             (&format!("127.0.0.1:5000/pause@{DIGEST}"), "names a digest"),
         ] {
-            let error = Reference::to_push(reference)
-                .expect_err(reference)
-                .to_string();
+            let error = Reference::to_push(reference).expect_err(reference);
+            assert_eq!(exit_status::of(&error), ExitStatus::Usage, "{reference}");
+            let error = error.to_string();
             assert!(error.contains(cause), "{reference}: {error}");
             assert!(
                 error.contains("REGISTRY/REPOSITORY:TAG"),
