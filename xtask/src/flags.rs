@@ -11,17 +11,21 @@ use xtask::registry;
 xflags::xflags! {
     /// Builds, packages, pushes, tests and benchmarks pause.
     cmd xtask {
-        /// Build pause for each platform into target/pause/<os>-<arch>[-<variant>]/pause.
+        /// Build pause for each platform into target/pause/.
+        ///
+        /// Each platform's binary goes to target/pause/<os>-<arch>[-<variant>]/pause.
         cmd build {
             /// Comma-separated platforms, e.g. linux/arm64,linux/arm/v7 (default: all six).
             optional --platform list: String
         }
 
-        /// Build the multi-platform OCI image from image/image.toml with no container engine,
-        /// the same bytes on every run. Writes DIR/oci, an OCI layout where REF is the
-        /// multi-platform image and REF-linux-<arch>[-<variant>] each platform's alone, and
-        /// DIR/pause.tar, an OCI archive and docker-archive in one (`podman load`, `docker load`,
-        /// `ctr images import`, `skopeo copy oci-archive:`). Dates: SOURCE_DATE_EPOCH, default 0.
+        /// Build the multi-platform OCI image, the same bytes on every run.
+        ///
+        /// From image/image.toml, with no container engine. Writes DIR/oci, an OCI layout where
+        /// REF is the multi-platform image and REF-linux-<arch>[-<variant>] each platform's alone,
+        /// and DIR/pause.tar, an OCI archive and docker-archive in one (`podman load`, `docker
+        /// load`, `ctr images import`, `skopeo copy oci-archive:`). Dates: SOURCE_DATE_EPOCH,
+        /// default 0.
         cmd image {
             /// The name loaders store it under (default localhost/pause:<version>).
             optional --tag reference: String
@@ -44,14 +48,20 @@ xflags::xflags! {
             optional --sign-key key: PathBuf
         }
 
-        /// Push an OCI layout with its exact digests: the blobs the registry lacks, each
-        /// manifest, each platform's SBOM (listed by the referrers API, or under the fallback tag
-        /// sha256-<hex>), with --sign-key cosign's signature of the index and of each platform
-        /// manifest (tag sha256-<hex>.sig), and the index last under the tag; then print the
-        /// settings that pin it by digest for containerd, CRI-O and podman. Credentials:
-        /// --username with the password on stdin, else REGISTRY_AUTH_FILE, podman's auth.json or
-        /// docker's config.json ($DOCKER_CONFIG; auths, credHelpers, credsStore; Docker Hub by any
-        /// of its names). Basic or token (Bearer) login. Loopback registries get plain HTTP.
+        /// Push the image to a registry, signed with --sign-key, the tag written last.
+        ///
+        /// Pushes an OCI layout with its exact digests: the blobs the registry lacks, each
+        /// manifest, each platform's SBOM as a referrer (listed by the referrers API, or under the
+        /// fallback tag sha256-<hex>). With --sign-key, what cosign 2 and cosign 3 read: cosign's
+        /// signature of the index and of each platform manifest (tag sha256-<hex>.sig); each
+        /// platform's SBOM and SLSA provenance as signed DSSE attestations (tag
+        /// sha256-<hex>.att); and Sigstore bundles as referrers, one of the signature of the index
+        /// and of each platform manifest, one of each attestation. The index goes last under the
+        /// tag; then it prints the settings that pin it by digest for containerd, CRI-O and
+        /// podman. Credentials: --username with the password on stdin, else REGISTRY_AUTH_FILE,
+        /// podman's auth.json or docker's config.json ($DOCKER_CONFIG; auths, credHelpers,
+        /// credsStore; Docker Hub by any of its names). Basic or token (Bearer) login. Loopback
+        /// registries get plain HTTP.
         cmd push {
             /// REGISTRY/REPOSITORY:TAG, e.g. ghcr.io/OWNER/pause:0.1.0.
             required reference: String
@@ -70,11 +80,17 @@ xflags::xflags! {
             optional --sign-key key: PathBuf
         }
 
-        /// Check a pushed image against this checkout: rebuild it with the date its index
-        /// carries and compare every digest (index, manifests, configs, layers); with --key, check
-        /// cosign's signature of the index and of every platform manifest; check that every
-        /// platform has an SBOM naming its layer's /pause and the pinned compiler. Prints a table;
-        /// fails unless every row holds, naming the first blob that differs and what differs.
+        /// Check a pushed image against this checkout: digests, signatures, attestations.
+        ///
+        /// Rebuilds the image with the date its index carries and compares every digest (index,
+        /// manifests, configs, layers); checks that every platform has an SBOM referrer naming its
+        /// layer's /pause and the pinned compiler. With --key, checks with that key: cosign's
+        /// signature of the index and of every platform manifest (.sig), the Sigstore bundle of
+        /// that signature among their referrers, and each platform's SBOM and provenance
+        /// attestations, as DSSE layers of sha256-<hex>.att and as bundle referrers (signed by the
+        /// key, about that manifest, the SBOM the referrer's, the provenance naming this
+        /// checkout's commit and compiler). Prints a table; fails unless every row holds, naming
+        /// the first blob that differs and what differs.
         cmd verify {
             /// REGISTRY/REPOSITORY:TAG (or @sha256:...), e.g. ghcr.io/OWNER/pause:0.1.0.
             required reference: String
@@ -90,35 +106,43 @@ xflags::xflags! {
             optional --ca-file pem: PathBuf
         }
 
-        /// Write a cosign key pair: DIR/cosign.key (ECDSA P-256, encrypted with a password from
-        /// COSIGN_PASSWORD or asked twice on the terminal; mode 0600) and DIR/cosign.pub, the files
-        /// `cosign generate-key-pair` writes. Never overwrites them.
+        /// Write a cosign key pair: cosign.key and cosign.pub.
+        ///
+        /// DIR/cosign.key (ECDSA P-256, encrypted with a password from COSIGN_PASSWORD or asked
+        /// twice on the terminal; mode 0600) and DIR/cosign.pub, the files `cosign
+        /// generate-key-pair` writes. Never overwrites them.
         cmd keygen {
             /// Where to write them (default: the current directory, as cosign does).
             optional --out dir: PathBuf
         }
 
-        /// (root) The whole suite (tests/): installs missing Debian packages, builds the binaries
-        /// and the image, runs every suite and lists the tests that skipped themselves (a failure
-        /// under CI=true).
+        /// (root) Run the whole suite (tests/), or the tests a filter names.
+        ///
+        /// Installs missing Debian packages, builds the binaries and the image, runs every suite
+        /// and lists the tests that skipped themselves (a failure under CI=true).
         cmd test {
             /// Passed on to the test binaries, as with `cargo test`: a name filter, or
             /// `-- --nocapture`.
             repeated args: OsString
         }
 
-        /// rustfmt and clippy (warnings are errors) on both workspaces, pause for every platform:
-        /// what CI checks before the suite.
+        /// rustfmt and clippy on both workspaces, as CI runs them before the suite.
+        ///
+        /// Warnings are errors; pause is checked for every platform.
         cmd lint {}
 
-        /// (root) Ours against catatonit, tini and a C pause (glibc, musl): size, memory,
-        /// start-up, orphan reaping; then what a pod costs with each anchor image in a private
-        /// Docker Engine (image size, memory, docker run -d, docker stop); writes
-        /// target/bench/results.md.
+        /// (root) Benchmark pause against catatonit, tini and a C pause.
+        ///
+        /// Ours against catatonit, tini and a C pause (glibc, musl): size, memory, start-up,
+        /// orphan reaping; then what a pod costs with each anchor image in a private Docker Engine
+        /// (image size, memory, docker run -d, docker stop); writes target/bench/results.md.
         cmd bench {}
 
-        /// Print this help.
-        cmd help {}
+        /// Print this list, or a command's help: cargo xtask help COMMAND.
+        cmd help {
+            /// The command whose arguments and options to print.
+            optional command: String
+        }
     }
 }
 
@@ -216,11 +240,146 @@ pub(crate) fn shown_error(message: &str, typed: &[OsString]) -> String {
     message.to_string()
 }
 
+/// What `cargo xtask --help` prints: the commands, one a line with the first paragraph of its
+/// help, as crane, cosign and docker list theirs; the rest of each command's help is behind
+/// `cargo xtask COMMAND --help`.
+pub(crate) fn listing() -> String {
+    let help = xflags_help();
+    let sections = sections(&help);
+    let width = sections
+        .iter()
+        .map(|(name, _)| name.len())
+        .max()
+        .unwrap_or_default();
+    let mut text = format!(
+        "Usage: cargo xtask COMMAND [OPTIONS]\n\n{}\n\nCommands:\n",
+        {
+            let root = help.lines().skip(1);
+            summary(&root.collect::<Vec<_>>().join("\n"))
+        }
+    );
+    for (name, body) in &sections {
+        text += &format!("  {name:width$}  {}\n", summary(body));
+    }
+    text += "\nOptions:\n";
+    text += "  -h, --help     Print this list\n";
+    text += "  -V, --version  Print the xtask's version, the checkout's commit and the pinned toolchain\n";
+    text += "\nRun `cargo xtask COMMAND --help` for a command's arguments and options.";
+    text
+}
+
+/// The whole help of `command` (`cargo xtask push --help`, `cargo xtask help push`): its usage
+/// line, then its section of xflags' help; None for a command there is not.
+pub(crate) fn command_help(command: &str) -> Option<String> {
+    let help = xflags_help();
+    let (name, body) = sections(&help)
+        .into_iter()
+        .find(|(name, _)| *name == command)?;
+    let mut usage = format!("Usage: cargo xtask {name}");
+    for arg in arguments(body) {
+        usage += &format!(" {arg}");
+    }
+    usage += " [OPTIONS]";
+    let body: Vec<&str> = body
+        .lines()
+        .map(|line| line.strip_prefix("  ").unwrap_or(line))
+        .collect();
+    Some(format!("{usage}\n\n{}", body.join("\n").trim_end()))
+}
+
+/// The one line a command line xflags refuses (`message`) is answered with, `typed` the
+/// arguments as typed: an unknown command named as such, a missing argument with the form it
+/// takes, `--password` pointed to `--password-stdin`, and the help to read.
+pub(crate) fn usage_error(message: &str, typed: &[OsString]) -> String {
+    let help = xflags_help();
+    let sections = sections(&help);
+    let first = typed
+        .first()
+        .and_then(|arg| arg.to_str())
+        .filter(|arg| !arg.starts_with('-'));
+    let command = first.and_then(|first| sections.iter().find(|(name, _)| *name == first));
+    if let (Some(first), None) = (first, command) {
+        return format!("unknown command `{first}`: see `cargo xtask --help`");
+    }
+    let message = shown_error(message, typed);
+    let missing = message
+        .strip_prefix("flag is required: `")
+        .and_then(|rest| rest.strip_suffix('`'))
+        .filter(|name| !name.starts_with('-'));
+    let takes_password = command.is_some_and(|(_, body)| body.contains("--password-stdin"));
+    let line = match (missing, command) {
+        (Some(name), Some((_, body))) => {
+            let form = argument_doc(body, name).unwrap_or_default();
+            format!("missing argument <{name}>: {}", form.trim_end_matches('.'))
+        }
+        _ if takes_password
+            && ["unexpected flag: `--password`", "unexpected flag: `-p`"]
+                .contains(&message.as_str()) =>
+        {
+            "there is no --password (a password typed on the command line shows in `ps` and the \
+             shell's history): pipe it to --password-stdin, with --username U"
+                .to_string()
+        }
+        _ => message,
+    };
+    match command {
+        Some((name, _)) => format!("{line}: see `cargo xtask {name} --help`"),
+        None => format!("{line}: see `cargo xtask --help`"),
+    }
+}
+
+/// The help xflags makes of the declaration above: every command's, one after another.
+fn xflags_help() -> String {
+    Xtask::from_vec(vec!["--help".into()])
+        .expect_err("--help is an error in xflags")
+        .to_string()
+}
+
+/// Each command's section of xflags' help: its name, and the text under its `xtask NAME`
+/// heading, indented by two.
+fn sections(help: &str) -> Vec<(&str, &str)> {
+    const HEADING: &str = "\nxtask ";
+    help.match_indices(HEADING)
+        .map(|(start, _)| {
+            let rest = &help[start + HEADING.len()..];
+            let section = rest.find(HEADING).map_or(rest, |end| &rest[..end]);
+            section.split_once('\n').unwrap_or((section, ""))
+        })
+        .collect()
+}
+
+/// The first paragraph of a section's text, on one line.
+fn summary(body: &str) -> String {
+    body.lines()
+        .map(str::trim)
+        .take_while(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A section's arguments as its usage line writes them (`<reference>`, `[command]`,
+/// `<args>...`): the lines of its `ARGS:` block indented by four.
+fn arguments(body: &str) -> Vec<&str> {
+    body.lines()
+        .skip_while(|line| line.trim() != "ARGS:")
+        .take_while(|line| line.trim() != "OPTIONS:")
+        .filter_map(|line| line.strip_prefix("    "))
+        .filter(|line| line.starts_with(['<', '[']))
+        .collect()
+}
+
+/// The first line of the help of the argument `name` in a section.
+fn argument_doc<'a>(body: &'a str, name: &str) -> Option<&'a str> {
+    let mut lines = body.lines().map(str::trim);
+    lines.find(|line| line.trim_matches(['<', '>', '[', ']', '.']) == name)?;
+    lines.next()
+}
+
 #[cfg(test)]
 mod tests {
     use std::ffi::OsString;
 
-    use super::{Xtask, shown_error, split_assignments};
+    use super::{Xtask, command_help, listing, shown_error, split_assignments};
 
     /// What the command line `args` is refused with.
     fn refusal(args: &[&str]) -> String {
@@ -251,6 +410,24 @@ mod tests {
         }
         let error = refusal(&["push", "r/p:1", "--insecure=yes"]);
         assert!(error.starts_with("--insecure takes no value"), "{error}");
+    }
+
+    #[test]
+    fn the_listing_gives_each_command_one_short_line() {
+        const WIDTH: usize = 100;
+        let listing = listing();
+        for command in [
+            "build", "image", "push", "verify", "keygen", "test", "lint", "bench", "help",
+        ] {
+            let lines = listing
+                .lines()
+                .filter(|line| line.starts_with(&format!("  {command} ")));
+            assert_eq!(lines.count(), 1, "{command}:\n{listing}");
+            assert!(command_help(command).is_some(), "{command}");
+        }
+        for line in listing.lines() {
+            assert!(line.chars().count() <= WIDTH, "longer than {WIDTH}: {line}");
+        }
     }
 
     #[test]

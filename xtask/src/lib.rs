@@ -15,8 +15,8 @@
 //!    [`procfs`] (processes as /proc shows them), [`engine`] (a private Docker Engine in a
 //!    network namespace of its own, and the process, mount and namespace plumbing it takes: the
 //!    bench and the docker suite start the same one), [`terminal`] (a cosign key's password,
-//!    read with the echo off) and [`tools`] (the prerequisites the suites and the linters run,
-//!    and their installation).
+//!    read with the echo off), [`tools`] (the prerequisites the suites and the linters run,
+//!    and their installation) and [`version`] (what `--version` says).
 //! 2. [`oci`], importing the base: the image as data — digests and descriptors, config, manifest,
 //!    index, layer, tar, the one image-reference parser, the image model, and the OCI 1.1
 //!    artifacts that attach documents to it — as pure codecs, plus the only modules that read
@@ -58,6 +58,7 @@ pub mod secret_variables;
 pub mod sigstore;
 pub mod terminal;
 pub mod tools;
+pub mod version;
 
 #[cfg(test)]
 mod tidy;

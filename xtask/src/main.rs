@@ -4,7 +4,7 @@ mod flags;
 
 use std::io::Write;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use xshell::Shell;
 use xtask::commands::push::PushOptions;
 use xtask::commands::{bench, build, image, keygen, lint, push, test, verify};
@@ -14,6 +14,7 @@ use xtask::platform::{PLATFORMS, Platform};
 use xtask::project;
 use xtask::secret_variables;
 use xtask::terminal::password::PASSWORD_VAR;
+use xtask::version;
 
 use crate::flags::{Xtask, XtaskCmd, registry_flags};
 
@@ -21,6 +22,12 @@ fn main() {
     // SAFETY: the first thing the process does: no other thread exists yet.
     let kept = unsafe { secret_variables::take(&[PASSWORD_VAR]) };
     let typed: Vec<_> = std::env::args_os().skip(1).collect();
+    if let [only] = typed.as_slice()
+        && (only == "--version" || only == "-V")
+    {
+        print(&version::lines(&Shell::new().expect("a shell")));
+        return;
+    }
     let args = flags::split_assignments(typed.iter().cloned());
     let command = args.iter().find_map(|arg| {
         arg.to_str()
@@ -29,16 +36,14 @@ fn main() {
     });
     let flags = match Xtask::from_vec(args) {
         Ok(flags) => flags,
-        Err(error) if error.is_help() => {
-            print_help(&error.to_string(), command.as_deref());
+        // `cargo xtask` alone lists the commands, as `cargo` and `docker` do.
+        Err(error) if error.is_help() || typed.is_empty() => {
+            print(&help(command.as_deref()));
             return;
         }
         Err(error) => {
-            let error = flags::shown_error(&error.to_string(), &typed);
-            eprintln!(
-                "error: {}: see `cargo xtask --help`",
-                escape::controls_escaped(&error)
-            );
+            let error = flags::usage_error(&error.to_string(), &typed);
+            eprintln!("error: {}", escape::controls_escaped(&error));
             std::process::exit(ExitStatus::Usage.code());
         }
     };
@@ -75,9 +80,12 @@ fn run(flags: Xtask, cosign_password: Option<&[u8]>) -> Result<()> {
                     .first_given()
                     .or(flags.sign_key.is_some().then_some("--sign-key"))
             {
-                bail!(
-                    "{flag} is an option of the push, and no --push REGISTRY/REPOSITORY:TAG was given: add --push, or leave it out"
-                );
+                return Err(exit_status::error(
+                    ExitStatus::Usage,
+                    format!(
+                        "{flag} is an option of the push, and no --push REGISTRY/REPOSITORY:TAG was given: add --push, or leave it out"
+                    ),
+                ));
             }
             // The reference is checked, and the key's password asked (and checked), before the
             // build: a mistake fails at once, not after minutes of compiling.
@@ -160,36 +168,38 @@ fn run(flags: Xtask, cosign_password: Option<&[u8]>) -> Result<()> {
         }
         XtaskCmd::Lint(_) => lint::run(&sh),
         XtaskCmd::Bench(_) => bench::run(&sh),
-        XtaskCmd::Help(_) => {
-            let help =
-                Xtask::from_vec(vec!["--help".into()]).expect_err("--help is an error in xflags");
-            println!("{help}");
-            Ok(())
-        }
+        XtaskCmd::Help(flags) => match flags.command {
+            Some(command) if flags::command_help(&command).is_none() => Err(exit_status::error(
+                ExitStatus::Usage,
+                format!("unknown command `{command}`: see `cargo xtask --help`"),
+            )),
+            command => {
+                print(&help(command.as_deref()));
+                Ok(())
+            }
+        },
     }
 }
 
-/// xflags' help, which covers every command: only `command`'s section when one was named
-/// (`cargo xtask push --help`). A closed stdout (`| head`) is not an error worth a panic.
-fn print_help(help: &str, command: Option<&str>) {
-    let heading = command.map(|command| format!("xtask {command}\n"));
-    let section = heading
-        .as_deref()
-        .and_then(|heading| help.find(heading))
-        .map_or(help, |start| {
-            let rest = &help[start..];
-            let end = rest[1..]
-                .find("\nxtask ")
-                .map_or(rest.len(), |next| next + 1);
-            &rest[..end]
-        });
-    let _ = writeln!(std::io::stdout(), "{}", section.trim_end());
+/// `command`'s whole help, or the list of commands.
+fn help(command: Option<&str>) -> String {
+    command
+        .and_then(flags::command_help)
+        .unwrap_or_else(flags::listing)
+}
+
+/// Prints `text` and a newline on stdout: a closed stdout (`| head`) is not an error worth a
+/// panic.
+fn print(text: &str) {
+    let _ = writeln!(std::io::stdout(), "{}", text.trim_end());
 }
 
 /// `--platform LIST`, or every platform.
 fn platforms(list: Option<&str>) -> Result<Vec<&'static Platform>> {
     match list {
-        Some(list) => Platform::parse_list(list).map_err(anyhow::Error::msg),
+        Some(list) => {
+            Platform::parse_list(list).map_err(|error| exit_status::error(ExitStatus::Usage, error))
+        }
         None => Ok(PLATFORMS.iter().collect()),
     }
 }
