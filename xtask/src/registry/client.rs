@@ -26,6 +26,7 @@ use super::error::{
 use super::origin::{self, redirect_target, same_registry};
 use super::retry::retry;
 use super::secret::Secret;
+use crate::exit_status::{self, ExitStatus};
 use crate::named_file;
 use crate::oci::reference;
 
@@ -113,7 +114,7 @@ impl Registry {
                     repository: "",
                     with_credentials: credentials.is_some(),
                 };
-                anyhow!(explain(&failure, &subject, &doing))
+                exit_status::error(ExitStatus::Registry, explain(&failure, &subject, &doing))
             })?;
         Ok(Registry {
             http,

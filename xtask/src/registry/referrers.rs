@@ -8,9 +8,10 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 
 use super::session::Session;
+use crate::exit_status::{self, ExitStatus};
 use crate::oci::descriptor::Descriptor;
 use crate::oci::manifest::Manifest;
 use crate::oci::referrers::{self, Listed, Listing, fallback_tag};
@@ -23,8 +24,12 @@ pub(crate) fn find(
 ) -> Result<(Listing, Vec<Descriptor>)> {
     let Listed { listing, index } = read(session, subject)?;
     let found = match &index {
+        // A listing that does not parse is a malformed answer of the registry's.
         Some(index) => referrers::listed(&index.data, artifact_type).map_err(|error| {
-            anyhow!("{}: {error:#}", listing.describe(&session.name(), subject))
+            exit_status::error(
+                ExitStatus::Registry,
+                format!("{}: {error:#}", listing.describe(&session.name(), subject)),
+            )
         })?,
         None => Vec::new(),
     };

@@ -3,11 +3,12 @@
 //! [`Session::get_blob`], [`Session::get_manifest`], [`Session::put_manifest`],
 //! [`Session::referrers`]. Every call is authorised as the registry asked (Basic, or a Bearer
 //! token fetched and renewed here), retried on connection failures, 429 and 5xx, and fails with
-//! one line that names the cause and the fix and never a secret.
+//! one line that names the cause and the fix and never a secret, classified as the registry's
+//! (exit status 3).
 
 use std::io::Read;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::Result;
 use reqwest::Url;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, LINK, LOCATION};
@@ -19,6 +20,7 @@ use super::origin::{self, redirect_target, same_registry};
 use super::retry::retry;
 use super::token::{Realm, Token};
 use crate::escape::escaped;
+use crate::exit_status::{self, ExitStatus};
 use crate::oci::blob::{Blob, sha256};
 use crate::oci::{manifest, referrers};
 
@@ -186,9 +188,9 @@ impl Session {
     pub fn get_blob(&mut self, digest: &str, size: u64) -> Result<Vec<u8>> {
         let doing = format!("downloading blob {digest}");
         if size > MAX_BLOB {
-            bail!(
+            return Err(refused(format!(
                 "{doing}: its descriptor gives it {size} bytes, more than the {MAX_BLOB} this tool reads of a blob (its blobs are documents and layers of a few KiB): refused; check what the registry holds"
-            );
+            )));
         }
         let url = self
             .registry
@@ -251,12 +253,12 @@ impl Session {
         .map_err(|failure| {
             let line = self.explain(&doing, &failure);
             if failure.status().is_some_and(refuses_the_document) {
-                anyhow!(
+                refused(format!(
                     "{line}: the registry rejected the manifest; check that it accepts OCI image indexes, \
                      and rebuild the layout with `cargo xtask image`"
-                )
+                ))
             } else {
-                anyhow!(line)
+                refused(line)
             }
         })?;
         self.check_digest(&doing, stored.as_deref(), &manifest.digest)
@@ -291,16 +293,19 @@ impl Session {
                 Some(next) if pages.len() < MAX_REFERRERS_PAGES && self.registry.owns(&next) => {
                     url = next;
                 }
-                Some(_) => bail!(
-                    "{doing}: {} pages on, {} still names a next one (or one on another host): \
-                     the listing is not read whole; check the registry",
-                    pages.len(),
-                    self.registry.name
-                ),
+                Some(_) => {
+                    return Err(refused(format!(
+                        "{doing}: {} pages on, {} still names a next one (or one on another host): \
+                         the listing is not read whole; check the registry",
+                        pages.len(),
+                        self.registry.name
+                    )));
+                }
                 None => break,
             }
         }
-        let joined = referrers::join_pages(pages).map_err(|error| anyhow!("{doing}: {error:#}"))?;
+        let joined =
+            referrers::join_pages(pages).map_err(|error| refused(format!("{doing}: {error:#}")))?;
         Ok(Some(Blob::new(OCI_INDEX, joined)))
     }
 
@@ -473,10 +478,10 @@ impl Session {
     /// says which limit): at most `limit + 1` bytes are read, whatever the server sends.
     fn body(&self, doing: &str, response: Response, limit: u64, what: &str) -> Result<Vec<u8>> {
         let too_long = || {
-            anyhow!(
+            refused(format!(
                 "{doing}: {} sends more than {limit} bytes, {what}: refused, and no more was read; check the registry",
                 escaped(&self.registry.name)
-            )
+            ))
         };
         if response
             .content_length()
@@ -489,11 +494,11 @@ impl Session {
             .take(limit.saturating_add(1))
             .read_to_end(&mut data)
             .map_err(|error| {
-                anyhow!(
+                refused(format!(
                     "{doing}: the answer of {} broke off ({}): try again",
                     escaped(&self.registry.name),
                     escaped(&error.to_string())
-                )
+                ))
             })?;
         if data.len() as u64 > limit {
             return Err(too_long());
@@ -505,10 +510,10 @@ impl Session {
     /// were altered on the way.
     fn check_digest(&self, doing: &str, actual: Option<&str>, expected: &str) -> Result<()> {
         match actual {
-            Some(actual) if actual != expected => Err(anyhow!(
+            Some(actual) if actual != expected => Err(refused(format!(
                 "{doing}: {} has it as {actual}, not {expected}: something on the way (a proxy?) altered the bytes; push or pull without it",
                 self.registry.name
-            )),
+            ))),
             _ => Ok(()),
         }
     }
@@ -523,7 +528,7 @@ impl Session {
     }
 
     fn fail(&self, doing: &str, failure: Failure) -> anyhow::Error {
-        anyhow!(self.explain(doing, &failure))
+        refused(self.explain(doing, &failure))
     }
 
     /// `line` with the password and the current token cut out, should a registry's error message
@@ -544,6 +549,12 @@ impl Session {
             .filter(|secret| !secret.is_empty())
             .fold(line, |line, secret| line.replace(secret.as_str(), "***"))
     }
+}
+
+/// A call that failed: the registry could not be reached, refused it, or answered what it should
+/// not. Every error of a session's calls is one, exit status 3.
+fn refused(line: String) -> anyhow::Error {
+    exit_status::error(ExitStatus::Registry, line)
 }
 
 /// A 4xx that is not about credentials: the registry refused the document itself.
