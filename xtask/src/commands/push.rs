@@ -2,6 +2,9 @@
 //! (`registry`), plans the writes (`sigstore::plan`), publishes them (`registry::publish`); and
 //! the command line's side of it — the password from standard input, the signing key
 //! (`--sign-key`) and its password — and the settings that pin the pushed image on the nodes.
+//! Ctrl-C before the tag is written says nothing was tagged (`interrupted`).
+
+mod interrupted;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,6 +15,7 @@ use anyhow::{Context, Result, bail};
 use xshell::Shell;
 use zeroize::Zeroizing;
 
+use crate::exit_status::{self, ExitStatus};
 use crate::named_file;
 use crate::oci::layout;
 use crate::oci::reference::Reference;
@@ -72,13 +76,14 @@ impl fmt::Display for PushedImage {
 }
 
 /// Pushes `options.layout` to `reference`, signed with `key` if given, and prints the node
-/// settings that pin what it pushed.
+/// settings that pin what it pushed. Ctrl-C before the tag is one line and status 130.
 pub fn run(
     sh: &Shell,
     options: &PushOptions,
     key: Option<&SigningKey>,
     reference: &str,
 ) -> Result<()> {
+    let _caught = interrupted::catch()?;
     let pushed = push(sh, options, key, reference)?;
     print!("{}", node_settings(&pushed.pinned()));
     Ok(())
@@ -112,6 +117,8 @@ pub fn push(
         .map(|subject| referrers::read(&mut session, subject))
         .collect::<Result<Vec<_>>>()?;
     registry::publish(&mut session, &plan.attachments(&listed, signatures)?)?;
+    interrupted::tagging();
+    registry::publish(&mut session, &plan.tag())?;
     let pushed = PushedImage {
         reference: format!(
             "{}:{}",
@@ -138,10 +145,18 @@ impl Login {
                 Some(Credentials::new(username, password_from_stdin()?.as_str()))
             }
             (None, false) => None,
-            (Some(_), false) => bail!(
-                "--username needs --password-stdin, with the password piped to standard input"
-            ),
-            (None, true) => bail!("--password-stdin needs --username U"),
+            (Some(_), false) => {
+                return Err(exit_status::error(
+                    ExitStatus::Usage,
+                    "--username needs --password-stdin, with the password piped to standard input",
+                ));
+            }
+            (None, true) => {
+                return Err(exit_status::error(
+                    ExitStatus::Usage,
+                    "--password-stdin needs --username U",
+                ));
+            }
         })
     }
 }

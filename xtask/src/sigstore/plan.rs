@@ -21,7 +21,8 @@
 //! 5. the index under the tag, last: a failure anywhere before leaves no tag on a partial image,
 //!    an unsigned one, or one whose SBOMs cannot be found.
 //!
-//! Steps 3 to 5 are [`Plan::attachments`].
+//! Steps 3 and 4 are [`Plan::attachments`], step 5 [`Plan::tag`]: a push interrupted before the
+//! tag's write can say that nothing was tagged.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -212,11 +213,10 @@ impl<'a> Plan<'a> {
         writes
     }
 
-    /// Steps 3 to 5's writes: the referrers of each subject (each SBOM, and with a key each
+    /// Steps 3 and 4's writes: the referrers of each subject (each SBOM, and with a key each
     /// attestation's bundle) added to `listed`, the registry's listing of each of
-    /// [`Plan::subject_digests`] in that order; then `signatures` (step 1's writes); then the
-    /// index under the tag. Every listing is merged, and a malformed one refused, before any of
-    /// these writes.
+    /// [`Plan::subject_digests`] in that order; then `signatures` (step 1's writes). Every
+    /// listing is merged, and a malformed one refused, before any of these writes.
     pub(crate) fn attachments(
         &self,
         listed: &[Listed],
@@ -253,18 +253,24 @@ impl<'a> Plan<'a> {
             writes.extend(merged.writes(&of));
         }
         writes.extend(signatures);
-        writes.push(Write::Manifest {
-            reference: self.tag.clone(),
-            manifest: self.contents.index.clone(),
-            unless_held: false,
-        });
-        writes.push(Write::Say(format!(
-            "index {} {} bytes: pushed as {}",
-            self.contents.index.digest,
-            self.contents.index.data.len(),
-            self.tag
-        )));
         Ok(writes)
+    }
+
+    /// Step 5's write, the last: the index under the tag.
+    pub(crate) fn tag(&self) -> Vec<Write> {
+        vec![
+            Write::Manifest {
+                reference: self.tag.clone(),
+                manifest: self.contents.index.clone(),
+                unless_held: false,
+            },
+            Write::Say(format!(
+                "index {} {} bytes: pushed as {}",
+                self.contents.index.digest,
+                self.contents.index.data.len(),
+                self.tag
+            )),
+        ]
     }
 }
 
@@ -517,6 +523,7 @@ mod tests {
             .image()
             .into_iter()
             .chain(plan.attachments(&listed, signatures).unwrap())
+            .chain(plan.tag())
             .collect();
         let stored: Vec<&str> = writes
             .iter()
