@@ -15,8 +15,9 @@
 //!    [`procfs`] (processes as /proc shows them), [`engine`] (a private Docker Engine in a
 //!    network namespace of its own, and the process, mount and namespace plumbing it takes: the
 //!    bench and the docker suite start the same one), [`terminal`] (a cosign key's password,
-//!    read with the echo off), [`tools`] (the prerequisites the suites and the linters run,
-//!    and their installation) and [`version`] (what `--version` says).
+//!    read with the echo off), `caught_signals` (signals caught for a while, their actions put
+//!    back after), [`tools`] (the prerequisites the suites and the linters run, and their
+//!    installation) and [`version`] (what `--version` says).
 //! 2. [`oci`], importing the base: the image as data — digests and descriptors, config, manifest,
 //!    index, layer, tar, the one image-reference parser, the image model, and the OCI 1.1
 //!    artifacts that attach documents to it — as pure codecs, plus the only modules that read
@@ -43,6 +44,7 @@
 
 pub mod attest;
 pub mod build;
+mod caught_signals;
 pub mod commands;
 pub mod engine;
 pub mod escape;

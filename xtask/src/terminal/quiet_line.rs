@@ -14,6 +14,8 @@ use rustix::io::Errno;
 use rustix::termios::{self, LocalModes, OptionalActions, Termios};
 use zeroize::Zeroizing;
 
+use crate::caught_signals::{self, Caught};
+
 /// The signals whose default action ends a process waiting at a prompt: Ctrl-C, Ctrl-\, the
 /// terminal hanging up, `kill`.
 const ENDING_SIGNALS: [libc::c_int; 4] = [libc::SIGINT, libc::SIGQUIT, libc::SIGHUP, libc::SIGTERM];
@@ -83,24 +85,21 @@ fn read_line(terminal: &File) -> Result<Zeroizing<Vec<u8>>> {
 struct Quiet<'a> {
     terminal: &'a File,
     saved: Termios,
-    /// Each signal caught, with the action it had before.
-    handlers: Vec<(libc::c_int, libc::sigaction)>,
+    /// The ending signals, caught with [`note`]; their actions come back after the echo (fields
+    /// drop after [`Quiet`]'s `drop`).
+    _caught: Caught,
 }
 
 impl<'a> Quiet<'a> {
     fn new(terminal: &'a File) -> Result<Quiet<'a>> {
         let saved = termios::tcgetattr(terminal).context("reading the terminal's settings")?;
         // The handlers first: a signal between the two steps is noted, not fatal with echo off.
-        let mut quiet = Quiet {
+        // Without SA_RESTART, a signal interrupts the read.
+        let quiet = Quiet {
             terminal,
             saved: saved.clone(),
-            handlers: Vec::new(),
+            _caught: caught_signals::catch(&ENDING_SIGNALS, note)?,
         };
-        for signal in ENDING_SIGNALS {
-            if let Some(previous) = catch(signal)? {
-                quiet.handlers.push((signal, previous));
-            }
-        }
         let mut silent = saved;
         silent.local_modes.remove(LocalModes::ECHO);
         termios::tcsetattr(terminal, OptionalActions::Now, &silent)
@@ -109,36 +108,10 @@ impl<'a> Quiet<'a> {
     }
 }
 
-/// Catches `signal` with [`note`], without SA_RESTART so that it interrupts the read; returns
-/// its previous action, or `None` when it was ignored (it stays ignored).
-fn catch(signal: libc::c_int) -> Result<Option<libc::sigaction>> {
-    // SAFETY: sigaction is plain data; all zeros is an empty mask, no flags, SIG_DFL.
-    let mut previous: libc::sigaction = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid signal number; a null new action only reads the current one.
-    if unsafe { libc::sigaction(signal, std::ptr::null(), &mut previous) } != 0 {
-        return Err(std::io::Error::last_os_error()).context("reading a signal's action");
-    }
-    if previous.sa_sigaction == libc::SIG_IGN {
-        return Ok(None);
-    }
-    // SAFETY: as above.
-    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
-    action.sa_sigaction = note as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    // SAFETY: `note` only stores an atomic, which is async-signal-safe.
-    if unsafe { libc::sigaction(signal, &action, std::ptr::null_mut()) } != 0 {
-        return Err(std::io::Error::last_os_error()).context("catching a signal");
-    }
-    Ok(Some(previous))
-}
-
 impl Drop for Quiet<'_> {
-    /// The echo first, then the signals' actions: a signal between the two is noted and raised
-    /// again by [`read`], with the echo already on.
+    /// The echo first, then the signals' actions (as `_caught` drops): a signal between the two
+    /// is noted and raised again by [`read`], with the echo already on.
     fn drop(&mut self) {
         let _ = termios::tcsetattr(self.terminal, OptionalActions::Now, &self.saved);
-        for (signal, previous) in &self.handlers {
-            // SAFETY: puts back the action sigaction gave for this signal.
-            unsafe { libc::sigaction(*signal, previous, std::ptr::null_mut()) };
-        }
     }
 }

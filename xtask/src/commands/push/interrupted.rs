@@ -12,7 +12,9 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
+
+use crate::caught_signals::{self, Caught};
 
 /// The line, and the same after a newline, for a terminal, where Ctrl-C left `^C` on the line.
 const LINE: &[u8] = b"interrupted: nothing was tagged; run the same push again\n";
@@ -50,55 +52,18 @@ extern "C" fn interrupted(signal: libc::c_int) {
     }
 }
 
-/// The handler installed, until dropped: then each signal has its previous action again.
-pub(super) struct Caught {
-    /// Each signal caught, with the action it had before.
-    previous: Vec<(libc::c_int, libc::sigaction)>,
-}
-
-/// Installs the handler for the push about to start. A signal that was ignored (`nohup`) stays
-/// ignored.
+/// Installs the handler for the push about to start, until the value returned is dropped. A
+/// signal that was ignored (`nohup`) stays ignored.
 pub(super) fn catch() -> Result<Caught> {
     TAGGING.store(false, Ordering::SeqCst);
     // SAFETY: isatty has no preconditions.
     let on_terminal = unsafe { libc::isatty(libc::STDERR_FILENO) } == 1;
     ON_TERMINAL.store(on_terminal, Ordering::SeqCst);
-    let mut caught = Caught {
-        previous: Vec::new(),
-    };
-    for signal in SIGNALS {
-        // SAFETY: sigaction is plain data; all zeros is an empty mask, no flags, SIG_DFL.
-        let mut previous: libc::sigaction = unsafe { std::mem::zeroed() };
-        // SAFETY: a valid signal number; a null new action only reads the current one.
-        if unsafe { libc::sigaction(signal, std::ptr::null(), &mut previous) } != 0 {
-            return Err(std::io::Error::last_os_error()).context("reading a signal's action");
-        }
-        if previous.sa_sigaction == libc::SIG_IGN {
-            continue;
-        }
-        // SAFETY: as above.
-        let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
-        action.sa_sigaction = interrupted as extern "C" fn(libc::c_int) as libc::sighandler_t;
-        // SAFETY: `interrupted` does only async-signal-safe work.
-        if unsafe { libc::sigaction(signal, &action, std::ptr::null_mut()) } != 0 {
-            return Err(std::io::Error::last_os_error()).context("catching a signal");
-        }
-        caught.previous.push((signal, previous));
-    }
-    Ok(caught)
+    caught_signals::catch(&SIGNALS, interrupted)
 }
 
 /// The tag is about to be written: from now on an interruption may leave it written, and the
 /// line would not be true. Without the handler (the library called from the suites), nothing.
 pub(super) fn tagging() {
     TAGGING.store(true, Ordering::SeqCst);
-}
-
-impl Drop for Caught {
-    fn drop(&mut self) {
-        for (signal, previous) in &self.previous {
-            // SAFETY: puts back the action sigaction gave for this signal.
-            unsafe { libc::sigaction(*signal, previous, std::ptr::null_mut()) };
-        }
-    }
 }
