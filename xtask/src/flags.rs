@@ -279,7 +279,9 @@ pub(crate) fn command_help(command: &str) -> Option<String> {
     for arg in arguments(body) {
         usage += &format!(" {arg}");
     }
-    usage += " [OPTIONS]";
+    if body.lines().any(|line| line.trim() == "OPTIONS:") {
+        usage += " [OPTIONS]";
+    }
     let body: Vec<&str> = body
         .lines()
         .map(|line| line.strip_prefix("  ").unwrap_or(line))
