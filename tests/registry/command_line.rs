@@ -189,10 +189,10 @@ fn version_names_the_xtask_the_commit_and_the_toolchain() {
         .expect("a channel");
     let expected = [
         format!("xtask {}", env!("CARGO_PKG_VERSION")),
-        if changed {
-            format!("commit {commit} (with uncommitted changes)")
-        } else {
-            format!("commit {commit}")
+        match (commit.is_empty(), changed) {
+            (true, _) => "commit unknown (not a git checkout)".to_string(),
+            (false, true) => format!("commit {commit} (with uncommitted changes)"),
+            (false, false) => format!("commit {commit}"),
         },
         format!("toolchain {channel} (rust-toolchain.toml)"),
     ];
