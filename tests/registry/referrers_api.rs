@@ -210,7 +210,7 @@ fn a_signed_push_relies_on_the_referrers_api_and_verify_reads_it() {
         assert_eq!(cells[SBOM], sbom, "{name}");
         assert_eq!(cells[ATTESTATIONS], attestations, "{name}");
     }
-    assert!(said.stdout.contains("every row holds"), "{}", said.stdout);
+    assert!(said.stderr.contains("every row holds"), "{}", said.all());
 }
 
 /// A second push of the same image, under another tag, to a registry with the referrers API

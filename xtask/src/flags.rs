@@ -80,6 +80,10 @@ xflags::xflags! {
             required reference: String
             /// cosign.pub: check the signatures with this public key.
             optional --key pem: PathBuf
+            /// Print the result as one JSON document instead of the table (docs/verify.md).
+            optional --json
+            /// Show the digests in full in the table.
+            optional --wide
             /// Log in as this user, with the password piped to standard input.
             optional --username user: String
             /// Read the password for --username from standard input.
