@@ -621,9 +621,13 @@ fn another_key(setup: &Setup, repository: &Repository) -> Expected {
         cells,
         // One line for every cell, naming the key that signed and the key given.
         lines: vec![
-            ["signed by key sha256:", "; cosign.pub is sha256:", ": check --key"]
-                .map(str::to_string)
-                .to_vec(),
+            [
+                "signed by key sha256:",
+                "; cosign.pub is sha256:",
+                ": check --key",
+            ]
+            .map(str::to_string)
+            .to_vec(),
         ],
     }
 }

@@ -57,8 +57,9 @@ impl Run {
 
     /// The stdout, parsed whole as one JSON document.
     fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|error| panic!("stdout is not one JSON document ({error}):\n{}", self.all()))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|error| {
+            panic!("stdout is not one JSON document ({error}):\n{}", self.all())
+        })
     }
 
     /// The lines on stderr that say what a row's check found: each starts with the row's name.
@@ -84,7 +85,10 @@ fn row_of(line: &str) -> Option<usize> {
 /// `cargo xtask ARGS` with no variables, as a user runs it; the exit status kept.
 fn xtask(args: &[&str]) -> Run {
     let home = tempfile::tempdir().expect("a temp dir");
-    let out = output_within(&mut xtask_cli::command(args, &[], home.path()), COMMAND_TIMEOUT);
+    let out = output_within(
+        &mut xtask_cli::command(args, &[], home.path()),
+        COMMAND_TIMEOUT,
+    );
     let run = Run {
         status: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -142,7 +146,10 @@ impl Setup {
         let bytes = http
             .manifest(repository, "t")
             .unwrap_or_else(|| panic!("{repository}:t is not in the registry"));
-        (sha256(&bytes), serde_json::from_slice(&bytes).expect("an index"))
+        (
+            sha256(&bytes),
+            serde_json::from_slice(&bytes).expect("an index"),
+        )
     }
 
     /// `REGISTRY/REPOSITORY@DIGEST`.
@@ -194,7 +201,11 @@ fn json_gives_every_row_and_check_as_the_registry_holds_them() {
             let cell = &row["checks"][check];
             assert_eq!(cell["verdict"], verdict, "{check}: {row:#}");
             assert_eq!(cell["text"], text, "{check}: {row:#}");
-            assert_eq!(cell["details"], Value::Array(Vec::new()), "{check}: {row:#}");
+            assert_eq!(
+                cell["details"],
+                Value::Array(Vec::new()),
+                "{check}: {row:#}"
+            );
         }
     }
 
@@ -225,7 +236,10 @@ fn json_gives_every_row_and_check_as_the_registry_holds_them() {
             };
             for check in signed {
                 let cell = &row["checks"][check];
-                assert_eq!(cell["verdict"], verdict, "{repository} {name} {check}: {row:#}");
+                assert_eq!(
+                    cell["verdict"], verdict,
+                    "{repository} {name} {check}: {row:#}"
+                );
                 let details = cell["details"].as_array().expect("details");
                 assert!(
                     !details.is_empty()
@@ -294,15 +308,22 @@ fn the_table_gives_references_verify_accepts_and_a_legend() {
 
     let (digest, index) = setup.index("good/pause");
     let mut expected = vec![("index".to_string(), digest.clone())];
-    for (manifest, platform) in index["manifests"].as_array().expect("manifests").iter().zip(PLATFORMS) {
+    for (manifest, platform) in index["manifests"]
+        .as_array()
+        .expect("manifests")
+        .iter()
+        .zip(PLATFORMS)
+    {
         let digest = manifest["digest"].as_str().expect("a digest");
         expected.push((platform.name.to_string(), digest.to_string()));
     }
     for (name, digest) in &expected {
         let by_digest = setup.by_digest("good/pause", digest);
         assert!(
-            run.stdout.lines().any(|line| line.starts_with(name.as_str())
-                && line.split_whitespace().last() == Some(by_digest.as_str())),
+            run.stdout
+                .lines()
+                .any(|line| line.starts_with(name.as_str())
+                    && line.split_whitespace().last() == Some(by_digest.as_str())),
             "no line `{name}  {by_digest}`:\n{}",
             run.stdout
         );
@@ -329,8 +350,18 @@ fn the_table_gives_references_verify_accepts_and_a_legend() {
             assert!(line.contains(named), "`{named}` not in: {line}");
         }
     };
-    legend(".sig ", &["cosign 2", "policy-controller", "Kyverno ClusterPolicy"]);
-    legend("bundle ", &["cosign 3", "Kyverno ImageValidatingPolicy", "SigstoreBundle"]);
+    legend(
+        ".sig ",
+        &["cosign 2", "policy-controller", "Kyverno ClusterPolicy"],
+    );
+    legend(
+        "bundle ",
+        &[
+            "cosign 3",
+            "Kyverno ImageValidatingPolicy",
+            "SigstoreBundle",
+        ],
+    );
     legend("SBOM ", &["/pause"]);
     legend("attestations ", &["provenance", ".att", "bundle"]);
     legend("ok (fallback tag) ", &["sha256-<hex>", "referrers API"]);
@@ -370,7 +401,11 @@ fn a_wrong_key_is_one_line() {
             .map(|at| u8::from_str_radix(&theirs["sha256:".len() + at..][..2], 16).expect("hex"))
             .collect::<Vec<u8>>(),
     );
-    assert!(!run.all().contains(&hint), "a key named in base64:\n{}", run.all());
+    assert!(
+        !run.all().contains(&hint),
+        "a key named in base64:\n{}",
+        run.all()
+    );
     let json = xtask(&["verify", &reference, "--key", public, "--json"]);
     assert!(
         json.stdout.contains(&theirs) && !json.stdout.contains(&hint),
@@ -381,8 +416,7 @@ fn a_wrong_key_is_one_line() {
 
 /// The lines under the table follow its order: the index's first, then each platform's, and in
 /// a row its columns left to right; only a blob that differs is a `first difference`, in the
-/// verdict; a missing signature is not one. Exit 1 when the image does not verify; 3 when the
-/// registry cannot be reached.
+/// verdict; a missing signature is not one. Exit 1 when the image does not verify.
 #[test]
 fn details_follow_the_table_and_the_exit_status_says_why() {
     if !ready(
@@ -438,11 +472,29 @@ fn details_follow_the_table_and_the_exit_status_says_why() {
         "a missing signature is no difference:\n{}",
         run.all()
     );
+}
 
+/// A registry nobody answers at is not a verification that failed: exit 3 (1 is for an image
+/// that does not verify, as [`details_follow_the_table_and_the_exit_status_says_why`] shows),
+/// nothing on stdout.
+#[test]
+fn an_unreachable_registry_is_exit_3_not_a_failed_verification() {
+    if !ready(
+        "verify_output::an_unreachable_registry_is_exit_3_not_a_failed_verification",
+        &needs(),
+    ) {
+        return;
+    }
     let nowhere = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
         listener.local_addr().expect("its address").port()
     };
-    let run = xtask(&["verify", &format!("127.0.0.1:{nowhere}/pause:t")]);
-    assert_eq!(run.status, Some(3), "an unreachable registry: {}", run.all());
+    let run = xtask(&["verify", &format!("127.0.0.1:{nowhere}/pause:t"), "--json"]);
+    assert_eq!(
+        run.status,
+        Some(3),
+        "an unreachable registry: {}",
+        run.all()
+    );
+    assert!(run.stdout.is_empty(), "{}", run.all());
 }

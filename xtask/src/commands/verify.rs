@@ -41,6 +41,7 @@ use crate::attest::materials::Compiler;
 use crate::attest::sbom;
 use crate::build::{image, pause};
 use crate::escape::Escaped;
+use crate::exit_status::{self, ExitStatus};
 use crate::named_file;
 use crate::oci::blob::{hex, sha256};
 use crate::oci::definition::{CREATED, REVISION};
@@ -57,7 +58,6 @@ use crate::project;
 use crate::registry::referrers;
 use crate::registry::session::{Access, Session};
 use crate::registry::{self, Options as RegistryOptions};
-use crate::exit_status::{self, ExitStatus};
 use crate::sigstore::key::{self, PublicKey};
 use attestations::Checkout;
 use signature::Check;
@@ -383,8 +383,10 @@ fn read_key(path: &std::path::Path) -> Result<PublicKey> {
 
 /// `--key`'s file as lines name it: its name (`cosign.pub`), which the user gave.
 fn key_file_name(path: &std::path::Path) -> String {
-    path.file_name()
-        .map_or_else(|| path.display().to_string(), |name| name.to_string_lossy().into_owned())
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    )
 }
 
 /// The row of an index entry: its platform as the table names it (`linux/arm64`), else as the

@@ -685,7 +685,11 @@ mod tests {
                 ("ok".to_string(), vec![])
             );
             let cell = bundle_cell(&gathered, &row, &checkout);
-            assert!(cell.holds() && cell.details.is_empty(), "{:?}", cell.details);
+            assert!(
+                cell.holds() && cell.details.is_empty(),
+                "{:?}",
+                cell.details
+            );
         }
     }
 
@@ -783,7 +787,9 @@ mod tests {
             if detail.line.contains(": bundle ") {
                 assert_eq!(named, &BTreeSet::from([signer.clone()]), "{}", detail.line);
                 assert!(
-                    detail.line.contains(&format!("names another key, {signer}")),
+                    detail
+                        .line
+                        .contains(&format!("names another key, {signer}")),
                     "{}",
                     detail.line
                 );

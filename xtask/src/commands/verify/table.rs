@@ -66,7 +66,10 @@ const LEGEND: [(&str, &str); 8] = [
         "ok (referrers API)",
         "the referrers were found through the registry's referrers API",
     ),
-    ("-", "does not apply: the index has no SBOM and no attestations"),
+    (
+        "-",
+        "does not apply: the index has no SBOM and no attestations",
+    ),
 ];
 
 /// What a check found, as `--json` names it: it holds (`ok`, `not checked`, `not applicable`)

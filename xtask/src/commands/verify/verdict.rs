@@ -197,9 +197,18 @@ mod tests {
 
     #[test]
     fn every_row_holding_is_a_verdict_without_problems() {
-        let verdict = judge("r/p:t", &[row("index"), row("linux/amd64")], Some(&key()), None);
+        let verdict = judge(
+            "r/p:t",
+            &[row("index"), row("linux/amd64")],
+            Some(&key()),
+            None,
+        );
         assert!(verdict.holds && verdict.problems.is_empty());
-        assert!(verdict.line.starts_with("every row holds: r/p:t"), "{}", verdict.line);
+        assert!(
+            verdict.line.starts_with("every row holds: r/p:t"),
+            "{}",
+            verdict.line
+        );
         assert!(verdict.line.contains(OURS), "{}", verdict.line);
     }
 
