@@ -210,7 +210,26 @@ fn a_signed_push_relies_on_the_referrers_api_and_verify_reads_it() {
         assert_eq!(cells[SBOM], sbom, "{name}");
         assert_eq!(cells[ATTESTATIONS], attestations, "{name}");
     }
-    assert!(said.stdout.contains("every row holds"), "{}", said.stdout);
+    assert!(said.stderr.contains("every row holds"), "{}", said.all());
+
+    // And for scripts: `--json`'s rows are the layout's subjects, each SBOM found by the API.
+    let said = xtask_cli::run(&["verify", &reference, "--key", &public, "--json"], &[]);
+    assert!(said.success, "verify --json failed:\n{}", said.all());
+    let document: Value = serde_json::from_str(&said.stdout).expect("stdout is one JSON document");
+    assert_eq!(document["verified"], true, "{document:#}");
+    let rows = document["rows"].as_array().expect("rows");
+    let subjects = subjects(&layout);
+    assert_eq!(rows.len(), subjects.len(), "{document:#}");
+    for (row, (name, digest)) in rows.iter().zip(subjects) {
+        assert_eq!(row["name"], name, "{row:#}");
+        assert_eq!(row["digest"], digest.as_str(), "{row:#}");
+        let sbom = if name == "index" {
+            "-"
+        } else {
+            "ok (referrers API)"
+        };
+        assert_eq!(row["checks"]["sbom"]["text"], sbom, "{row:#}");
+    }
 }
 
 /// A second push of the same image, under another tag, to a registry with the referrers API

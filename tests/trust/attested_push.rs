@@ -617,14 +617,18 @@ fn another_key(setup: &Setup, repository: &Repository) -> Expected {
         key: PathBuf::from(setup.key_file("theirs", PUBLIC_KEY_FILE)),
         refused_bundle: Some((bundle, amd64, "key not found".to_string())),
         envelope: Some((envelope, OpensslSays::Refused)),
-        error: vec!["does not verify".to_string(), "none by the key".to_string()],
+        error: vec!["does not verify".to_string(), "check --key".to_string()],
         cells,
-        lines: [
-            "linux/amd64: .att https://slsa.dev/provenance/v1: 1 found, none signed by the key",
-            "linux/amd64: bundle https://spdx.dev/Document: 1 found, none signed by the key",
-        ]
-        .map(|line| vec![line.to_string()])
-        .to_vec(),
+        // One line for every cell, naming the key that signed and the key given.
+        lines: vec![
+            [
+                "signed by key sha256:",
+                "; cosign.pub is sha256:",
+                ": check --key",
+            ]
+            .map(str::to_string)
+            .to_vec(),
+        ],
     }
 }
 
@@ -925,11 +929,11 @@ impl Tampering {
         }
         for fragments in &expected.lines {
             assert!(
-                said.stdout.lines().any(|line| fragments
+                said.stderr.lines().any(|line| fragments
                     .iter()
                     .all(|fragment| line.contains(fragment.as_str()))),
                 "no line holding {fragments:?} in:\n{}",
-                said.stdout
+                said.stderr
             );
         }
     }

@@ -7,3 +7,4 @@ mod attested_push;
 mod cosign;
 mod hostile;
 mod verify;
+mod verify_output;

@@ -61,18 +61,27 @@ fn assert_every_row_holds(said: &Said, signed: &str) {
         assert_eq!(cells[ATTESTATIONS], attestations, "{name}");
     }
     assert!(
-        said.stdout.contains("every row holds"),
+        said.stderr.contains("every row holds"),
         "no verdict:\n{}",
-        said.stdout
+        said.all()
     );
 }
 
-/// The line verify printed that starts with `start`.
+/// The line verify printed on stderr that starts with `start`.
 fn line_starting<'a>(said: &'a Said, start: &str) -> &'a str {
-    said.stdout
+    said.stderr
         .lines()
         .find(|line| line.starts_with(start))
         .unwrap_or_else(|| panic!("no line starting `{start}`:\n{}", said.all()))
+}
+
+/// The first blob that differs, as verify's `error:` line names it.
+fn first_difference(said: &Said, case: &str) -> String {
+    let error = said.error_line(case);
+    match error.split_once("first difference: ") {
+        Some((_, first)) => first.to_string(),
+        None => panic!("no first difference in: {error}"),
+    }
 }
 
 /// A fresh signed push of the image this checkout builds (`image --push --sign-key`) verifies:
@@ -115,10 +124,10 @@ fn verify_passes_on_a_fresh_signed_push_and_reads_the_date_from_the_image() {
     let said = verify(&reference, Some(&public));
     assert_every_row_holds(&said, "ok");
     assert!(
-        said.stdout
+        said.stderr
             .contains("dated 1970-01-01T00:00:00Z (SOURCE_DATE_EPOCH=0"),
         "{}",
-        said.stdout
+        said.all()
     );
     let unkeyed = verify(&reference, None);
     assert_every_row_holds(&unkeyed, "not checked");
@@ -130,10 +139,10 @@ fn verify_passes_on_a_fresh_signed_push_and_reads_the_date_from_the_image() {
     let said = verify(&dated, Some(&public));
     assert_every_row_holds(&said, "ok");
     assert!(
-        said.stdout
+        said.stderr
             .contains("dated 2023-11-14T22:13:20Z (SOURCE_DATE_EPOCH=1700000000"),
         "{}",
-        said.stdout
+        said.all()
     );
 }
 
@@ -169,7 +178,7 @@ fn verify_names_the_first_differing_blob() {
     for platform in &PLATFORMS[1..] {
         assert_eq!(rows[platform.name][REBUILT], "yes", "{}", platform.name);
     }
-    let first = line_starting(&said, "first difference: ");
+    let first = first_difference(&said, "a binary altered by one byte");
     for named in [
         "linux/amd64: layer",
         "the binary's bytes differ",
@@ -187,7 +196,7 @@ fn verify_names_the_first_differing_blob() {
     let said = verify(&reference, None);
     said.error_line("a layer built at another date");
     assert_eq!(table(&said.stdout)["linux/amd64"][REBUILT], "no: layer");
-    let first = line_starting(&said, "first difference: ");
+    let first = first_difference(&said, "a layer built at another date");
     for named in [
         "linux/amd64: layer",
         "/pause is the same bytes",
@@ -259,7 +268,7 @@ fn verify_fails_when_an_sbom_is_missing() {
         assert_eq!(cells[REBUILT], "yes", "{}", platform.name);
         assert_eq!(cells[SBOM], "missing", "{}: SBOM", platform.name);
     }
-    let first = line_starting(&said, "first difference: ");
+    let first = line_starting(&said, "linux/amd64: ");
     assert!(
         first.contains("no SBOM") && first.contains("the tag sha256-"),
         "{first}"
@@ -290,7 +299,7 @@ fn verify_names_the_commit_to_check_out_when_the_revision_differs() {
     let reference = registry.reference("other/pause:t");
     xtask_cli::push_layout(&reference, other.dir(), None, PASSWORD);
     let said = verify(&reference, None);
-    let first_line = said.stdout.lines().next().unwrap_or_default();
+    let first_line = said.stderr.lines().next().unwrap_or_default();
     for named in [
         format!("built from commit {OTHER_COMMIT}"),
         format!("`git checkout {OTHER_COMMIT}`"),
@@ -298,7 +307,7 @@ fn verify_names_the_commit_to_check_out_when_the_revision_differs() {
         assert!(
             first_line.contains(&named),
             "not first: `{named}`:\n{}",
-            said.stdout
+            said.all()
         );
     }
     let error = said.error_line("another commit");
@@ -314,7 +323,7 @@ fn verify_names_the_commit_to_check_out_when_the_revision_differs() {
             platform.name
         );
     }
-    let first = line_starting(&said, "first difference: ");
+    let first = first_difference(&said, "another commit");
     assert!(
         first.contains(&format!(
             "`annotations.{REVISION}`: \"{OTHER_COMMIT}\" in the registry"
@@ -371,9 +380,9 @@ fn verify_refuses_bad_input_in_one_line() {
             "{reference}: `{named}` not in: {line}"
         );
         assert!(
-            said.stdout.is_empty(),
+            said.stdout.is_empty() && !said.stderr.contains("rebuilding"),
             "{reference}: it rebuilt before refusing:\n{}",
-            said.stdout
+            said.all()
         );
     }
 }

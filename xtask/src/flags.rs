@@ -89,13 +89,18 @@ xflags::xflags! {
         /// that signature among their referrers, and each platform's SBOM and provenance
         /// attestations, as DSSE layers of sha256-<hex>.att and as bundle referrers (signed by the
         /// key, about that manifest, the SBOM the referrer's, the provenance naming this
-        /// checkout's commit and compiler). Prints a table; fails unless every row holds, naming
-        /// the first blob that differs and what differs.
+        /// checkout's commit and compiler). Prints the table, a reference by digest per row and a
+        /// legend on stdout (--json: one JSON document instead); each problem, in the table's
+        /// order, and the verdict on stderr. Exits 1 unless every row holds.
         cmd verify {
             /// REGISTRY/REPOSITORY:TAG (or @sha256:...), e.g. ghcr.io/OWNER/pause:0.1.0.
             required reference: String
             /// cosign.pub: check the signatures with this public key.
             optional --key pem: PathBuf
+            /// Print the result as one JSON document instead of the table (docs/verify.md).
+            optional --json
+            /// Show the digests in full in the table.
+            optional --wide
             /// Log in as this user, with the password piped to standard input.
             optional --username user: String
             /// Read the password for --username from standard input.

@@ -146,6 +146,8 @@ fn run(flags: Xtask, cosign_password: Option<&[u8]>) -> Result<()> {
                     None => None,
                 },
                 registry: registry.options()?,
+                json: flags.json,
+                wide: flags.wide,
             };
             verify::run(&sh, &options)
         }

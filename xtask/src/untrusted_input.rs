@@ -617,6 +617,34 @@ fn dsse_envelopes_and_bundles() {
     );
 }
 
+/// A bundle's key hint (base64 of a SHA-256, as cosign 3 writes it), named in messages as every
+/// key is: `sha256:` and 64 hex digits when it is one, else quoted as it came.
+#[test]
+fn bundle_key_hints() {
+    let hints = prop_oneof![
+        any_bytes(40).prop_map(|bytes| STANDARD.encode(bytes)),
+        proptest::collection::vec(any::<u8>(), 32).prop_map(|bytes| STANDARD.encode(bytes)),
+        spliced(Just(STANDARD.encode([7; 32])).boxed()),
+        any_text(64),
+    ];
+    check(
+        "bundle key hints",
+        CASES,
+        hints,
+        |hint| match bundle::hinted_key(&hint) {
+            Some(named) => assert!(
+                named.len() == "sha256:".len() + 64
+                    && named.starts_with("sha256:")
+                    && named["sha256:".len()..]
+                        .bytes()
+                        .all(|byte| byte.is_ascii_hexdigit()),
+                "{named}"
+            ),
+            None => assert!(bundle::named_key(&hint).contains(&hint)),
+        },
+    );
+}
+
 #[test]
 fn statements_payloads_sboms_and_provenance() {
     let payload = object(vec![

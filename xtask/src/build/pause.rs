@@ -198,7 +198,8 @@ pub(crate) fn install_missing_targets(sh: &Shell, platforms: &[&Platform]) -> Re
     for platform in platforms {
         let triple = platform.triple;
         if !installed.lines().any(|line| line.trim() == triple) {
-            println!(
+            // Progress, on stderr: verify's stdout is its result (the table, or JSON).
+            eprintln!(
                 "installing the Rust standard library for {triple} (rustup target add {triple})"
             );
             cmd!(sh, "rustup target add {triple}").quiet().run()?;

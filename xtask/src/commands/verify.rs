@@ -7,9 +7,13 @@
 //! controllers read, for the index and every platform manifest: cosign 2's `.sig` signature and
 //! cosign 3's signature bundle; and for every platform its signed SBOM and provenance, in the
 //! `.att` image and as bundles (`verify/attestations.rs`): the key's, about that manifest, the
-//! SBOM the referrer's, the provenance this checkout's commit and compiler. It prints a table and
-//! succeeds only when every row holds; a row that does not says which blob differs first and
-//! what differs in it, a line per problem.
+//! SBOM the referrer's, the provenance this checkout's commit and compiler. Its result, on
+//! stdout, is a table with its legend (`verify/table.rs`), or with `--json` one JSON document
+//! (`verify/json.rs`); everything else goes to stderr: what it notices of the commit, the
+//! rebuild's progress, a line per problem, and the verdict last (`verify/verdict.rs`). It
+//! succeeds only when every row holds; otherwise it exits 1, naming the first blob that differs
+//! and what differs in it. A registry that cannot be reached or refuses us ends it as it ends any
+//! command (exit 3), not as a verification that failed.
 //!
 //! What the bytes depend on: the binaries (this checkout's source, the pinned compiler, the
 //! commit, which the binary's version line carries), `image/image.toml`, the date, the revision
@@ -21,8 +25,10 @@
 mod attestations;
 mod commit;
 mod differences;
+mod json;
 mod signature;
 mod table;
+mod verdict;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -35,6 +41,7 @@ use crate::attest::materials::Compiler;
 use crate::attest::sbom;
 use crate::build::{image, pause};
 use crate::escape::Escaped;
+use crate::exit_status::{self, ExitStatus};
 use crate::named_file;
 use crate::oci::blob::{hex, sha256};
 use crate::oci::definition::{CREATED, REVISION};
@@ -54,15 +61,15 @@ use crate::registry::{self, Options as RegistryOptions};
 use crate::sigstore::key::{self, PublicKey};
 use attestations::Checkout;
 use signature::Check;
-use table::{Cell, Row};
+use table::{Cell, Detail, Row};
 
 /// The name the rebuilt image is assembled under: the tag enters no digest that is compared.
 const REBUILD_TAG: &str = "localhost/pause:verify";
 /// The index's row name.
 const INDEX_ROW: &str = "index";
-/// A cell that does not apply to its row (the index has no SBOM), or is not checked.
-const NOT_APPLICABLE: &str = "-";
+/// A cell that is not checked: without `--key`; `-` where there is nothing to check it against.
 const NOT_CHECKED: &str = "not checked";
+const NOTHING_TO_CHECK: &str = "-";
 
 /// What to verify, and how to reach it.
 pub struct Options {
@@ -71,6 +78,10 @@ pub struct Options {
     /// cosign.pub: check the signatures with it.
     pub key: Option<PathBuf>,
     pub registry: RegistryOptions,
+    /// The result as one JSON document instead of the table.
+    pub json: bool,
+    /// The table's digests in full.
+    pub wide: bool,
 }
 
 /// What the signatures and attestations must say, with `--key`: signed by the key, and about
@@ -107,10 +118,14 @@ struct Remote {
 
 /// Verifies `options.reference`: reads the registry's index, says how its commit compares with
 /// this checkout's, rebuilds the image here, holds every digest (and with `--key` every signature
-/// and attestation) against it, prints the table and the verdict.
+/// and attestation) against it, prints the table (or the JSON document), the problems and the
+/// verdict; fails with status 1 unless every row holds.
 pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     let target = Reference::to_read(&options.reference)?;
-    let key = options.key.as_deref().map(read_key).transpose()?;
+    let key = match &options.key {
+        Some(path) => Some((read_key(path)?, key_file_name(path))),
+        None => None,
+    };
     let mut session = registry::open(sh, &target, Access::Pull, &options.registry)?;
     let shown = &options.reference;
     let remote = read_index(&mut session, shown, target.tag_or_digest())?;
@@ -118,13 +133,52 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     let other_commit = compare_commits(sh, &remote.index, checkout.as_deref());
     let rebuilt = rebuild(sh, shown, &remote, checkout.as_deref())?;
     let pinned = project::pinned_toolchain()?;
-    let expected = match key {
-        Some(key) => Some(expected(sh, key, &remote)?),
-        None => None,
+    let (expected, key_named) = match key {
+        Some((key, file)) => {
+            let named = verdict::Key {
+                fingerprint: key.fingerprint(),
+                file,
+            };
+            (Some(expected(sh, key, &remote)?), Some(named))
+        }
+        None => (None, None),
     };
-    let rows = rows(&mut session, &remote, &rebuilt, expected.as_ref(), &pinned)?;
-    let first = table::print(&rows, expected.is_some());
-    verdict(shown, &rows, first, expected.as_ref(), other_commit)
+    let context = RowContext {
+        repository: target.name(),
+        expected: expected.as_ref(),
+        pinned: &pinned,
+    };
+    let rows = rows(&mut session, &remote, &rebuilt, &context)?;
+    let verdict = verdict::judge(shown, &rows, key_named.as_ref(), other_commit.as_deref());
+    if options.json {
+        let fingerprint = key_named.as_ref().map(|key| key.fingerprint.as_str());
+        json::print(shown, &rows, verdict.holds, &verdict.line, fingerprint)?;
+    } else {
+        table::print(&rows, options.wide, expected.is_some());
+    }
+    for problem in &verdict.problems {
+        eprintln!("{problem}");
+    }
+    if !verdict.holds {
+        return Err(exit_status::error(ExitStatus::Failed, verdict.line));
+    }
+    eprintln!("{}", verdict.line);
+    Ok(())
+}
+
+/// What every row is checked with: the repository (for each row's reference by digest), what
+/// `--key`'s checks expect, and the pinned compiler.
+struct RowContext<'a> {
+    repository: String,
+    expected: Option<&'a Expected>,
+    pinned: &'a str,
+}
+
+impl RowContext<'_> {
+    /// `REGISTRY/REPOSITORY@DIGEST`.
+    fn reference(&self, digest: &str) -> String {
+        format!("{}@{digest}", self.repository)
+    }
 }
 
 /// The index under `tag_or_digest`, which must be an OCI image index carrying the date
@@ -184,12 +238,12 @@ fn compare_commits(sh: &Shell, remote: &Index, checkout: Option<&str>) -> Option
     let other_commit = match (remote_revision, checkout) {
         (Some(theirs), Some(ours)) if theirs != ours => {
             match commit::id(theirs) {
-                Some(theirs) => println!(
+                Some(theirs) => eprintln!(
                     "the image was built from commit {theirs}, this checkout is {ours}: check \
                      that commit out with `git checkout {theirs}` and run verify again; \
                      comparing with this checkout anyway"
                 ),
-                None => println!(
+                None => eprintln!(
                     "the image's {REVISION} is not this checkout's commit {ours}: {}; comparing \
                      with this checkout anyway",
                     commit::not_an_id(theirs)
@@ -198,16 +252,16 @@ fn compare_commits(sh: &Shell, remote: &Index, checkout: Option<&str>) -> Option
             Some(theirs.clone())
         }
         (None, _) => {
-            println!("the image names no commit ({REVISION}): comparing with this checkout");
+            eprintln!("the image names no commit ({REVISION}): comparing with this checkout");
             None
         }
         (Some(theirs), None) => {
             match commit::id(theirs) {
-                Some(theirs) => println!(
+                Some(theirs) => eprintln!(
                     "this is not a git checkout: the image was built from commit {theirs}; clone \
                      the repository and `git checkout {theirs}`; comparing anyway"
                 ),
-                None => println!(
+                None => eprintln!(
                     "this is not a git checkout, and the image's {REVISION}: {}; comparing anyway",
                     commit::not_an_id(theirs)
                 ),
@@ -218,7 +272,7 @@ fn compare_commits(sh: &Shell, remote: &Index, checkout: Option<&str>) -> Option
     };
 
     if project::has_uncommitted_changes(sh) {
-        println!(
+        eprintln!(
             "this checkout has uncommitted changes to tracked files: the rebuild is not of its \
              commit alone (`git stash` them to compare the commit)"
         );
@@ -236,7 +290,7 @@ fn rebuild(sh: &Shell, shown: &str, remote: &Remote, checkout: Option<&str>) -> 
         }
     }
     let platforms = image::in_table_order(&platforms);
-    println!(
+    eprintln!(
         "rebuilding {} from this checkout{} dated {} (SOURCE_DATE_EPOCH={}, the \
          image's {CREATED})",
         platforms
@@ -278,15 +332,14 @@ fn rows(
     session: &mut Session,
     remote: &Remote,
     rebuilt: &Image,
-    expected: Option<&Expected>,
-    pinned: &str,
+    context: &RowContext<'_>,
 ) -> Result<Vec<Row>> {
     let mut rows = vec![index_row(
         session,
         &remote.digest,
         &remote.data,
         rebuilt,
-        expected,
+        context,
     )?];
     for descriptor in &remote.index.manifests {
         let row = match platform_of(descriptor).and_then(|platform| {
@@ -295,60 +348,29 @@ fn rows(
                 .iter()
                 .find(|built| built.platform == platform)
         }) {
-            Some(built) => platform_row(session, descriptor, built, expected, pinned)?,
-            None => Row {
-                name: row_name(descriptor),
-                digest: descriptor.digest.clone(),
-                rebuilt: Cell::fails("no: not a platform this checkout builds"),
-                signature: Cell::holds(NOT_APPLICABLE),
-                bundle: Cell::holds(NOT_APPLICABLE),
-                sbom: Cell::holds(NOT_APPLICABLE),
-                attestations: Cell::holds(NOT_APPLICABLE),
-                details: Vec::new(),
-            },
+            Some(built) => platform_row(session, descriptor, built, context)?,
+            None => {
+                let name = row_name(descriptor);
+                let line = format!(
+                    "{name}: the index lists {}, and this checkout builds no such platform",
+                    descriptor.digest
+                );
+                Row {
+                    digest: descriptor.digest.clone(),
+                    platform: descriptor.platform.clone(),
+                    reference: context.reference(&descriptor.digest),
+                    rebuilt: Cell::failed("no: not a platform this checkout builds", line),
+                    signature: Cell::not_checked(NOTHING_TO_CHECK),
+                    bundle: Cell::not_checked(NOTHING_TO_CHECK),
+                    sbom: Cell::not_checked(NOTHING_TO_CHECK),
+                    attestations: Cell::not_checked(NOTHING_TO_CHECK),
+                    name,
+                }
+            }
         };
         rows.push(row);
     }
     Ok(rows)
-}
-
-/// Success when every row holds; else the error naming the rows that do not, the first problem
-/// (`first`) and the commit to check out.
-fn verdict(
-    shown: &str,
-    rows: &[Row],
-    first: Option<String>,
-    expected: Option<&Expected>,
-    other_commit: Option<String>,
-) -> Result<()> {
-    let failing: Vec<&Row> = rows.iter().filter(|row| !row.holds()).collect();
-    if failing.is_empty() {
-        println!(
-            "every row holds: {shown} is what this checkout builds, and every platform has its \
-             SBOM{}",
-            expected.map_or_else(String::new, |expected| format!(
-                "; signed with the key {} (.sig and bundle), and every platform's SBOM and \
-                 provenance are attested with it in cosign 2's .att and cosign 3's bundles",
-                expected.key.fingerprint()
-            ))
-        );
-        return Ok(());
-    }
-    let commit = other_commit.map_or_else(String::new, |revision| match commit::id(&revision) {
-        Some(id) => format!(" (the image was built from commit {id}: `git checkout {id}`)"),
-        None => format!(" ({})", commit::not_an_id(&revision)),
-    });
-    bail!(
-        "{shown} does not verify: {} of {} rows do not hold ({}){commit}{}",
-        failing.len(),
-        rows.len(),
-        failing
-            .iter()
-            .map(|row| Escaped(&row.name).to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
-        first.map_or_else(String::new, |first| format!("; first: {first}"))
-    )
 }
 
 /// cosign.pub, read.
@@ -357,6 +379,14 @@ fn read_key(path: &std::path::Path) -> Result<PublicKey> {
         .with_context(|| format!("cannot read --key {}", path.display()))?;
     let text = String::from_utf8_lossy(&text);
     PublicKey::from_pem(&text).map_err(|error| anyhow!("--key {}: {error:#}", path.display()))
+}
+
+/// `--key`'s file as lines name it: its name (`cosign.pub`), which the user gave.
+fn key_file_name(path: &std::path::Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    )
 }
 
 /// The row of an index entry: its platform as the table names it (`linux/arm64`), else as the
@@ -383,21 +413,22 @@ fn index_row(
     digest: &str,
     data: &[u8],
     rebuilt: &Image,
-    expected: Option<&Expected>,
+    context: &RowContext<'_>,
 ) -> Result<Row> {
-    let mut details = Vec::new();
     let rebuilt_cell = if digest == rebuilt.index.digest {
-        Cell::holds("yes")
+        Cell::ok("yes")
     } else {
-        details.push(format!(
-            "index: registry {digest}, rebuilt {}: {}",
-            rebuilt.index.digest,
-            differences::documents(data, &rebuilt.index.data)
-        ));
-        Cell::fails("no: index")
+        Cell::failed(
+            "no: index",
+            format!(
+                "index: registry {digest}, rebuilt {}: {}",
+                rebuilt.index.digest,
+                differences::documents(data, &rebuilt.index.data)
+            ),
+        )
     };
-    let signature = signature_cell(session, expected, digest, INDEX_ROW, &mut details)?;
-    let bundle = match expected {
+    let signature = signature_cell(session, context.expected, digest, INDEX_ROW)?;
+    let bundle = match context.expected {
         Some(expected) => {
             let gathered = attestations::gather(session, &expected.key, digest)?;
             let row = attestations::Row {
@@ -405,19 +436,20 @@ fn index_row(
                 platform: None,
                 sbom: None,
             };
-            attestations::bundle_cell(&gathered, &row, &expected.checkout(), &mut details)
+            attestations::bundle_cell(&gathered, &row, &expected.checkout())
         }
-        None => Cell::holds(NOT_CHECKED),
+        None => Cell::not_checked(NOT_CHECKED),
     };
     Ok(Row {
         name: INDEX_ROW.to_string(),
         digest: digest.to_string(),
+        platform: None,
+        reference: context.reference(digest),
         rebuilt: rebuilt_cell,
         signature,
         bundle,
-        sbom: Cell::holds(NOT_APPLICABLE),
-        attestations: Cell::holds(NOT_APPLICABLE),
-        details,
+        sbom: Cell::not_applicable(),
+        attestations: Cell::not_applicable(),
     })
 }
 
@@ -427,32 +459,29 @@ fn platform_row(
     session: &mut Session,
     descriptor: &Descriptor,
     built: &PlatformImage,
-    expected: Option<&Expected>,
-    pinned: &str,
+    context: &RowContext<'_>,
 ) -> Result<Row> {
     let name = built.platform.name;
     let digest = &descriptor.digest;
-    let mut details = Vec::new();
-    let fail = |details: &mut Vec<String>, cell: &str, detail: String| {
-        details.push(format!("{name}: {detail}"));
-        Cell::fails(cell)
+    let row = |rebuilt, signature, bundle, sbom, attestations| Row {
+        name: name.to_string(),
+        digest: digest.clone(),
+        platform: descriptor.platform.clone(),
+        reference: context.reference(digest),
+        rebuilt,
+        signature,
+        bundle,
+        sbom,
+        attestations,
     };
+    let fail = |cell: &str, detail: String| Cell::failed(cell, format!("{name}: {detail}"));
     let Some(remote_manifest) = session.get_manifest(digest)? else {
         let rebuilt = fail(
-            &mut details,
             "no: manifest missing",
             format!("the index lists {digest}, which the registry does not have"),
         );
-        return Ok(Row {
-            name: name.to_string(),
-            digest: digest.clone(),
-            rebuilt,
-            signature: Cell::fails(NOT_APPLICABLE),
-            bundle: Cell::fails(NOT_APPLICABLE),
-            sbom: Cell::fails(NOT_APPLICABLE),
-            attestations: Cell::fails(NOT_APPLICABLE),
-            details,
-        });
+        let nothing = || Cell::not_checked(NOTHING_TO_CHECK);
+        return Ok(row(rebuilt, nothing(), nothing(), nothing(), nothing()));
     };
     let parsed: Option<Manifest> = serde_json::from_slice(&remote_manifest.data).ok();
     let remote_layer = match parsed.as_ref().map(|manifest| manifest.layers.as_slice()) {
@@ -464,13 +493,12 @@ fn platform_row(
     };
 
     let rebuilt = if *digest == built.manifest.digest {
-        Cell::holds("yes")
+        Cell::ok("yes")
     } else {
         match (&parsed, &remote_layer) {
             (Some(_), Some((layer_digest, layer_bytes))) if *layer_digest != built.layer.digest => {
                 let what = differences::layers(layer_bytes, &built.layer.data);
                 fail(
-                    &mut details,
                     "no: layer",
                     format!(
                         "layer {layer_digest} in the registry, {} rebuilt: {what}",
@@ -483,7 +511,6 @@ fn platform_row(
                     session.get_blob(&manifest.config.digest, manifest.config.size)?;
                 let what = differences::documents(&remote_config, &built.config.data);
                 fail(
-                    &mut details,
                     "no: config",
                     format!(
                         "config {} in the registry, {} rebuilt: {what}",
@@ -494,7 +521,6 @@ fn platform_row(
             (Some(_), Some(_)) => {
                 let what = differences::documents(&remote_manifest.data, &built.manifest.data);
                 fail(
-                    &mut details,
                     "no: manifest",
                     format!(
                         "manifest {digest} in the registry, {} rebuilt: {what}",
@@ -503,7 +529,6 @@ fn platform_row(
                 )
             }
             _ => fail(
-                &mut details,
                 "no: manifest",
                 format!(
                     "manifest {digest} is not an image manifest with one layer, as this \
@@ -513,16 +538,15 @@ fn platform_row(
             ),
         }
     };
-    let signature = signature_cell(session, expected, digest, name, &mut details)?;
+    let signature = signature_cell(session, context.expected, digest, name)?;
     let (sbom, document) = sbom_cell(
         session,
         digest,
         remote_layer.as_ref().map(|(_, bytes)| bytes.as_slice()),
-        pinned,
+        context.pinned,
         name,
-        &mut details,
     )?;
-    let (bundle, attested) = match expected {
+    let (bundle, attested) = match context.expected {
         Some(expected) => {
             let gathered = attestations::gather(session, &expected.key, digest)?;
             let row = attestations::Row {
@@ -532,22 +556,16 @@ fn platform_row(
             };
             let checkout = expected.checkout();
             (
-                attestations::bundle_cell(&gathered, &row, &checkout, &mut details),
-                attestations::attestations_cell(&gathered, &row, &checkout, &mut details),
+                attestations::bundle_cell(&gathered, &row, &checkout),
+                attestations::attestations_cell(&gathered, &row, &checkout),
             )
         }
-        None => (Cell::holds(NOT_CHECKED), Cell::holds(NOT_CHECKED)),
+        None => (
+            Cell::not_checked(NOT_CHECKED),
+            Cell::not_checked(NOT_CHECKED),
+        ),
     };
-    Ok(Row {
-        name: name.to_string(),
-        digest: digest.clone(),
-        rebuilt,
-        signature,
-        bundle,
-        sbom,
-        attestations: attested,
-        details,
-    })
+    Ok(row(rebuilt, signature, bundle, sbom, attested))
 }
 
 /// The `.sig` cell of `digest`: not checked without a key.
@@ -556,39 +574,37 @@ fn signature_cell(
     expected: Option<&Expected>,
     digest: &str,
     name: &str,
-    details: &mut Vec<String>,
 ) -> Result<Cell> {
     let Some(key) = expected.map(|expected| &expected.key) else {
-        return Ok(Cell::holds(NOT_CHECKED));
+        return Ok(Cell::not_checked(NOT_CHECKED));
     };
     let tag = crate::sigstore::simple_signing::signature_tag(digest);
     Ok(match signature::check(session, key, digest)? {
-        Check::Verified => Cell::holds("ok"),
-        Check::Missing => {
-            details.push(format!(
-                "{name}: no signature: the registry has no {tag}; sign with `cargo xtask push \
-                 --sign-key cosign.key`"
-            ));
-            Cell::fails("missing")
-        }
-        Check::OtherKeys(count) => {
-            details.push(format!(
-                "{name}: {count} signature(s) under {tag}, none by the key {}",
-                key.fingerprint()
-            ));
-            Cell::fails("not by this key")
-        }
-        Check::OtherDigest(named) => {
-            details.push(format!(
+        Check::Verified => Cell::ok("ok"),
+        Check::Missing => Cell::missing(format!(
+            "{name}: no signature: the registry has no {tag}; sign with `cargo xtask push \
+             --sign-key cosign.key`"
+        )),
+        Check::OtherKeys(count) => Cell::new(
+            "not by this key",
+            table::Verdict::OtherKey,
+            vec![Detail {
+                line: format!(
+                    "{name}: {count} signature(s) under {tag}, none by the key {}",
+                    key.fingerprint()
+                ),
+                // A `.sig` names no key.
+                other_keys: Some(Default::default()),
+            }],
+        ),
+        Check::OtherDigest(named) => Cell::failed(
+            "names another digest",
+            format!(
                 "{name}: the key's signature under {tag} is of {named}, another manifest: a \
                  signature copied from it"
-            ));
-            Cell::fails("names another digest")
-        }
-        Check::Unreadable(why) => {
-            details.push(format!("{name}: {why}"));
-            Cell::fails("unreadable")
-        }
+            ),
+        ),
+        Check::Unreadable(why) => Cell::failed("unreadable", format!("{name}: {why}")),
     })
 }
 
@@ -601,17 +617,16 @@ fn sbom_cell(
     layer: Option<&[u8]>,
     pinned: &str,
     name: &str,
-    details: &mut Vec<String>,
 ) -> Result<(Cell, Option<Vec<u8>>)> {
     let (listing, found) = referrers::fetch(session, digest, sbom::MEDIA_TYPE)?;
     let place = listing.place();
     if found.is_empty() {
-        details.push(format!(
+        let line = format!(
             "{name}: no SBOM ({}) among the referrers of {digest} ({place}): push the layout \
              `cargo xtask image` wrote, which holds one per platform",
             sbom::MEDIA_TYPE
-        ));
-        return Ok((Cell::fails("missing"), None));
+        );
+        return Ok((Cell::missing(line), None));
     }
     let files: Vec<(String, Vec<u8>)> = match layer.map(layer::read) {
         Some(Ok((entries, _))) => entries
@@ -637,7 +652,7 @@ fn sbom_cell(
                         Listing::Api => "ok (referrers API)",
                         Listing::FallbackTag(_) => "ok (fallback tag)",
                     };
-                    return Ok((Cell::holds(via), Some(content.document)));
+                    return Ok((Cell::ok(via), Some(content.document)));
                 }
                 Some(why) => why,
             },
@@ -645,15 +660,13 @@ fn sbom_cell(
         };
         problem = why;
     }
-    details.push(format!("{name}: the SBOM found through {place}: {problem}"));
-    Ok((
-        Cell::fails(if problem.contains("rustc") {
-            "other compiler"
-        } else {
-            "does not match"
-        }),
-        None,
-    ))
+    let text = if problem.contains("rustc") {
+        "other compiler"
+    } else {
+        "does not match"
+    };
+    let line = format!("{name}: the SBOM found through {place}: {problem}");
+    Ok((Cell::failed(text, line), None))
 }
 
 /// What is wrong with the SBOM `document` of a platform whose layer holds `files`, if anything.

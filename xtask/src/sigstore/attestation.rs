@@ -337,7 +337,10 @@ pub(crate) fn read_bundle(bytes: &[u8], key: &PublicKey, digest: &str) -> Readin
                     .to_string(),
             ),
         ),
-        _ => Reading::NotTheKeys(format!("it names another key (hint {})", read.hint)),
+        _ => Reading::NotTheKeys(format!(
+            "it names another key, {}",
+            bundle::named_key(&read.hint)
+        )),
     }
 }
 

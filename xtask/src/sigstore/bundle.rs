@@ -25,7 +25,7 @@ use super::dsse::{Envelope, Signature};
 use super::key::PublicKey;
 use crate::attest::intoto::{self, Statement};
 use crate::oci::artifact::{self, Artifact};
-use crate::oci::blob::Blob;
+use crate::oci::blob::{Blob, hex};
 use crate::oci::definition::CREATED;
 use crate::oci::descriptor::Descriptor;
 
@@ -92,6 +92,14 @@ pub struct Bundle {
 /// writes it (and as a verifier's trust material looks the key up).
 pub fn key_hint(key: &PublicKey) -> Result<String> {
     Ok(STANDARD.encode(Sha256::digest(key.to_der()?)))
+}
+
+/// The key a hint names, as every message names a key: `sha256:<hex>` of its
+/// SubjectPublicKeyInfo ([`PublicKey::fingerprint`]); none for a hint that is not base64 of a
+/// SHA-256.
+pub(crate) fn hinted_key(hint: &str) -> Option<String> {
+    let digest = STANDARD.decode(hint).ok()?;
+    (digest.len() == Sha256::output_size()).then(|| format!("sha256:{}", hex(&digest)))
 }
 
 /// The bundle of `envelope` (one signature), signed by `key`.
@@ -173,8 +181,9 @@ impl Bundle {
     pub fn verify(&self, key: &PublicKey) -> Result<Statement> {
         if self.hint != key_hint(key)? {
             bail!(
-                "the bundle names another key (hint {}) than {key:?}",
-                self.hint
+                "the bundle names another key, {}, than {}",
+                named_key(&self.hint),
+                key.fingerprint()
             );
         }
         if self.envelope.payload_type != intoto::MEDIA_TYPE {
@@ -185,6 +194,11 @@ impl Bundle {
         }
         Statement::parse(self.envelope.verify(key)?)
     }
+}
+
+/// The key a hint names, for a message: its fingerprint, else the hint, quoted.
+pub(crate) fn named_key(hint: &str) -> String {
+    hinted_key(hint).unwrap_or_else(|| format!("a key by the hint `{hint}`, not a SHA-256"))
 }
 
 /// The statement `cosign sign` (cosign 3, bundle format) signs for the manifest `digest`: no
@@ -223,7 +237,7 @@ pub(crate) fn referrer(
 mod tests {
     use serde_json::Value;
 
-    use super::{Bundle, bundle, key_hint, parse, referrer, sign_statement};
+    use super::{Bundle, bundle, hinted_key, key_hint, parse, referrer, sign_statement};
     use crate::attest::intoto::MEDIA_TYPE as IN_TOTO;
     use crate::oci::blob::{Blob, sha256};
     use crate::sigstore::dsse::Envelope;
@@ -267,6 +281,9 @@ mod tests {
         let decoded =
             base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &hint).unwrap();
         assert_eq!(crate::oci::blob::hex(&decoded), hex);
+        // And named in messages as every key is: its fingerprint.
+        assert_eq!(hinted_key(&hint), Some(key.public_key().fingerprint()));
+        assert_eq!(hinted_key("not base64"), None);
         assert_eq!(
             parse(&blob.data).unwrap(),
             Bundle {

@@ -10,14 +10,15 @@
 //! names this project's build type, the row's platform, this checkout's commit (else: which
 //! commit to check out) and its compiler. Attestations by other keys are others' business and
 //! pass, unless none of a kind is the key's. Each problem is one line naming the platform, the
-//! format, the predicate type and what differs.
+//! format, the predicate type and what differs; a line saying none is the key's carries the keys
+//! the bundles name instead, as fingerprints, for the one line that says the key is wrong.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Result;
 
 use super::commit;
-use super::table::{Cell, short};
+use super::table::{Cell, Detail, Verdict, short};
 use crate::attest::materials::Compiler;
 use crate::attest::provenance;
 use crate::platform::Platform;
@@ -59,6 +60,8 @@ pub(super) struct Found {
     /// The subject a bundle referrer's manifest names, when it is not the digest it is listed
     /// under.
     pub(super) listed_for: Option<String>,
+    /// The key a bundle names (its hint), as a fingerprint; none for an `.att` envelope.
+    pub(super) signer: Option<String>,
     pub(super) reading: Reading,
 }
 
@@ -106,6 +109,7 @@ pub(super) fn gather(session: &mut Session, key: &PublicKey, digest: &str) -> Re
                     at: layer.digest,
                     labelled: layer.predicate_type,
                     listed_for: None,
+                    signer: None,
                 });
             }
             None
@@ -119,7 +123,7 @@ pub(super) fn gather(session: &mut Session, key: &PublicKey, digest: &str) -> Re
             .listed_annotations
             .get(bundle::PREDICATE_TYPE_ANNOTATION)
             .cloned();
-        let (reading, labelled, listed_for) = match referrer.content {
+        let (reading, labelled, listed_for, signer) = match referrer.content {
             Ok(content) => (
                 attestation::read_bundle(&content.document, key, digest),
                 content
@@ -128,14 +132,18 @@ pub(super) fn gather(session: &mut Session, key: &PublicKey, digest: &str) -> Re
                     .cloned()
                     .or(listed),
                 content.subject.filter(|subject| subject != digest),
+                bundle::parse(&content.document)
+                    .ok()
+                    .and_then(|read| bundle::hinted_key(&read.hint)),
             ),
-            Err(why) => (Reading::NotTheKeys(why), listed, None),
+            Err(why) => (Reading::NotTheKeys(why), listed, None, None),
         };
         found.push(Found {
             format: Format::Bundle,
             at: referrer.digest,
             labelled,
             listed_for,
+            signer,
             reading,
         });
     }
@@ -202,17 +210,28 @@ pub(super) struct Row<'a> {
 struct Problem {
     short: &'static str,
     line: String,
+    /// When none of a kind is the key's: the keys the bundles of that kind name.
+    other_keys: Option<BTreeSet<String>>,
+}
+
+/// The word of a problem that says none of a kind is the key's.
+const NOT_BY_THIS_KEY: &str = "not by this key";
+const MISSING: &str = "missing";
+
+impl Problem {
+    fn new(short: &'static str, line: String) -> Problem {
+        Problem {
+            short,
+            line,
+            other_keys: None,
+        }
+    }
 }
 
 /// The `bundle` cell: cosign 3's signature of the digest, a bundle of `cosign sign`'s statement.
-pub(super) fn bundle_cell(
-    gathered: &Gathered,
-    row: &Row<'_>,
-    checkout: &Checkout<'_>,
-    details: &mut Vec<String>,
-) -> Cell {
+pub(super) fn bundle_cell(gathered: &Gathered, row: &Row<'_>, checkout: &Checkout<'_>) -> Cell {
     let problems = judge(gathered, Format::Bundle, SIGN_PREDICATE_TYPE, row, checkout);
-    cell(problems, details)
+    cell(problems)
 }
 
 /// The `attestations` cell of a platform: its SBOM and provenance, in the `.att` image and as
@@ -221,14 +240,10 @@ pub(super) fn attestations_cell(
     gathered: &Gathered,
     row: &Row<'_>,
     checkout: &Checkout<'_>,
-    details: &mut Vec<String>,
 ) -> Cell {
     let mut problems = Vec::new();
     if let Some((short, line)) = &gathered.att_problem {
-        problems.push(Problem {
-            short,
-            line: format!("{}: {line}", row.name),
-        });
+        problems.push(Problem::new(short, format!("{}: {line}", row.name)));
     } else {
         for predicate_type in [SPDX_PREDICATE_TYPE, provenance::PREDICATE_TYPE] {
             problems.extend(judge(gathered, Format::Att, predicate_type, row, checkout));
@@ -243,17 +258,28 @@ pub(super) fn attestations_cell(
             checkout,
         ));
     }
-    cell(problems, details)
+    cell(problems)
 }
 
-/// `ok`, or the first problem's word; every problem's line goes to `details`.
-fn cell(problems: Vec<Problem>, details: &mut Vec<String>) -> Cell {
+/// `ok`, or the first problem's word and verdict, with every problem's line.
+fn cell(problems: Vec<Problem>) -> Cell {
     let Some(first) = problems.first() else {
-        return Cell::holds("ok");
+        return Cell::ok("ok");
+    };
+    let verdict = match first.short {
+        MISSING => Verdict::Missing,
+        NOT_BY_THIS_KEY => Verdict::OtherKey,
+        _ => Verdict::Failed,
     };
     let text = first.short;
-    details.extend(problems.into_iter().map(|problem| problem.line));
-    Cell::fails(text)
+    let details = problems
+        .into_iter()
+        .map(|problem| Detail {
+            line: problem.line,
+            other_keys: problem.other_keys,
+        })
+        .collect();
+    Cell::new(text, verdict, details)
 }
 
 /// Every problem with the attestations of `predicate_type` in `format`: a key's statement moved
@@ -269,6 +295,7 @@ fn judge(
     let mut problems = Vec::new();
     let mut verified = 0;
     let mut others = Vec::new();
+    let mut signers = BTreeSet::new();
     for found in gathered
         .found
         .iter()
@@ -276,35 +303,35 @@ fn judge(
     {
         let at = format!("{what} ({})", short(&found.at));
         match &found.reading {
-            Reading::AboutAnother(statement) => problems.push(Problem {
-                short: "moved",
-                line: format!(
+            Reading::AboutAnother(statement) => problems.push(Problem::new(
+                "moved",
+                format!(
                     "{at}: the key's statement about {}, not this manifest: an attestation moved \
                      here from another manifest",
                     manifest_name(checkout, &statement.subject_digest())
                 ),
-            }),
-            Reading::Broken(why) => problems.push(Problem {
-                short: "changed",
-                line: format!("{at}: {why}"),
-            }),
-            Reading::NotTheKeys(why) => others.push(why.as_str()),
+            )),
+            Reading::Broken(why) => problems.push(Problem::new("changed", format!("{at}: {why}"))),
+            Reading::NotTheKeys(why) => {
+                others.push(why.as_str());
+                signers.extend(found.signer.iter().cloned());
+            }
             Reading::Verified(statement) => {
                 verified += 1;
                 if let Some(subject) = &found.listed_for {
-                    problems.push(Problem {
-                        short: "moved",
-                        line: format!(
+                    problems.push(Problem::new(
+                        "moved",
+                        format!(
                             "{at}: listed among this manifest's referrers, its referrer names {} \
                              as its subject: moved here from another manifest's referrers",
                             manifest_name(checkout, subject)
                         ),
-                    });
+                    ));
                 }
                 if found.labelled.as_deref() != Some(predicate_type) {
-                    problems.push(Problem {
-                        short: "mislabelled",
-                        line: format!(
+                    problems.push(Problem::new(
+                        "mislabelled",
+                        format!(
                             "{at}: labelled {}, and the key signed a {predicate_type}: readers \
                              that pick by the label miss it",
                             found
@@ -312,7 +339,7 @@ fn judge(
                                 .as_deref()
                                 .unwrap_or("with no predicate type")
                         ),
-                    });
+                    ));
                 }
                 problems.extend(
                     content_problems(
@@ -322,10 +349,7 @@ fn judge(
                         checkout,
                     )
                     .into_iter()
-                    .map(|(short, why)| Problem {
-                        short,
-                        line: format!("{at}: {why}"),
-                    }),
+                    .map(|(short, why)| Problem::new(short, format!("{at}: {why}"))),
                 );
             }
         }
@@ -333,16 +357,17 @@ fn judge(
     if verified == 0 {
         problems.push(match others.first() {
             Some(why) => Problem {
-                short: "not by this key",
+                short: NOT_BY_THIS_KEY,
                 line: format!(
                     "{what}: {} found, none signed by the key {}: {why}",
                     others.len(),
                     checkout.fingerprint
                 ),
+                other_keys: Some(signers),
             },
-            None => Problem {
-                short: "missing",
-                line: match format {
+            None => Problem::new(
+                MISSING,
+                match format {
                     Format::Att => {
                         format!("{what}: none in its .att image: push with `--sign-key cosign.key`")
                     }
@@ -352,7 +377,7 @@ fn judge(
                         gathered.bundles_place
                     ),
                 },
-            },
+            ),
         });
     }
     problems
@@ -498,9 +523,9 @@ fn manifest_name(checkout: &Checkout<'_>, digest: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
+    use std::collections::{BTreeMap, BTreeSet};
 
-    use super::{Checkout, Format, Found, Gathered, Row, attestations_cell, bundle_cell};
+    use super::{Checkout, Format, Found, Gathered, Row, Verdict, attestations_cell, bundle_cell};
     use crate::attest::materials::Compiler;
     use crate::attest::materials::tests::RUSTC_VV;
     use crate::attest::provenance::tests::COMMIT;
@@ -610,6 +635,7 @@ mod tests {
             at: layer.digest,
             labelled: Some(attestation.predicate_type().to_string()),
             listed_for: None,
+            signer: None,
         }
     }
 
@@ -620,6 +646,9 @@ mod tests {
             at: attestation.bundle().digest.clone(),
             labelled: Some(attestation.predicate_type().to_string()),
             listed_for: None,
+            signer: crate::sigstore::bundle::parse(&attestation.bundle().data)
+                .ok()
+                .and_then(|read| crate::sigstore::bundle::hinted_key(&read.hint)),
         }
     }
 
@@ -637,9 +666,9 @@ mod tests {
         row: &Row<'_>,
         checkout: &Checkout<'_>,
     ) -> (String, Vec<String>) {
-        let mut details = Vec::new();
-        let cell = attestations_cell(gathered, row, checkout, &mut details);
-        assert_eq!(cell.holds, details.is_empty(), "{details:?}");
+        let cell = attestations_cell(gathered, row, checkout);
+        let details: Vec<String> = cell.details.iter().map(|d| d.line.clone()).collect();
+        assert_eq!(cell.holds(), details.is_empty(), "{details:?}");
         (cell.text, details)
     }
 
@@ -655,9 +684,12 @@ mod tests {
                 judged(&gathered, &row, &checkout),
                 ("ok".to_string(), vec![])
             );
-            let mut details = Vec::new();
-            let cell = bundle_cell(&gathered, &row, &checkout, &mut details);
-            assert!(cell.holds && details.is_empty(), "{details:?}");
+            let cell = bundle_cell(&gathered, &row, &checkout);
+            assert!(
+                cell.holds() && cell.details.is_empty(),
+                "{:?}",
+                cell.details
+            );
         }
     }
 
@@ -745,6 +777,26 @@ mod tests {
                 "1 found, none signed by the key",
             ],
         );
+        // Every such line carries the keys that did sign as far as they are named: a bundle
+        // names its key, by the fingerprint the lines use; an `.att` envelope names none.
+        let cell = attestations_cell(&signed.stored(0, &other), &row, &other_checkout);
+        assert_eq!(cell.verdict, Verdict::OtherKey);
+        let signer = key.fingerprint();
+        for detail in &cell.details {
+            let named = detail.other_keys.as_ref().expect("none by the key");
+            if detail.line.contains(": bundle ") {
+                assert_eq!(named, &BTreeSet::from([signer.clone()]), "{}", detail.line);
+                assert!(
+                    detail
+                        .line
+                        .contains(&format!("names another key, {signer}")),
+                    "{}",
+                    detail.line
+                );
+            } else {
+                assert!(named.is_empty(), "{}", detail.line);
+            }
+        }
         // No provenance bundle.
         let mut missing = signed.stored(0, &key);
         missing.found.remove(at);
