@@ -42,12 +42,20 @@ xflags::xflags! {
             /// Sign the index and every platform manifest with this cosign key (password from
             /// COSIGN_PASSWORD or the terminal).
             optional --sign-key key: PathBuf
+            /// Print only the pushed REGISTRY/REPOSITORY:TAG@sha256:... on stdout, and nothing on
+            /// stderr but errors.
+            optional -q, --quiet
+            /// Print what the push wrote as JSON on stdout, in place of the reference.
+            optional --json
+            /// Write what the push wrote as JSON to this file, once the push succeeded.
+            optional --metadata-file file: PathBuf
         }
 
         /// Push an OCI layout with its exact digests: the blobs the registry lacks, each
         /// manifest, each platform's SBOM (listed by the referrers API, or under the fallback tag
         /// sha256-<hex>), with --sign-key cosign's signature of the index and of each platform
-        /// manifest (tag sha256-<hex>.sig), and the index last under the tag; then print the
+        /// manifest (tag sha256-<hex>.sig), and the index last under the tag. Prints the pushed
+        /// REGISTRY/REPOSITORY:TAG@sha256:... on stdout; on stderr what each write did, then the
         /// settings that pin it by digest for containerd, CRI-O and podman. Credentials:
         /// --username with the password on stdin, else REGISTRY_AUTH_FILE, podman's auth.json or
         /// docker's config.json ($DOCKER_CONFIG; auths, credHelpers, credsStore; Docker Hub by any
@@ -68,6 +76,13 @@ xflags::xflags! {
             /// Sign the index and every platform manifest with this cosign key (password from
             /// COSIGN_PASSWORD or the terminal).
             optional --sign-key key: PathBuf
+            /// Print only the pushed REGISTRY/REPOSITORY:TAG@sha256:... on stdout, and nothing on
+            /// stderr but errors.
+            optional -q, --quiet
+            /// Print what the push wrote as JSON on stdout, in place of the reference.
+            optional --json
+            /// Write what the push wrote as JSON to this file, once the push succeeded.
+            optional --metadata-file file: PathBuf
         }
 
         /// Check a pushed image against this checkout: rebuild it with the date its index

@@ -22,6 +22,7 @@ use crate::oci::out_dir::OutDir;
 use crate::oci::reference::Reference;
 use crate::oci::timestamp;
 use crate::platform::{PLATFORMS, Platform};
+use crate::progress::Progress;
 use crate::project;
 
 pub use crate::oci::layer::MAX_LAYER_BYTES;
@@ -44,6 +45,9 @@ pub struct Options {
     pub platforms: Vec<&'static Platform>,
     /// The directory receiving `oci/` and `pause.tar`.
     pub out: PathBuf,
+    /// Where the sizes and what was written are said: stdout, the result of `cargo xtask
+    /// image`; stderr when a push follows, whose result is the pushed reference.
+    pub progress: Progress,
 }
 
 impl Default for Options {
@@ -53,6 +57,7 @@ impl Default for Options {
             tag: default_tag(),
             platforms: PLATFORMS.iter().collect(),
             out: project::image_dir(),
+            progress: Progress::Stdout,
         }
     }
 }
@@ -72,7 +77,7 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     let out = OutDir::hold(&options.out, options.out == project::image_dir())?;
     let record = build_record(sh)?;
     let image = build(sh, &options.tag, &platforms, epoch, Some(&record))?;
-    print_sizes(&image);
+    print_sizes(&image, options.progress);
     check_sizes(&image)?;
 
     let layout_dir = project::layout_dir(&options.out);
@@ -80,21 +85,22 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     let docker_platform = docker_platform(&image);
     out.write(&image, docker_platform, epoch)?;
 
-    println!(
+    let say = |line: String| options.progress.say(&line);
+    say(format!(
         "index {} ({} bytes)",
         image.index.digest,
         image.index.size()
-    );
-    println!(
+    ));
+    say(format!(
         "wrote {} as {}",
         project::relative(&layout_dir).display(),
         image.tag
-    );
-    println!(
+    ));
+    say(format!(
         "wrote {} (docker-archive image: {})",
         project::relative(&archive_path).display(),
         docker_platform.name
-    );
+    ));
     Ok(())
 }
 
@@ -187,20 +193,20 @@ fn docker_platform(image: &Image) -> &'static Platform {
         .unwrap_or(image.platforms[0].platform)
 }
 
-fn print_sizes(image: &Image) {
-    println!(
+fn print_sizes(image: &Image, progress: Progress) {
+    progress.say(&format!(
         "{:<16} {:>6} {:>7} {:>9} {:>6}",
         "platform", "layer", "config", "manifest", "total"
-    );
+    ));
     for built in &image.platforms {
-        println!(
+        progress.say(&format!(
             "{:<16} {:>6} {:>7} {:>9} {:>6}",
             built.platform.name,
             built.layer.size(),
             built.config.size(),
             built.manifest.size(),
             built.total_bytes()
-        );
+        ));
     }
 }
 
