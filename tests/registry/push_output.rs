@@ -26,7 +26,11 @@ const STRACE: Need = Need::program("strace", "strace");
 /// `cargo xtask push ARGS` with the key's password at hand; it must succeed.
 fn push(args: &[&str]) -> Said {
     let said = xtask_cli::run(&[&["push"][..], args].concat(), &[(PASSWORD_VAR, PASSWORD)]);
-    assert!(said.success, "cargo xtask push {args:?} failed:\n{}", said.all());
+    assert!(
+        said.success,
+        "cargo xtask push {args:?} failed:\n{}",
+        said.all()
+    );
     said
 }
 
@@ -99,7 +103,11 @@ fn assert_metadata_is_the_registry(
     let tag = reference.rsplit_once(':').expect("a tag").1;
     assert_eq!(metadata["reference"], reference, "{metadata:#}");
     assert_eq!(metadata["digest"], digest.as_str(), "{metadata:#}");
-    assert_eq!(held(&http, tag), digest, "the tag holds the metadata's digest");
+    assert_eq!(
+        held(&http, tag),
+        digest,
+        "the tag holds the metadata's digest"
+    );
     assert_eq!(
         metadata["pinned"],
         format!("{}/{REPOSITORY}@{digest}", registry.host()),
@@ -108,14 +116,19 @@ fn assert_metadata_is_the_registry(
 
     // Each platform's manifest, as the registry's index lists it, in its order.
     let index = http.manifest_json(REPOSITORY, &digest);
-    let entries = index["manifests"].as_array().expect("an index lists manifests");
+    let entries = index["manifests"]
+        .as_array()
+        .expect("an index lists manifests");
     let manifests = metadata["manifests"].as_array().expect("manifests");
     assert_eq!(manifests.len(), entries.len(), "{metadata:#}");
     for (manifest, entry) in manifests.iter().zip(entries) {
         let platform = &entry["platform"];
         assert_eq!(manifest["digest"], entry["digest"], "{manifest}");
         assert_eq!(manifest["os"], platform["os"], "{manifest}");
-        assert_eq!(manifest["architecture"], platform["architecture"], "{manifest}");
+        assert_eq!(
+            manifest["architecture"], platform["architecture"],
+            "{manifest}"
+        );
         assert_eq!(
             manifest.get("variant").unwrap_or(&Value::Null),
             platform.get("variant").unwrap_or(&Value::Null),
@@ -123,11 +136,20 @@ fn assert_metadata_is_the_registry(
         );
         let named = PLATFORMS
             .iter()
-            .find(|p| p.arch == platform["architecture"] && p.variant == platform["variant"].as_str())
+            .find(|p| {
+                p.arch == platform["architecture"] && p.variant == platform["variant"].as_str()
+            })
             .expect("a platform of the table");
-        assert_eq!(manifest["platform"], named.name, "one platform name: {manifest}");
+        assert_eq!(
+            manifest["platform"], named.name,
+            "one platform name: {manifest}"
+        );
         let digest = manifest["digest"].as_str().expect("a digest");
-        assert_eq!(held(&http, digest), digest, "the manifest is in the registry");
+        assert_eq!(
+            held(&http, digest),
+            digest,
+            "the manifest is in the registry"
+        );
     }
 
     // Each referrer, as the registry lists it for each subject.
@@ -163,7 +185,12 @@ fn assert_metadata_is_the_registry(
         .iter()
         .map(|subject| tag_of(subject, ".sig"))
         .collect();
-    expected.extend(subjects(layout).iter().skip(1).map(|subject| tag_of(subject, ".att")));
+    expected.extend(
+        subjects(layout)
+            .iter()
+            .skip(1)
+            .map(|subject| tag_of(subject, ".att")),
+    );
     assert_eq!(
         signatures.keys().cloned().collect::<BTreeSet<_>>(),
         expected,
@@ -185,7 +212,10 @@ fn assert_metadata_is_the_registry(
     let expected: BTreeSet<String> = if api {
         BTreeSet::new()
     } else {
-        subjects(layout).iter().map(|subject| tag_of(subject, "")).collect()
+        subjects(layout)
+            .iter()
+            .map(|subject| tag_of(subject, ""))
+            .collect()
     };
     assert_eq!(
         fallback.keys().cloned().collect::<BTreeSet<_>>(),
@@ -200,7 +230,10 @@ fn assert_metadata_is_the_registry(
 #[test]
 fn the_metadata_is_what_the_registry_holds_through_both_referrer_paths() {
     let test = "push_output::the_metadata_is_what_the_registry_holds_through_both_referrer_paths";
-    if !ready(test, &[docker_registry::NEEDS, &[registry_http::NEEDS][..]].concat()) {
+    if !ready(
+        test,
+        &[docker_registry::NEEDS, &[registry_http::NEEDS][..]].concat(),
+    ) {
         return;
     }
     let dir = tempfile::tempdir().expect("a temp dir");
@@ -213,7 +246,11 @@ fn the_metadata_is_what_the_registry_holds_through_both_referrer_paths() {
         return;
     };
     let registries: [(&dyn Endpoint, String, bool); 2] = [
-        (&docker, docker.reference(&format!("{REPOSITORY}:meta")), false),
+        (
+            &docker,
+            docker.reference(&format!("{REPOSITORY}:meta")),
+            false,
+        ),
         (&ferro, ferro.reference(&format!("{REPOSITORY}:meta")), true),
     ];
     for (at, (registry, reference, api)) in registries.into_iter().enumerate() {
@@ -229,14 +266,17 @@ fn the_metadata_is_what_the_registry_holds_through_both_referrer_paths() {
             "--metadata-file",
             &file_arg,
         ]);
-        let printed: Value = serde_json::from_str(&said.stdout)
-            .unwrap_or_else(|error| panic!("stdout is not the JSON alone ({error}):\n{}", said.stdout));
+        let printed: Value = serde_json::from_str(&said.stdout).unwrap_or_else(|error| {
+            panic!("stdout is not the JSON alone ({error}):\n{}", said.stdout)
+        });
         let written: Value =
             serde_json::from_slice(&std::fs::read(&file).expect("the metadata file was written"))
                 .expect("the metadata file is JSON");
         assert_eq!(printed, written, "--json and --metadata-file differ");
         assert!(
-            said.stderr.lines().any(|line| line.starts_with("signature of ")),
+            said.stderr
+                .lines()
+                .any(|line| line.starts_with("signature of ")),
             "the progress is not on stderr:\n{}",
             said.stderr
         );
@@ -311,7 +351,10 @@ fn a_second_identical_push_puts_no_manifest_and_says_exists() {
     let reference = registry.reference(&format!("{REPOSITORY}:again"));
     let first = push(&[reference.as_str(), "--layout", &layout_arg]);
     let puts = manifest_puts(&registry);
-    assert!(puts > PLATFORMS.len(), "the first push put {puts} manifests");
+    assert!(
+        puts > PLATFORMS.len(),
+        "the first push put {puts} manifests"
+    );
     let tally = |said: &Said| {
         said.stderr
             .lines()
@@ -371,7 +414,15 @@ fn a_refused_connection_is_not_retried() {
     let layout_arg = image::layout().display().to_string();
     let host = format!("127.0.0.1:{port}");
     let said = xtask_cli::run_under(
-        &["strace", "-f", "-qq", "-e", "trace=connect", "-o", &trace_arg],
+        &[
+            "strace",
+            "-f",
+            "-qq",
+            "-e",
+            "trace=connect",
+            "-o",
+            &trace_arg,
+        ],
         &[
             "push",
             &format!("{host}/{REPOSITORY}:refused"),
@@ -381,7 +432,13 @@ fn a_refused_connection_is_not_retried() {
         &[],
     );
     let line = said.error_line("a refused connection");
-    xtask_cli::assert_names(&line, &[format!("cannot reach the registry {host}").as_str(), "refused"]);
+    xtask_cli::assert_names(
+        &line,
+        &[
+            format!("cannot reach the registry {host}").as_str(),
+            "refused",
+        ],
+    );
     assert!(!said.stderr.contains("retrying"), "{}", said.stderr);
     let trace = std::fs::read_to_string(&trace).expect("reading strace's log");
     let attempts = trace

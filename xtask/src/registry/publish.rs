@@ -65,8 +65,8 @@ pub(crate) fn publish(
                 manifest,
                 said,
             } => {
-                let there =
-                    session.manifest_digest(reference)?.as_deref() == Some(manifest.digest.as_str());
+                let there = session.manifest_digest(reference)?.as_deref()
+                    == Some(manifest.digest.as_str());
                 if there {
                     published.manifests_there += 1;
                 } else {

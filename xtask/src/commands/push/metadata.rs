@@ -126,9 +126,7 @@ pub(crate) fn manifests(entries: &[Descriptor]) -> Vec<PlatformManifest> {
                 platform: platform
                     .as_ref()
                     .map_or_else(String::new, ToString::to_string),
-                os: platform
-                    .as_ref()
-                    .map_or_else(String::new, |p| p.os.clone()),
+                os: platform.as_ref().map_or_else(String::new, |p| p.os.clone()),
                 architecture: platform
                     .as_ref()
                     .map_or_else(String::new, |p| p.architecture.clone()),
