@@ -6,7 +6,7 @@
 //! push that puts no manifest and says each `exists`; one platform name; and a refused
 //! connection that is not retried.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, TcpListener};
 
 use pause_tests::layout::{Layout, json};
@@ -170,17 +170,6 @@ fn assert_metadata_is_the_registry(
     assert_eq!(described, listed, "the referrers the registry lists");
 
     // Each .sig and .att tag: every subject's .sig, each platform's .att.
-    let signatures: BTreeMap<String, String> = metadata["signatures"]
-        .as_array()
-        .expect("signatures")
-        .iter()
-        .map(|tagged| {
-            let tag = tagged["tag"].as_str().expect("a tag").to_string();
-            let digest = tagged["digest"].as_str().expect("a digest").to_string();
-            assert_eq!(held(&http, &tag), digest, "{tag}");
-            (tag, digest)
-        })
-        .collect();
     let mut expected: BTreeSet<String> = subjects(layout)
         .iter()
         .map(|subject| tag_of(subject, ".sig"))
@@ -192,23 +181,12 @@ fn assert_metadata_is_the_registry(
             .map(|subject| tag_of(subject, ".att")),
     );
     assert_eq!(
-        signatures.keys().cloned().collect::<BTreeSet<_>>(),
+        tags_held(&http, &metadata["signatures"]),
         expected,
         "the .sig and .att tags"
     );
 
     // Each fallback tag, where the registry has no referrers API.
-    let fallback: BTreeMap<String, String> = metadata["fallbackTags"]
-        .as_array()
-        .expect("fallbackTags")
-        .iter()
-        .map(|tagged| {
-            let tag = tagged["tag"].as_str().expect("a tag").to_string();
-            let digest = tagged["digest"].as_str().expect("a digest").to_string();
-            assert_eq!(held(&http, &tag), digest, "{tag}");
-            (tag, digest)
-        })
-        .collect();
     let expected: BTreeSet<String> = if api {
         BTreeSet::new()
     } else {
@@ -218,10 +196,24 @@ fn assert_metadata_is_the_registry(
             .collect()
     };
     assert_eq!(
-        fallback.keys().cloned().collect::<BTreeSet<_>>(),
+        tags_held(&http, &metadata["fallbackTags"]),
         expected,
         "the fallback tags"
     );
+}
+
+/// The tags of `tagged`, a metadata list of `{"tag", "digest"}`, each checked to hold its digest.
+fn tags_held(http: &RegistryHttp<'_>, tagged: &Value) -> BTreeSet<String> {
+    tagged
+        .as_array()
+        .expect("a list of tags")
+        .iter()
+        .map(|tagged| {
+            let tag = tagged["tag"].as_str().expect("a tag").to_string();
+            assert_eq!(held(http, &tag), tagged["digest"], "{tag}");
+            tag
+        })
+        .collect()
 }
 
 /// A signed `push --json --metadata-file FILE`: stdout is the JSON document alone, the file holds
@@ -324,6 +316,64 @@ fn the_result_is_alone_on_stdout_and_quiet_prints_nothing_else() {
         assert_eq!(said.stdout, format!("{quiet}@{digest}\n"), "{flag}: stdout");
         assert_eq!(said.stderr, "", "{flag}: stderr");
     }
+}
+
+/// `image --push --metadata-file FILE` prints as `push` does: the pushed reference alone on
+/// stdout (the build's sizes and what it wrote go to stderr with the push's progress), and FILE
+/// holds what it pushed.
+#[test]
+fn image_push_prints_the_reference_alone_and_writes_the_metadata_file() {
+    let test = "push_output::image_push_prints_the_reference_alone_and_writes_the_metadata_file";
+    if !ready(
+        test,
+        &[docker_registry::NEEDS, &[registry_http::NEEDS][..]].concat(),
+    ) {
+        return;
+    }
+    let registry = Registry::start_plain();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let out = dir.path().join("image");
+    let file = dir.path().join("metadata.json");
+    let reference = registry.reference(&format!("{REPOSITORY}:built"));
+    let native = PLATFORMS
+        .iter()
+        .find(|platform| platform.is_native())
+        .expect("the host is one of the platforms");
+    let said = xtask_cli::run(
+        &[
+            "image",
+            "--platform",
+            native.name,
+            "--out",
+            &out.display().to_string(),
+            "--push",
+            &reference,
+            "--metadata-file",
+            &file.display().to_string(),
+        ],
+        &[],
+    );
+    assert!(said.success, "image --push failed:\n{}", said.all());
+    let digest = Layout::open(&out.join("oci")).index_digest();
+    assert_eq!(said.stdout, format!("{reference}@{digest}\n"), "stdout");
+    assert!(
+        said.stderr.lines().any(|line| line.starts_with("wrote ")),
+        "the build's lines are not on stderr:\n{}",
+        said.stderr
+    );
+    let metadata: Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("the metadata file was written"))
+            .expect("the metadata file is JSON");
+    assert_eq!(metadata["reference"], reference.as_str(), "{metadata:#}");
+    assert_eq!(metadata["digest"], digest.as_str(), "{metadata:#}");
+    assert_eq!(
+        held(&RegistryHttp::new(&registry), "built"),
+        digest,
+        "the tag holds the metadata's digest"
+    );
+    let manifests = metadata["manifests"].as_array().expect("manifests");
+    assert_eq!(manifests.len(), 1, "{metadata:#}");
+    assert_eq!(manifests[0]["platform"], native.name, "{metadata:#}");
 }
 
 /// How many manifests the registry was asked to store so far: each is a `PUT

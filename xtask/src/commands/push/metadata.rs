@@ -120,17 +120,21 @@ pub(crate) fn manifests(entries: &[Descriptor]) -> Vec<PlatformManifest> {
     entries
         .iter()
         .map(|entry| {
-            let platform = entry.platform.clone();
+            let (platform, os, architecture, variant) = match &entry.platform {
+                Some(named) => (
+                    named.to_string(),
+                    named.os.clone(),
+                    named.architecture.clone(),
+                    named.variant.clone(),
+                ),
+                None => Default::default(),
+            };
             PlatformManifest {
                 digest: entry.digest.clone(),
-                platform: platform
-                    .as_ref()
-                    .map_or_else(String::new, ToString::to_string),
-                os: platform.as_ref().map_or_else(String::new, |p| p.os.clone()),
-                architecture: platform
-                    .as_ref()
-                    .map_or_else(String::new, |p| p.architecture.clone()),
-                variant: platform.and_then(|p| p.variant),
+                platform,
+                os,
+                architecture,
+                variant,
             }
         })
         .collect()
