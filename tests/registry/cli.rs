@@ -1,6 +1,7 @@
 //! `cargo xtask push` typed as a user types it: the password piped in, the registry's CA in a
-//! file, a line per blob and manifest, the node settings pinned by digest; and the mistakes users
-//! make on the command line, each refused in one `error:` line that repeats no password.
+//! file, the pushed reference on stdout, a line per blob and manifest and the node settings pinned
+//! by digest on stderr; and the mistakes users make on the command line, each refused in one
+//! `error:` line that repeats no password.
 
 use std::fs;
 use std::path::Path;
@@ -21,8 +22,8 @@ fn xtask_says(xtask: &Path, args: &[&str], stdin: Stdio) -> (bool, String, Strin
 }
 
 /// `cargo xtask push` as a user types it, the password piped in and the registry's CA in a file:
-/// a line per blob and manifest, the pushed reference with the layout's digest, the node settings
-/// that pin it; and the mistakes a user makes on the command line, each refused with one `error:`
+/// the pushed reference with the layout's digest alone on stdout; on stderr a line per blob and
+/// manifest, the node settings that pin it; and the mistakes a user makes on the command line, each refused with one `error:`
 /// line naming the fix.
 #[test]
 fn the_command_line_pushes_and_refuses_mistakes() {
@@ -51,14 +52,16 @@ fn the_command_line_pushes_and_refuses_mistakes() {
         pushed,
         "cargo xtask push {reference} failed:\n{stdout}{stderr}"
     );
-    let lines: Vec<&str> = stdout.lines().collect();
+    let pushed_line = format!("{reference}@{}\n", local.index_digest);
+    assert_eq!(stdout, pushed_line, "stdout holds the result alone");
+    let lines: Vec<&str> = stderr.lines().collect();
     let uploaded = lines
         .iter()
         .filter(|line| line.starts_with("blob ") && line.ends_with(": uploaded"));
     assert_eq!(
         uploaded.count(),
         local.blobs,
-        "a line per uploaded blob:\n{stdout}"
+        "a line per uploaded blob:\n{stderr}"
     );
     let manifests = lines
         .iter()
@@ -66,17 +69,12 @@ fn the_command_line_pushes_and_refuses_mistakes() {
     assert_eq!(
         manifests.count(),
         PLATFORMS.len(),
-        "a line per platform manifest:\n{stdout}"
-    );
-    let pushed_line = format!("pushed {reference}@{}", local.index_digest);
-    assert!(
-        lines.contains(&pushed_line.as_str()),
-        "no `{pushed_line}` line:\n{stdout}"
+        "a line per platform manifest:\n{stderr}"
     );
     // Then what to paste into each runtime's configuration, pinned by digest.
     assert_prints_node_settings(
         "cli",
-        &stdout,
+        &stderr,
         &registry.reference(REPOSITORY),
         &local.index_digest,
     );

@@ -305,14 +305,12 @@ fn docker_hub_names_reach_one_registry_with_the_credentials_users_have() {
     );
     for (tag, repository, said) in &outputs {
         let name = format!("docker.io/{repository}");
-        assert!(
-            said.stdout
-                .lines()
-                .any(|line| line == format!("pushed {name}:t-{tag}@{}", local.index_digest)),
-            "{tag}: no `pushed {name}:t-{tag}@...` line:\n{}",
-            said.stdout
+        assert_eq!(
+            said.stdout,
+            format!("{name}:t-{tag}@{}\n", local.index_digest),
+            "{tag}: stdout holds the pushed reference alone"
         );
-        assert_prints_node_settings(tag, &said.stdout, &name, &local.index_digest);
+        assert_prints_node_settings(tag, &said.stderr, &name, &local.index_digest);
     }
     // Everything started inside dies with the network.
     let witness = network.witness();

@@ -34,9 +34,10 @@ const REPOSITORY: &str = "pause";
 /// What the push says of a subject whose referrers the API lists.
 const BY_THE_API: &str = "listed by the registry's referrers API";
 
-/// The push's `referrers of …: …` lines, one per subject that has referrers.
+/// The push's `referrers of …: …` lines (on stderr, with its progress), one per subject that has
+/// referrers.
 fn referrers_lines(said: &Said) -> Vec<&str> {
-    said.stdout
+    said.stderr
         .lines()
         .filter(|line| line.starts_with("referrers of "))
         .collect()
@@ -133,7 +134,7 @@ fn a_signed_push_relies_on_the_referrers_api_and_verify_reads_it() {
         lines.len(),
         1 + PLATFORMS.len(),
         "a referrers line for the index and each platform:\n{}",
-        said.stdout
+        said.stderr
     );
     for line in lines {
         assert!(line.ends_with(BY_THE_API), "not through the API: {line}");
@@ -303,7 +304,7 @@ fn a_second_push_lists_nothing_twice_through_the_referrers_api() {
     );
     http.blob(REPOSITORY, &document);
     let lines = referrers_lines(&said);
-    assert_eq!(lines.len(), PLATFORMS.len(), "{}", said.stdout);
+    assert_eq!(lines.len(), PLATFORMS.len(), "{}", said.stderr);
     for line in lines {
         assert!(
             line.ends_with(&format!("already {BY_THE_API}")),

@@ -1,5 +1,6 @@
 //! The xtask binary's `push` run as a user runs it, with the machine's stored logins out of
-//! reach, and what it printed: one `error:` line, no secret, the node settings pinned by digest.
+//! reach, and what it printed: one `error:` line, no secret, the node settings pinned by digest
+//! (on stderr, with the progress).
 
 use std::fs;
 use std::path::Path;
@@ -109,8 +110,9 @@ pub(crate) fn assert_no_secret(case: &str, said: &Said, secrets: &[String], toke
     }
 }
 
-/// The pinned lines a push prints for the nodes' runtimes, each naming `name@digest`.
-pub(crate) fn assert_prints_node_settings(case: &str, stdout: &str, name: &str, digest: &str) {
+/// The pinned lines a push prints for the nodes' runtimes (in `printed`, its stderr), each naming
+/// `name@digest`.
+pub(crate) fn assert_prints_node_settings(case: &str, printed: &str, name: &str, digest: &str) {
     let pinned = format!("\"{name}@{digest}\"");
     for (section, key) in [
         ("[plugins.\"io.containerd.grpc.v1.cri\"]", "sandbox_image"),
@@ -122,13 +124,13 @@ pub(crate) fn assert_prints_node_settings(case: &str, stdout: &str, name: &str, 
         ("[engine]", "infra_image"),
     ] {
         assert!(
-            stdout.lines().any(|line| line.trim() == section),
-            "{case}: no `{section}` line:\n{stdout}"
+            printed.lines().any(|line| line.trim() == section),
+            "{case}: no `{section}` line:\n{printed}"
         );
         let setting = format!("{key} = {pinned}");
         assert!(
-            stdout.lines().any(|line| line.trim() == setting),
-            "{case}: no `{setting}` line:\n{stdout}"
+            printed.lines().any(|line| line.trim() == setting),
+            "{case}: no `{setting}` line:\n{printed}"
         );
     }
 }

@@ -478,7 +478,7 @@ fn a_signed_push_verifies_with_sigstore_rs_and_openssl() {
     let http = RegistryHttp::new(&registry);
     let reference = registry.reference(&format!("{REPOSITORY}:signed"));
     let said = signed_push(&reference, &keys.path().join(PRIVATE_KEY_FILE));
-    eprintln!("{}", said.stdout);
+    eprintln!("{}", said.stderr);
     for secret in [PASSWORD, &pem_body(&private)[..40]] {
         assert!(
             !said.all().contains(secret),
@@ -488,10 +488,10 @@ fn a_signed_push_verifies_with_sigstore_rs_and_openssl() {
     }
     let digests = signed_digests();
     let signed_lines = said
-        .stdout
+        .stderr
         .lines()
         .filter(|line| line.starts_with("signature of ") && line.contains(": signed under "));
-    assert_eq!(signed_lines.count(), digests.len(), "{}", said.stdout);
+    assert_eq!(signed_lines.count(), digests.len(), "{}", said.stderr);
 
     let public_path = keys.path().join(PUBLIC_KEY_FILE);
     let mut sig_manifests = Vec::new();
@@ -535,10 +535,10 @@ fn a_signed_push_verifies_with_sigstore_rs_and_openssl() {
         &keys.path().join(PRIVATE_KEY_FILE),
     );
     let unchanged = again
-        .stdout
+        .stderr
         .lines()
         .filter(|line| line.contains("already signed with this key"));
-    assert_eq!(unchanged.count(), digests.len(), "{}", again.stdout);
+    assert_eq!(unchanged.count(), digests.len(), "{}", again.stderr);
     for (digest, before) in digests.iter().zip(sig_manifests) {
         assert_eq!(
             http.manifest(REPOSITORY, &sig_tag(digest)),

@@ -46,22 +46,30 @@ xflags::xflags! {
             /// Sign the index and every platform manifest with this cosign key (password from
             /// COSIGN_PASSWORD or the terminal).
             optional --sign-key key: PathBuf
+            /// Print only the pushed REGISTRY/REPOSITORY:TAG@sha256:... on stdout, and nothing on
+            /// stderr but errors.
+            optional -q, --quiet
+            /// Print what the push wrote as JSON on stdout, in place of the reference.
+            optional --json
+            /// Write what the push wrote as JSON to this file, once the push succeeded.
+            optional --metadata-file file: PathBuf
         }
 
         /// Push the image to a registry, signed with --sign-key, the tag written last.
         ///
         /// Pushes an OCI layout with its exact digests: the blobs the registry lacks, each
-        /// manifest, each platform's SBOM as a referrer (listed by the referrers API, or under the
-        /// fallback tag sha256-<hex>). With --sign-key, what cosign 2 and cosign 3 read: cosign's
-        /// signature of the index and of each platform manifest (tag sha256-<hex>.sig); each
-        /// platform's SBOM and SLSA provenance as signed DSSE attestations (tag
-        /// sha256-<hex>.att); and Sigstore bundles as referrers, one of the signature of the index
-        /// and of each platform manifest, one of each attestation. The index goes last under the
-        /// tag; then it prints the settings that pin it by digest for containerd, CRI-O and
-        /// podman. Credentials: --username with the password on stdin, else REGISTRY_AUTH_FILE,
-        /// podman's auth.json or docker's config.json ($DOCKER_CONFIG; auths, credHelpers,
-        /// credsStore; Docker Hub by any of its names). Basic or token (Bearer) login. Loopback
-        /// registries get plain HTTP.
+        /// manifest the registry does not hold yet (asked with HEAD first), each platform's SBOM
+        /// as a referrer (listed by the referrers API, or under the fallback tag sha256-<hex>).
+        /// With --sign-key, what cosign 2 and cosign 3 read: cosign's signature of the index and
+        /// of each platform manifest (tag sha256-<hex>.sig); each platform's SBOM and SLSA
+        /// provenance as signed DSSE attestations (tag sha256-<hex>.att); and Sigstore bundles as
+        /// referrers, one of the signature of the index and of each platform manifest, one of each
+        /// attestation. The index goes last under the tag. Prints the pushed
+        /// REGISTRY/REPOSITORY:TAG@sha256:... on stdout; on stderr what each write did, then the
+        /// settings that pin it by digest for containerd, CRI-O and podman. Credentials:
+        /// --username with the password on stdin, else REGISTRY_AUTH_FILE, podman's auth.json or
+        /// docker's config.json ($DOCKER_CONFIG; auths, credHelpers, credsStore; Docker Hub by any
+        /// of its names). Basic or token (Bearer) login. Loopback registries get plain HTTP.
         cmd push {
             /// REGISTRY/REPOSITORY:TAG, e.g. ghcr.io/OWNER/pause:0.1.0.
             required reference: String
@@ -78,6 +86,13 @@ xflags::xflags! {
             /// Sign the index and every platform manifest with this cosign key (password from
             /// COSIGN_PASSWORD or the terminal).
             optional --sign-key key: PathBuf
+            /// Print only the pushed REGISTRY/REPOSITORY:TAG@sha256:... on stdout, and nothing on
+            /// stderr but errors.
+            optional -q, --quiet
+            /// Print what the push wrote as JSON on stdout, in place of the reference.
+            optional --json
+            /// Write what the push wrote as JSON to this file, once the push succeeded.
+            optional --metadata-file file: PathBuf
         }
 
         /// Check a pushed image against this checkout: digests, signatures, attestations.

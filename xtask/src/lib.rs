@@ -12,7 +12,8 @@
 //!    failure), [`secret_variables`]
 //!    (secrets taken out of the environment before any child is started), `named_file` (files
 //!    the user names, read bounded), [`host`] (facts about this machine: root, programs on PATH),
-//!    [`procfs`] (processes as /proc shows them), [`engine`] (a private Docker Engine in a
+//!    [`procfs`] (processes as /proc shows them), [`progress`] (where progress lines go: stderr
+//!    or nowhere, the result alone on stdout), [`engine`] (a private Docker Engine in a
 //!    network namespace of its own, and the process, mount and namespace plumbing it takes: the
 //!    bench and the docker suite start the same one), [`terminal`] (a cosign key's password,
 //!    read with the echo off), `caught_signals` (signals caught for a while, their actions put
@@ -54,6 +55,7 @@ mod named_file;
 pub mod oci;
 pub mod platform;
 pub mod procfs;
+pub mod progress;
 pub mod project;
 pub mod registry;
 pub mod secret_variables;

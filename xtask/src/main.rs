@@ -6,11 +6,12 @@ use std::io::Write;
 
 use anyhow::Result;
 use xshell::Shell;
-use xtask::commands::push::PushOptions;
+use xtask::commands::push::{Output, PushOptions};
 use xtask::commands::{bench, build, image, keygen, lint, push, test, verify};
 use xtask::escape;
 use xtask::exit_status::{self, ExitStatus};
 use xtask::platform::{PLATFORMS, Platform};
+use xtask::progress::Progress;
 use xtask::project;
 use xtask::secret_variables;
 use xtask::terminal::password::PASSWORD_VAR;
@@ -60,12 +61,23 @@ fn run(flags: Xtask, cosign_password: Option<&[u8]>) -> Result<()> {
     match flags.subcommand {
         XtaskCmd::Build(flags) => build::run(&sh, &platforms(flags.platform.as_deref())?),
         XtaskCmd::Image(flags) => {
+            let output = Output {
+                quiet: flags.quiet,
+                json: flags.json,
+                metadata_file: flags.metadata_file,
+            };
             let options = image::Options {
                 platforms: platforms(flags.platform.as_deref())?,
                 tag: flags.tag.unwrap_or_else(image::default_tag),
                 out: match flags.out {
                     Some(dir) => std::path::absolute(dir)?,
                     None => project::image_dir(),
+                },
+                // With --push, the pushed reference is the result.
+                progress: match &flags.push {
+                    Some(_) => output.progress(),
+                    None if output.quiet => Progress::Quiet,
+                    None => Progress::Stdout,
                 },
             };
             let registry = registry_flags(
@@ -79,6 +91,8 @@ fn run(flags: Xtask, cosign_password: Option<&[u8]>) -> Result<()> {
                 && let Some(flag) = registry
                     .first_given()
                     .or(flags.sign_key.is_some().then_some("--sign-key"))
+                    .or(output.json.then_some("--json"))
+                    .or(output.metadata_file.is_some().then_some("--metadata-file"))
             {
                 return Err(exit_status::error(
                     ExitStatus::Usage,
@@ -95,7 +109,7 @@ fn run(flags: Xtask, cosign_password: Option<&[u8]>) -> Result<()> {
             let sign_key = flags
                 .sign_key
                 .as_deref()
-                .map(|path| push::signing_key(path, cosign_password))
+                .map(|path| push::signing_key(path, cosign_password, output.progress()))
                 .transpose()?;
             image::run(&sh, &options)?;
             match push_to {
@@ -104,7 +118,7 @@ fn run(flags: Xtask, cosign_password: Option<&[u8]>) -> Result<()> {
                         layout: project::layout_dir(&options.out),
                         registry: registry.options()?,
                     };
-                    push::run(&sh, &push_options, sign_key.as_ref(), &reference)
+                    push::run(&sh, &push_options, sign_key.as_ref(), &reference, &output)
                 }
                 None => Ok(()),
             }
@@ -114,10 +128,15 @@ fn run(flags: Xtask, cosign_password: Option<&[u8]>) -> Result<()> {
                 Some(dir) => std::path::absolute(dir)?,
                 None => project::layout_dir(&project::image_dir()),
             };
+            let output = Output {
+                quiet: flags.quiet,
+                json: flags.json,
+                metadata_file: flags.metadata_file,
+            };
             let sign_key = flags
                 .sign_key
                 .as_deref()
-                .map(|path| push::signing_key(path, cosign_password))
+                .map(|path| push::signing_key(path, cosign_password, output.progress()))
                 .transpose()?;
             let registry = registry_flags(
                 flags.username,
@@ -129,7 +148,7 @@ fn run(flags: Xtask, cosign_password: Option<&[u8]>) -> Result<()> {
                 layout,
                 registry: registry.options()?,
             };
-            push::run(&sh, &options, sign_key.as_ref(), &flags.reference)
+            push::run(&sh, &options, sign_key.as_ref(), &flags.reference, &output)
         }
         XtaskCmd::Verify(flags) => {
             let registry = registry_flags(

@@ -349,7 +349,7 @@ fn a_cdn_serving_blobs_is_asked_without_credentials() {
     let said = push(&reference, &[(name, value.as_str())]);
     assert!(said.success, "the push failed:\n{}", said.all());
     assert!(
-        said.stdout.contains("skipped, already there"),
+        said.stderr.contains("skipped, already there"),
         "the CDN's answers were not taken:\n{}",
         said.all()
     );

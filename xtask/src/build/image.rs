@@ -22,6 +22,7 @@ use crate::oci::out_dir::OutDir;
 use crate::oci::reference::Reference;
 use crate::oci::timestamp;
 use crate::platform::{PLATFORMS, Platform};
+use crate::progress::Progress;
 use crate::project;
 
 pub use crate::oci::layer::MAX_LAYER_BYTES;
@@ -44,6 +45,9 @@ pub struct Options {
     pub platforms: Vec<&'static Platform>,
     /// The directory receiving `oci/` and `pause.tar`.
     pub out: PathBuf,
+    /// Where the sizes and what was written are said: stdout, the result of `cargo xtask
+    /// image`; stderr when a push follows, whose result is the pushed reference.
+    pub progress: Progress,
 }
 
 impl Default for Options {
@@ -53,6 +57,7 @@ impl Default for Options {
             tag: default_tag(),
             platforms: PLATFORMS.iter().collect(),
             out: project::image_dir(),
+            progress: Progress::Stdout,
         }
     }
 }
@@ -71,8 +76,9 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     // Before the build: a refusal costs nothing, and two runs over one DIR take turns.
     let out = OutDir::hold(&options.out, options.out == project::image_dir())?;
     let record = build_record(sh)?;
-    let image = build(sh, &options.tag, &platforms, epoch, Some(&record))?;
-    print_sizes(&image);
+    let quiet = options.progress == Progress::Quiet;
+    let image = build(sh, &options.tag, &platforms, epoch, Some(&record), quiet)?;
+    print_sizes(&image, options.progress);
     check_sizes(&image)?;
 
     let layout_dir = project::layout_dir(&options.out);
@@ -80,37 +86,39 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     let docker_platform = docker_platform(&image);
     out.write(&image, docker_platform, epoch)?;
 
-    println!(
+    let say = |line: String| options.progress.say(&line);
+    say(format!(
         "index {} ({} bytes)",
         image.index.digest,
         image.index.size()
-    );
-    println!(
+    ));
+    say(format!(
         "wrote {} as {}",
         project::relative(&layout_dir).display(),
         image.tag
-    );
-    println!(
+    ));
+    say(format!(
         "wrote {} (docker-archive image: {})",
         project::relative(&archive_path).display(),
         docker_platform.name
-    );
+    ));
     Ok(())
 }
 
 /// The image this checkout builds for `platforms` (in the table's order), dated `epoch`, named
 /// `tag`, with the provenance `record` gives (none: no provenance): the binaries built, the
 /// materials asked, every document assembled; nothing written. `cargo xtask verify` rebuilds a
-/// published image with it, with the published date.
+/// published image with it, with the published date. `quiet` leaves out cargo's command line.
 pub(crate) fn build(
     sh: &Shell,
     tag: &str,
     platforms: &[&'static Platform],
     epoch: u64,
     record: Option<&Build>,
+    quiet: bool,
 ) -> Result<Image> {
     let definition = load_definition()?;
-    let binaries = pause::build(sh, platforms)?;
+    let binaries = pause::build(sh, platforms, quiet)?;
     let contents = binaries
         .iter()
         .map(|binary| {
@@ -187,20 +195,20 @@ fn docker_platform(image: &Image) -> &'static Platform {
         .unwrap_or(image.platforms[0].platform)
 }
 
-fn print_sizes(image: &Image) {
-    println!(
+fn print_sizes(image: &Image, progress: Progress) {
+    progress.say(&format!(
         "{:<16} {:>6} {:>7} {:>9} {:>6}",
         "platform", "layer", "config", "manifest", "total"
-    );
+    ));
     for built in &image.platforms {
-        println!(
+        progress.say(&format!(
             "{:<16} {:>6} {:>7} {:>9} {:>6}",
             built.platform.name,
             built.layer.size(),
             built.config.size(),
             built.manifest.size(),
             built.total_bytes()
-        );
+        ));
     }
 }
 

@@ -65,19 +65,23 @@ pub(crate) fn check_platforms(platforms: &[&'static Platform]) -> Result<()> {
 }
 
 /// Builds every platform in one cargo invocation (they compile in parallel) and copies each binary
-/// to its documented path.
-pub(crate) fn build(sh: &Shell, platforms: &[&'static Platform]) -> Result<Vec<Binary>> {
+/// to its documented path. `quiet` leaves out the `$ cargo build …` line (`--quiet` pushes).
+pub(crate) fn build(
+    sh: &Shell,
+    platforms: &[&'static Platform],
+    quiet: bool,
+) -> Result<Vec<Binary>> {
     check_platforms(platforms)?;
     install_missing_targets(sh, platforms)?;
     let target_dir = project::target_dir();
-    pause_cargo(sh, "build", platforms)
+    let mut cargo = pause_cargo(sh, "build", platforms)
         .args(["--quiet", "--release", "--locked"])
         .env(
             "PAUSE_GIT_REVISION",
             project::git_revision(sh).unwrap_or_default(),
-        )
-        .run()
-        .context("building pause")?;
+        );
+    cargo.set_quiet(quiet);
+    cargo.run().context("building pause")?;
 
     platforms
         .iter()

@@ -40,7 +40,7 @@ pub fn run(sh: &Shell) -> Result<()> {
     let host = Platform::host().context(
         "this machine's architecture is not one pause is built for: run the bench on one of them",
     )?;
-    let ours = pause::build(sh, &[host])?.remove(0);
+    let ours = pause::build(sh, &[host], false)?.remove(0);
     let programs = c_programs::build(sh)?;
     let peers = peer::all(&ours.path, &programs)?;
 

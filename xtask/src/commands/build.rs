@@ -9,7 +9,7 @@ use crate::platform::Platform;
 use crate::project;
 
 pub fn run(sh: &Shell, platforms: &[&'static Platform]) -> Result<()> {
-    let binaries = pause::build(sh, platforms)?;
+    let binaries = pause::build(sh, platforms, false)?;
     println!("{:<16} {:>6}  path", "platform", "bytes");
     for binary in &binaries {
         println!(

@@ -1,10 +1,13 @@
 //! `cargo xtask push REGISTRY/REPOSITORY:TAG` (and `image --push`): reads what the registry holds
 //! (`registry`), plans the writes (`sigstore::plan`), publishes them (`registry::publish`); and
 //! the command line's side of it — the password from standard input, the signing key
-//! (`--sign-key`) and its password — and the settings that pin the pushed image on the nodes.
-//! Ctrl-C before the tag is written says nothing was tagged (`interrupted`).
+//! (`--sign-key`) and its password — and what it prints: the pushed `REF@DIGEST` (or with
+//! `--json` what it wrote, `metadata`) on stdout, its progress and the settings that pin the
+//! pushed image on the nodes on stderr (nothing there with `--quiet`). Ctrl-C before the tag is
+//! written says nothing was tagged (`interrupted`).
 
 mod interrupted;
+mod metadata;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,14 +18,16 @@ use anyhow::{Context, Result, bail};
 use xshell::Shell;
 use zeroize::Zeroizing;
 
+use self::metadata::{Held, Metadata};
 use crate::exit_status::{self, ExitStatus};
 use crate::named_file;
 use crate::oci::layout;
 use crate::oci::reference::Reference;
+use crate::progress::Progress;
 use crate::project;
 use crate::registry::credentials::Credentials;
 use crate::registry::session::Access;
-use crate::registry::{self, referrers};
+use crate::registry::{self, Published, referrers};
 use crate::sigstore::key::{self, SigningKey};
 use crate::sigstore::plan::Plan;
 use crate::terminal::password::{self, Purpose};
@@ -52,6 +57,24 @@ impl Default for PushOptions {
     }
 }
 
+/// What the command line asks a push to print.
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    /// `--quiet`: the result on stdout, and nothing on stderr but errors (and retries).
+    pub quiet: bool,
+    /// `--json`: the metadata document on stdout, in place of `REF@DIGEST`.
+    pub json: bool,
+    /// `--metadata-file FILE`: the metadata document written there once the push succeeded.
+    pub metadata_file: Option<PathBuf>,
+}
+
+impl Output {
+    /// Where the push's progress goes: stderr, or nowhere with `--quiet`.
+    pub fn progress(&self) -> Progress {
+        Progress::on_stderr(self.quiet)
+    }
+}
+
 /// What was pushed: `registry/repository:tag` and the digest the tag now points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushedImage {
@@ -75,29 +98,52 @@ impl fmt::Display for PushedImage {
     }
 }
 
-/// Pushes `options.layout` to `reference`, signed with `key` if given, and prints the node
-/// settings that pin what it pushed. Ctrl-C before the tag is one line and status 130.
+/// Pushes `options.layout` to `reference`, signed with `key` if given, and prints what `output`
+/// asks: the pushed `REF@DIGEST` (or the metadata) on stdout; the node settings that pin it on
+/// stderr, with the progress. The metadata file is written once everything was pushed. Ctrl-C
+/// before the tag is one line and status 130.
 pub fn run(
     sh: &Shell,
     options: &PushOptions,
     key: Option<&SigningKey>,
     reference: &str,
+    output: &Output,
 ) -> Result<()> {
     let _caught = interrupted::catch()?;
-    let pushed = push(sh, options, key, reference)?;
-    print!("{}", node_settings(&pushed.pinned()));
+    let progress = output.progress();
+    let (pushed, metadata) = push_reporting(sh, options, key, reference, progress)?;
+    if let Some(path) = &output.metadata_file {
+        metadata.write(path)?;
+    }
+    progress.say(node_settings(&pushed.pinned()).trim_end());
+    if output.json {
+        print!("{}", metadata.json());
+    } else {
+        println!("{pushed}");
+    }
     Ok(())
 }
 
 /// Pushes the image in `options.layout` to `reference` (`REGISTRY/REPOSITORY:TAG`), with `key`
-/// its signatures and attestations, printing a line per blob and manifest and the pushed
-/// reference with its digest at the end. The order of the writes is `sigstore::plan`'s.
+/// its signatures and attestations, saying on stderr what each write did and what they did in
+/// all. The order of the writes is `sigstore::plan`'s.
 pub fn push(
     sh: &Shell,
     options: &PushOptions,
     key: Option<&SigningKey>,
     reference: &str,
 ) -> Result<PushedImage> {
+    push_reporting(sh, options, key, reference, Progress::Stderr).map(|(pushed, _)| pushed)
+}
+
+/// [`push`], its lines where `progress` says, and what it wrote as data.
+fn push_reporting(
+    sh: &Shell,
+    options: &PushOptions,
+    key: Option<&SigningKey>,
+    reference: &str,
+    progress: Progress,
+) -> Result<(PushedImage, Metadata)> {
     let target = Reference::to_push(reference)?;
     let contents = layout::read(&options.layout)?;
     let mut session = registry::open(sh, &target, Access::Push, &options.registry)?;
@@ -108,7 +154,8 @@ pub fn push(
         held.insert(tag, manifest);
     }
     let signatures = plan.signatures(&held)?;
-    registry::publish(&mut session, &plan.image())?;
+    let mut published = Published::default();
+    registry::publish(&mut session, &plan.image(), progress, &mut published)?;
     // Read now that the repository and the subjects exist, so that a registry with the referrers
     // API says so.
     let listed = plan
@@ -116,9 +163,10 @@ pub fn push(
         .iter()
         .map(|subject| referrers::read(&mut session, subject))
         .collect::<Result<Vec<_>>>()?;
-    registry::publish(&mut session, &plan.attachments(&listed, signatures)?)?;
+    let attachments = plan.attachments(&listed, signatures)?;
+    registry::publish(&mut session, &attachments, progress, &mut published)?;
     interrupted::tagging();
-    registry::publish(&mut session, &plan.tag())?;
+    registry::publish(&mut session, &plan.tag(), progress, &mut published)?;
     let pushed = PushedImage {
         reference: format!(
             "{}:{}",
@@ -128,8 +176,22 @@ pub fn push(
         name: target.name(),
         digest: contents.index.digest.clone(),
     };
-    println!("pushed {pushed}");
-    Ok(pushed)
+    progress.say(&format!("pushed {pushed}: {}", published.tally()));
+    let held = Held {
+        stored: &published.stored,
+        held: &held,
+        listed: &listed,
+    };
+    let metadata = Metadata {
+        reference: pushed.reference.clone(),
+        digest: pushed.digest.clone(),
+        pinned: pushed.pinned(),
+        manifests: metadata::manifests(plan.manifests()),
+        referrers: metadata::referrers(&plan.referrers()),
+        signatures: held.signatures(plan.held_tags()),
+        fallback_tags: held.fallback_tags(),
+    };
+    Ok((pushed, metadata))
 }
 
 /// Checks `reference` as [`push`] will, before anything is built to push there.
@@ -164,8 +226,13 @@ impl Login {
 /// The key of `--sign-key FILE` (cosign's `cosign.key`), opened with its password from
 /// `password_variable` (the value COSIGN_PASSWORD had) or the terminal: run before anything is
 /// built or pushed, so that a wrong password or a wrong file is one line and nothing else
-/// happened. The error never shows the password or the key.
-pub fn signing_key(path: &Path, password_variable: Option<&[u8]>) -> Result<SigningKey> {
+/// happened. The error never shows the password or the key; the key's fingerprint is said where
+/// `progress` goes.
+pub fn signing_key(
+    path: &Path,
+    password_variable: Option<&[u8]>,
+    progress: Progress,
+) -> Result<SigningKey> {
     let shown = path.display();
     let text = named_file::read(path, key::MAX_KEY_FILE_BYTES)
         .map(Zeroizing::new)
@@ -188,10 +255,10 @@ pub fn signing_key(path: &Path, password_variable: Option<&[u8]>) -> Result<Sign
         };
         anyhow::anyhow!("--sign-key {shown}: {error}{fix}; nothing was pushed")
     })?;
-    println!(
+    progress.say(&format!(
         "signing with {shown}: public key {}",
         key.public_key().fingerprint()
-    );
+    ));
     Ok(key)
 }
 

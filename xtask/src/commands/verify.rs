@@ -306,7 +306,7 @@ fn rebuild(sh: &Shell, shown: &str, remote: &Remote, checkout: Option<&str>) -> 
         bail!("{shown}: its index lists no platform this checkout builds");
     }
     // No provenance: it is an unsigned statement beside the image, in no digest compared.
-    image::build(sh, REBUILD_TAG, &platforms, remote.epoch, None)
+    image::build(sh, REBUILD_TAG, &platforms, remote.epoch, None, false)
 }
 
 /// What `--key`'s checks hold the registry's signatures and attestations against.

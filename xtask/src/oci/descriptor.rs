@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::platform::{OS, Platform};
+use crate::platform::{OS, PLATFORMS, Platform};
 
 /// An OCI content descriptor; fields serialise in this order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,13 +58,52 @@ impl From<&Platform> for OciPlatform {
     }
 }
 
+impl OciPlatform {
+    /// The platform table's entry this names, if any.
+    fn in_table(&self) -> Option<&'static Platform> {
+        PLATFORMS
+            .iter()
+            .find(|platform| OciPlatform::from(*platform) == *self)
+    }
+}
+
 impl std::fmt::Display for OciPlatform {
-    /// `linux/arm/v7`, as `--platform` spells it.
+    /// The platform table's one name (`linux/arm64`, `linux/arm/v7`), as `--platform` takes it
+    /// and every command prints it: arm64's descriptor carries the variant `v8`, which the name
+    /// leaves out. A platform outside the table as `os/architecture[/variant]`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(platform) = self.in_table() {
+            return f.write_str(platform.name);
+        }
         write!(f, "{}/{}", self.os, self.architecture)?;
         match &self.variant {
             Some(variant) => write!(f, "/{variant}"),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OciPlatform;
+    use crate::platform::PLATFORMS;
+
+    #[test]
+    fn a_platform_prints_as_the_table_names_it() {
+        for platform in PLATFORMS {
+            assert_eq!(OciPlatform::from(platform).to_string(), platform.name);
+        }
+        let arm64 = OciPlatform {
+            architecture: "arm64".to_string(),
+            os: "linux".to_string(),
+            variant: Some("v8".to_string()),
+        };
+        assert_eq!(arm64.to_string(), "linux/arm64");
+        let mips = OciPlatform {
+            architecture: "mips64le".to_string(),
+            os: "linux".to_string(),
+            variant: None,
+        };
+        assert_eq!(mips.to_string(), "linux/mips64le");
     }
 }

@@ -8,12 +8,14 @@ use super::blob::Blob;
 pub(crate) enum Write {
     /// A blob, uploaded unless the repository holds it already.
     Blob { blob: Blob, said: Said },
-    /// A manifest stored under `reference`, its digest or a tag; with `unless_held`, not when the
-    /// repository holds it already (a referrer the registry lists is not put again).
+    /// A manifest stored under `reference`, its digest or a tag, unless the repository holds it
+    /// there already (a registry may list a referrer once for every time it is put, and a second
+    /// push should write nothing). `said` names it in the line that says `pushed` or `exists`;
+    /// None for a manifest another line names.
     Manifest {
         reference: String,
         manifest: Blob,
-        unless_held: bool,
+        said: Option<String>,
     },
     /// A line printed once the writes before it are done.
     Say(String),

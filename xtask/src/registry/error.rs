@@ -66,10 +66,14 @@ impl Failure {
     }
 
     /// Connection failures, 429 and 5xx: worth another try after a pause. A certificate the
-    /// client does not trust is a connection failure too, but trying again cannot fix it.
+    /// client does not trust is a connection failure too, but trying again cannot fix it; nor
+    /// can it reach a port where nothing listens: the host itself refused the connection, at
+    /// once, and will refuse the next one (a wrong port, a registry not started).
     pub(crate) fn is_transient(&self) -> bool {
         match self {
-            Failure::Transport { error, .. } => !error.is_builder() && !certificate_in_chain(error),
+            Failure::Transport { error, .. } => {
+                !error.is_builder() && !certificate_in_chain(error) && !refused_connection(error)
+            }
             Failure::Status {
                 code, retry_after, ..
             } => {
@@ -276,6 +280,21 @@ fn quoted(body: &str) -> String {
         ": {}",
         one_line(&spec_errors.unwrap_or_else(|| body.to_string()))
     )
+}
+
+/// Whether the connection was refused (`ECONNREFUSED`): nothing listens at that address.
+fn refused_connection(error: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = source {
+        if cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+        {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 fn certificate_in_chain(error: &reqwest::Error) -> bool {

@@ -22,4 +22,4 @@ pub(crate) mod token;
 
 pub use open::Options;
 pub(crate) use open::open;
-pub(crate) use publish::publish;
+pub(crate) use publish::{Published, publish};

@@ -1,7 +1,7 @@
 //! Retries with exponential backoff for every registry and token-server call: a dropped
-//! connection, 429 or 5xx is tried again, a bounded number of times, after our backoff or the
-//! longer wait the server asks for in `Retry-After` (up to a minute: a longer wait is not
-//! retried, see `error::MAX_RETRY_AFTER`).
+//! connection (not a refused one: nothing listens there), 429 or 5xx is tried again, a bounded
+//! number of times, after our backoff or the longer wait the server asks for in `Retry-After` (up
+//! to a minute: a longer wait is not retried, see `error::MAX_RETRY_AFTER`).
 
 use std::time::Duration;
 

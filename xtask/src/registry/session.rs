@@ -1,10 +1,10 @@
 //! A session on one repository of a registry: the calls a push, a signature or a verification
 //! makes, each one line for its caller — [`Session::blob_exists`], [`Session::put_blob`],
-//! [`Session::get_blob`], [`Session::get_manifest`], [`Session::put_manifest`],
-//! [`Session::referrers`]. Every call is authorised as the registry asked (Basic, or a Bearer
-//! token fetched and renewed here), retried on connection failures, 429 and 5xx, and fails with
-//! one line that names the cause and the fix and never a secret, classified as the registry's
-//! (exit status 3).
+//! [`Session::get_blob`], [`Session::manifest_digest`], [`Session::get_manifest`],
+//! [`Session::put_manifest`], [`Session::referrers`]. Every call is authorised as the registry
+//! asked (Basic, or a Bearer token fetched and renewed here), retried on connection failures
+//! (one the registry refuses aside), 429 and 5xx, and fails with one line that names the cause
+//! and the fix and never a secret, classified as the registry's (exit status 3).
 
 use std::io::Read;
 
@@ -145,17 +145,27 @@ impl Session {
         Ok(response.status().as_u16() == OK)
     }
 
-    /// Whether the repository holds the manifest `digest`.
-    pub(crate) fn manifest_exists(&mut self, digest: &str) -> Result<bool> {
+    /// The digest of the manifest the repository holds under `reference` (a tag or a digest),
+    /// asked with `HEAD`; None when it holds none. A registry that names no digest in its answer
+    /// holds a digest reference's own; for a tag, it says nothing we can compare: None.
+    pub(crate) fn manifest_digest(&mut self, reference: &str) -> Result<Option<String>> {
         let url = self
             .registry
-            .url(&format!("{}/manifests/{digest}", self.repository));
-        let doing = format!("checking manifest {digest}");
+            .url(&format!("{}/manifests/{reference}", self.repository));
+        let doing = format!("checking manifest {reference}");
         let response = self.call(&doing, &[OK, NOT_FOUND], OffRegistry::Refuse, &|http| {
             http.head(url.clone())
                 .header(ACCEPT, MANIFEST_TYPES.join(", "))
         })?;
-        Ok(response.status().as_u16() == OK)
+        if response.status().as_u16() == NOT_FOUND {
+            return Ok(None);
+        }
+        let named = response
+            .headers()
+            .get(CONTENT_DIGEST)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string);
+        Ok(named.or_else(|| reference.contains(':').then(|| reference.to_string())))
     }
 
     /// Uploads `blob` in one piece: `POST` opens an upload, `PUT` with the digest closes it. A

@@ -196,21 +196,45 @@ impl<'a> Plan<'a> {
             writes.push(Write::Manifest {
                 reference: manifest.digest.clone(),
                 manifest: manifest.clone(),
-                unless_held: false,
+                said: Some(format!(
+                    "manifest {}{} {} bytes",
+                    manifest.digest,
+                    platform_of(descriptor),
+                    manifest.data.len()
+                )),
             });
-            writes.push(Write::Say(format!(
-                "manifest {}{} {} bytes: pushed",
-                manifest.digest,
-                platform_of(descriptor),
-                manifest.data.len()
-            )));
         }
         writes.push(Write::Manifest {
             reference: self.contents.index.digest.clone(),
             manifest: self.contents.index.clone(),
-            unless_held: false,
+            said: None,
         });
         writes
+    }
+
+    /// The index's entries: each platform manifest's descriptor, its platform with it.
+    pub(crate) fn manifests(&self) -> &[Descriptor] {
+        &self.index.manifests
+    }
+
+    /// The referrers of `subject` the push attaches: its SBOM and, with a key, its bundles.
+    fn referrers_of(&self, subject: &str) -> Vec<&Artifact> {
+        // A provenance statement is never pushed unsigned, naming the repository the build was
+        // tagged for: the signing push restates it for this one, in a bundle.
+        self.contents
+            .referrers
+            .iter()
+            .filter(|artifact| artifact.artifact_type != intoto::MEDIA_TYPE)
+            .chain(&self.bundles)
+            .filter(|artifact| artifact.subject.digest == subject)
+            .collect()
+    }
+
+    /// Every referrer the push attaches, subject by subject in [`Plan::subject_digests`]' order.
+    pub(crate) fn referrers(&self) -> Vec<&Artifact> {
+        self.subjects()
+            .flat_map(|subject| self.referrers_of(&subject.digest))
+            .collect()
     }
 
     /// Steps 3 and 4's writes: the referrers of each subject (each SBOM, and with a key each
@@ -226,17 +250,12 @@ impl<'a> Plan<'a> {
             .subjects()
             .zip(listed)
             .map(|(subject, listed)| {
-                // A provenance statement is never pushed unsigned, naming the repository the
-                // build was tagged for: the signing push restates it for this one, in a bundle.
-                let of_subject: Vec<&Artifact> = self
-                    .contents
-                    .referrers
-                    .iter()
-                    .filter(|artifact| artifact.artifact_type != intoto::MEDIA_TYPE)
-                    .chain(&self.bundles)
-                    .filter(|artifact| artifact.subject.digest == subject.digest)
-                    .collect();
-                Referrers::merge(&self.name, &subject.digest, listed, of_subject)
+                Referrers::merge(
+                    &self.name,
+                    &subject.digest,
+                    listed,
+                    self.referrers_of(&subject.digest),
+                )
             })
             .collect::<Result<Vec<_>>>()?;
         let mut writes = Vec::new();
@@ -258,19 +277,16 @@ impl<'a> Plan<'a> {
 
     /// Step 5's write, the last: the index under the tag.
     pub(crate) fn tag(&self) -> Vec<Write> {
-        vec![
-            Write::Manifest {
-                reference: self.tag.clone(),
-                manifest: self.contents.index.clone(),
-                unless_held: false,
-            },
-            Write::Say(format!(
-                "index {} {} bytes: pushed as {}",
+        vec![Write::Manifest {
+            reference: self.tag.clone(),
+            manifest: self.contents.index.clone(),
+            said: Some(format!(
+                "index {} {} bytes under the tag {}",
                 self.contents.index.digest,
                 self.contents.index.data.len(),
                 self.tag
             )),
-        ]
+        }]
     }
 }
 
@@ -308,7 +324,7 @@ fn tag_image(digest: &str, tag: &str, image: TagImage) -> Vec<Write> {
     writes.push(Write::Manifest {
         reference: tag.to_string(),
         manifest: image.manifest,
-        unless_held: false,
+        said: None,
     });
     writes.push(Write::Say(format!(
         "signature of {digest}: {done} under {tag}"
@@ -325,9 +341,10 @@ struct Referrers<'a> {
     listing: Listing,
     /// The new referrers index, when there is something to add to the fallback tag.
     index: Option<Blob>,
-    /// The manifest digests of those of `artifacts` that the referrers API lists already: their
-    /// manifests are not put again while the registry holds them, as a registry may list a
-    /// manifest once for every time it is put (ferro-oci-server 1.0.0 does).
+    /// The manifest digests of those of `artifacts` that the referrers API lists already, for the
+    /// line that says so. (Their manifests are not put again: `registry::publish` puts none the
+    /// registry holds, and a registry may list a manifest once for every time it is put, as
+    /// ferro-oci-server 1.0.0 does.)
     api_listed: BTreeSet<String>,
 }
 
@@ -384,16 +401,11 @@ impl<'a> Referrers<'a> {
         })
     }
 
-    /// Whether the referrers API lists `artifact` already.
-    fn already_listed(&self, artifact: &Artifact) -> bool {
-        self.api_listed.contains(&artifact.manifest.digest)
-    }
-
-    /// Each artifact's blobs (uploaded where the registry lacks them) and its manifest (by digest;
-    /// one the referrers API lists is put only if the registry lacks it, and its blobs are still
-    /// checked, so that a push repairs an artifact whose blobs were deleted), then the referrers
-    /// index under the fallback tag when it changed; then a line per artifact and one saying where
-    /// they are listed, naming the subject as `of` (` the index`, ` linux/arm64`).
+    /// Each artifact's blobs (uploaded where the registry lacks them: their checks repair an
+    /// artifact whose blobs were deleted) and its manifest (by digest, with a line saying whether
+    /// it was pushed or was there), then the referrers index under the fallback tag when it
+    /// changed; then a line saying where they are listed, naming the subject as `of` (` the
+    /// index`, ` linux/arm64`).
     fn writes(&self, of: &str) -> Vec<Write> {
         let mut writes = Vec::new();
         for artifact in &self.artifacts {
@@ -406,7 +418,11 @@ impl<'a> Referrers<'a> {
             writes.push(Write::Manifest {
                 reference: artifact.manifest.digest.clone(),
                 manifest: artifact.manifest.clone(),
-                unless_held: self.already_listed(artifact),
+                said: Some(format!(
+                    "{} {} of{of}",
+                    describe_artifact(artifact),
+                    artifact.manifest.digest
+                )),
             });
         }
         let listed = match (&self.listing, &self.index) {
@@ -418,24 +434,12 @@ impl<'a> Referrers<'a> {
                 writes.push(Write::Manifest {
                     reference: tag.clone(),
                     manifest: index.clone(),
-                    unless_held: false,
+                    said: None,
                 });
                 format!("listed under the tag {tag} (the registry has no referrers API)")
             }
             (Listing::FallbackTag(tag), None) => format!("already listed under the tag {tag}"),
         };
-        for artifact in &self.artifacts {
-            writes.push(Write::Say(format!(
-                "{} {} of{of}: {}",
-                describe_artifact(artifact),
-                artifact.manifest.digest,
-                if self.already_listed(artifact) {
-                    "already listed"
-                } else {
-                    "pushed"
-                }
-            )));
-        }
         writes.push(Write::Say(format!("referrers of{of}: {listed}")));
         writes
     }
@@ -550,13 +554,16 @@ mod tests {
                 "{digest}"
             );
         }
-        let Some(Write::Say(last)) = writes.last() else {
-            panic!("the last write says nothing");
+        let Some(Write::Manifest {
+            said: Some(last), ..
+        }) = writes.last()
+        else {
+            panic!("the last write is not the tag's, named");
         };
         assert_eq!(
             *last,
             format!(
-                "index {} {} bytes: pushed as {TAG}",
+                "index {} {} bytes under the tag {TAG}",
                 contents.index.digest,
                 contents.index.data.len()
             )
