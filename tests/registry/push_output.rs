@@ -374,6 +374,29 @@ fn image_push_prints_the_reference_alone_and_writes_the_metadata_file() {
     let manifests = metadata["manifests"].as_array().expect("manifests");
     assert_eq!(manifests.len(), 1, "{metadata:#}");
     assert_eq!(manifests[0]["platform"], native.name, "{metadata:#}");
+
+    // --quiet: the reference alone, and nothing on stderr, the build's cargo line included.
+    let quietly = registry.reference(&format!("{REPOSITORY}:built-quietly"));
+    let said = xtask_cli::run(
+        &[
+            "image",
+            "--platform",
+            native.name,
+            "--out",
+            &out.display().to_string(),
+            "--push",
+            &quietly,
+            "--quiet",
+        ],
+        &[],
+    );
+    assert!(said.success, "image --push --quiet failed:\n{}", said.all());
+    assert_eq!(
+        said.stdout,
+        format!("{quietly}@{digest}\n"),
+        "--quiet: stdout"
+    );
+    assert_eq!(said.stderr, "", "--quiet: stderr");
 }
 
 /// How many manifests the registry was asked to store so far: each is a `PUT
