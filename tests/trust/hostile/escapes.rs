@@ -90,7 +90,7 @@ fn verify_prints_a_hostile_revision_escaped_and_suggests_no_checkout() {
     let error = said.error_line("a hostile revision");
     assert_clean("a hostile revision", &said);
     assert!(
-        said.stdout.contains("not a commit id"),
+        said.stderr.contains("not a commit id"),
         "the revision is not called what it is:\n{}",
         said.all().escape_debug()
     );
