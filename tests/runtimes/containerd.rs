@@ -328,7 +328,13 @@ fn assert_shared_ipc(
                 timeout: EXEC_TIMEOUT_SECONDS,
             }),
         );
-        assert_eq!(done.exit_code, 0, "ExecSync in {container}: {done:?}");
+        assert_eq!(
+            done.exit_code,
+            0,
+            "ExecSync in {container}: {}{}",
+            String::from_utf8_lossy(&done.stdout),
+            String::from_utf8_lossy(&done.stderr)
+        );
         String::from_utf8_lossy(&done.stdout).into_owned()
     };
     exec("client", format!("echo {SHM_TOKEN} > {SHM_FILE}"));
