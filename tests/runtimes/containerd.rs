@@ -22,7 +22,7 @@ use k8s_cri::v1::{
     StartContainerRequest, StopContainerRequest, StopPodSandboxRequest, VersionRequest,
 };
 use pause_tests::Need;
-use pause_tests::pause::{children_of, state};
+use pause_tests::pause::state;
 use pause_tests::process::wait_for;
 use pause_tests::registry::docker_registry::{self, Registry};
 use pause_tests::runtime::containerd::{self, Containerd, Release};
@@ -287,17 +287,14 @@ fn assert_pinned_as_observed(cri: &Cri, release: Release, pause: &str) {
 /// `orphans` container leaves: a sleep whose parent exited, reparented to pause.
 fn assert_orphan_reaped(pause_pid: &str) {
     let pause_pid: u32 = pause_pid.parse().expect("a pid");
-    let orphan = wait_for(SETTLE, || {
-        children_of(pause_pid)
-            .into_iter()
-            .find(|&child| procfs::comm(child).is_some_and(|name| name == "sleep"))
-    })
+    let (orphan, reaped) = pod::orphan_reaped(
+        pause_pid,
+        SETTLE,
+        Duration::from_secs(ORPHAN_SECONDS) + REAP_GRACE,
+    )
     .unwrap_or_else(|| panic!("no orphan was reparented to pause ({pause_pid})"));
-    let reaped = wait_for(Duration::from_secs(ORPHAN_SECONDS) + REAP_GRACE, || {
-        (!children_of(pause_pid).contains(&orphan)).then_some(())
-    });
     assert!(
-        reaped.is_some(),
+        reaped,
         "pause did not reap its orphan {orphan} (state {:?})",
         state(orphan)
     );
