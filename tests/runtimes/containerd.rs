@@ -393,6 +393,7 @@ fn cri_pod_with_our_sandbox_image(release: Release) {
         "{test}: CRI {} of containerd {}, sandbox set by the push's lines:\n{}",
         version.runtime_api_version, version.runtime_version, sandbox_setting.text
     );
+
     // kubelet pulls the app image; the sandbox image containerd pulls by itself.
     let pulled = cri.call(
         "PullImage",

@@ -69,10 +69,11 @@ const STARTUP: Duration = Duration::from_secs(30);
 const SHUTDOWN: Duration = Duration::from_secs(10);
 /// How long one `ctr` command may take.
 const CTR_TIMEOUT: Duration = Duration::from_secs(30);
-/// Where containerd 1.6 puts shim sockets, whatever its state dir: `<dir>/<sha256 of the
-/// containerd address, namespace and shim id>`.
+/// Where containerd 1.6 and 2.1 put shim sockets, whatever their state dir: `<dir>/<sha256 of
+/// the containerd address, namespace and shim id>`.
 const SHIM_SOCKET_DIR: &str = "/run/containerd/s";
-/// Where the CRI plugin pins sandbox network namespaces.
+/// Where containerd 1.6's CRI plugin pins sandbox network namespaces (containerd 2's config here
+/// puts them under its state dir).
 const NETNS_DIR: &str = "/run/netns";
 /// Where CNI caches each attachment's result, as `<network>-<container id>-<interface>`.
 const CNI_RESULTS_DIR: &str = "/var/lib/cni/results";
@@ -228,11 +229,8 @@ impl Containerd {
         registry: &Registry,
         sandbox: Option<&SandboxSetting>,
     ) -> Containerd {
-        let instance = format!(
-            "{}-{}",
-            std::process::id(),
-            INSTANCES.fetch_add(1, Ordering::Relaxed)
-        );
+        let number = INSTANCES.fetch_add(1, Ordering::Relaxed);
+        let instance = format!("{}-{number}", std::process::id());
         let cgroup_parent = format!("pause-tests-containerd-{instance}");
         let host = HostDirs::create(
             &[SHIM_SOCKET_DIR, NETNS_DIR, CNI_RESULTS_DIR],
@@ -243,11 +241,7 @@ impl Containerd {
             .tempdir()
             .expect("creating a temp dir");
         // Interface names are at most 15 bytes; the pid and the instance keep concurrent runs apart.
-        let bridge = format!(
-            "pause{}-{}",
-            std::process::id() % 1_000_000,
-            INSTANCES.load(Ordering::Relaxed) % 1000
-        );
+        let bridge = format!("pause{}-{}", std::process::id() % 1_000_000, number % 1000);
         let setting = sandbox.map(|sandbox| sandbox.text.as_str());
         let config = match release {
             Release::V1_6 => config_v2(dir.path(), setting.unwrap_or(CRI_TABLE_V2)),
@@ -338,7 +332,7 @@ impl Containerd {
     }
 
     /// The socket of the shim that serves `sandbox` (the CRI plugin groups a pod's containers in
-    /// its sandbox's shim), named as containerd 1.6 names it.
+    /// its sandbox's shim), named as containerd 1.6 and 2.1 name it.
     fn shim_socket(&self, sandbox: &str) -> PathBuf {
         let key = format!("{}/{NAMESPACE}/{sandbox}", self.socket().display());
         let digest = sha256(key.as_bytes());
