@@ -16,7 +16,7 @@ use pause_tests::deadline::run_within;
 use pause_tests::layout::{Layout, json};
 use pause_tests::process::run;
 use pause_tests::registry::docker_registry::{self, Registry};
-use pause_tests::runtime::containerd::{self, Containerd};
+use pause_tests::runtime::containerd::{self, Containerd, Release};
 use pause_tests::runtime::podman::{self, Podman};
 use pause_tests::skopeo;
 use pause_tests::xtask_cli::{self, BUILD_TIMEOUT};
@@ -544,9 +544,9 @@ fn containerd_imports_the_archive_under_the_tag() {
     }
     let archive = image::archive().display().to_string();
     let layout = Layout::open(&image::layout());
-    // The fixture wants a sandbox image; an import never starts a pod, so none is pushed.
+    // An import never starts a pod, so no sandbox image is pushed or set.
     let registry = Registry::start_plain();
-    let containerd = Containerd::start(&registry, &registry.reference(&default_tag()));
+    let containerd = Containerd::start(Release::V1_6, &registry, None);
     containerd.ctr(&["images", "import", "--all-platforms", &archive]);
 
     let listed = containerd.ctr(&["images", "list"]);

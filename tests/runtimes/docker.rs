@@ -11,7 +11,7 @@ use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
 use pause_tests::deadline::run_within;
-use pause_tests::pause::{INTERRUPTED, TERMINATED, children_of, is_waiting, state};
+use pause_tests::pause::{INTERRUPTED, TERMINATED, is_waiting, state};
 use pause_tests::process::{run, wait_for};
 use pause_tests::runtime::app_image::{self, BUSYBOX, WEB_PORT};
 use pause_tests::runtime::docker_engine::{COMMAND_TIMEOUT, DOCKER_COMPOSE, Engine, Images, Kind};
@@ -545,25 +545,21 @@ fn orphan_fate(engine: &Engine, name: &str, anchor_image_and_command: &[&str]) -
     engine.docker(&[
         "run", "--detach", "--name", &app_name, &joined, app, "/bin/sh", "-c", &orphaning,
     ]);
-    let orphan = wait_for(SETTLE, || {
-        children_of(anchor_pid)
-            .into_iter()
-            .find(|&child| procfs::comm(child).is_some_and(|name| name == "sleep"))
-    })
+    let (orphan, reaped) = pod::orphan_reaped(
+        anchor_pid,
+        SETTLE,
+        Duration::from_secs(ORPHAN_SECONDS) + REAP_GRACE,
+    )
     .unwrap_or_else(|| panic!("{name}: no orphan was reparented to the anchor ({anchor_pid})"));
-    let gone = wait_for(Duration::from_secs(ORPHAN_SECONDS) + REAP_GRACE, || {
-        (!children_of(anchor_pid).contains(&orphan)).then_some(())
-    });
-    let fate = match gone {
-        Some(()) => Fate::Reaped,
-        None => {
-            assert_eq!(
-                state(orphan),
-                Some('Z'),
-                "{name}: the orphan {orphan} neither exited nor was reaped"
-            );
-            Fate::LeftZombie
-        }
+    let fate = if reaped {
+        Fate::Reaped
+    } else {
+        assert_eq!(
+            state(orphan),
+            Some('Z'),
+            "{name}: the orphan {orphan} neither exited nor was reaped"
+        );
+        Fate::LeftZombie
     };
     engine.docker(&["rm", "--force", &app_name]);
     engine.docker(&["rm", "--force", &anchor]);

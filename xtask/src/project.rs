@@ -129,6 +129,13 @@ pub fn tools_ferro_oci_server() -> PathBuf {
     target_dir().join("tools").join("ferro-oci-server")
 }
 
+/// `target/tools/debian-unstable`: where `cargo xtask test` downloads containerd 2, Docker
+/// Engine 28 and compose v2 from Debian's unstable suite (its private apt sources, lists and
+/// cache), and unpacks them, under `root`.
+pub fn tools_debian_unstable() -> PathBuf {
+    target_dir().join("tools").join("debian-unstable")
+}
+
 /// Where the suites record skipped tests when [`SKIP_LOG_VAR`] does not say otherwise.
 pub fn skip_log() -> PathBuf {
     target_dir().join("test-skips.log")

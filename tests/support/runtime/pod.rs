@@ -1,7 +1,11 @@
 //! What a pod anchored by pause looks like, seen from one of its containers (`ps -o pid,args`)
 //! and from the host (/proc of the anchor process). The runtime suites share these checks.
 
+use std::time::Duration;
+
 use crate::Platform;
+use crate::pause::children_of;
+use crate::process::wait_for;
 use crate::runtime::app_image::WEB_PORT;
 use xtask::procfs;
 
@@ -87,4 +91,20 @@ pub fn assert_runs_pause_as_its_user(pid: &str) {
             "the anchor runs as {field} {ids}"
         );
     }
+}
+
+/// The orphan an app container left in the pod's PID namespace, a `sleep` whose parent exited:
+/// waits up to `settle` for it to be reparented to the anchor (host pid `anchor`), then up to
+/// `reap_within` for it to leave the anchor's children. Returns the orphan and whether it left
+/// (the anchor reaped it); `None` if no orphan was reparented to the anchor.
+pub fn orphan_reaped(anchor: u32, settle: Duration, reap_within: Duration) -> Option<(u32, bool)> {
+    let orphan = wait_for(settle, || {
+        children_of(anchor)
+            .into_iter()
+            .find(|&child| procfs::comm(child).is_some_and(|name| name == "sleep"))
+    })?;
+    let reaped = wait_for(reap_within, || {
+        (!children_of(anchor).contains(&orphan)).then_some(())
+    });
+    Some((orphan, reaped.is_some()))
 }

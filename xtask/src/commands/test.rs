@@ -1,6 +1,6 @@
 //! `cargo xtask test`: the whole suite, from a fresh checkout. Installs the prerequisites (as
 //! root; the Python verifiers into a venv, sigstore-js with npm, a registry with the referrers API
-//! with cargo), builds every platform's binary and the image (`cargo xtask image`), runs the
+//! with cargo, the newer runtimes unpacked from Debian unstable), builds every platform's binary and the image (`cargo xtask image`), runs the
 //! suites in `tests/`, and reports every test that skipped itself. Under CI (`CI=true`) a skipped test fails the run, and so does a verifier that
 //! cannot be installed: CI runs as root and installs everything, so either means something is
 //! broken.
@@ -10,7 +10,7 @@ use xshell::{Shell, cmd};
 
 use crate::build::image;
 use crate::project::{self, SKIP_LOG_VAR};
-use crate::tools::{crates, node, packages, venv};
+use crate::tools::{crates, debian_unstable, node, packages, venv};
 
 /// Runs the suite; `filter` and everything after it goes to the test binaries, as with `cargo test`.
 pub fn run(sh: &Shell, cargo_test_args: &[String]) -> Result<()> {
@@ -30,6 +30,10 @@ pub fn run(sh: &Shell, cargo_test_args: &[String]) -> Result<()> {
         ),
         ("sigstore-js (npm)", node::ensure(sh)),
         ("ferro-oci-server (crates.io)", crates::ensure(sh)),
+        (
+            "containerd 2, Docker Engine 28 and compose v2 (Debian unstable)",
+            debian_unstable::ensure(sh),
+        ),
     ] {
         match installed {
             Err(error) if ci => {
@@ -43,6 +47,9 @@ pub fn run(sh: &Shell, cargo_test_args: &[String]) -> Result<()> {
             Ok(()) => {}
         }
     }
+    // Unstable moves: a runtime below its floor fails the run, CI or not, rather than be tested
+    // as if it were the one the suites are about.
+    debian_unstable::installed()?;
     // The image suites read target/image; building it builds every platform's binary too.
     image::run(sh, &image::Options::default())?;
 
