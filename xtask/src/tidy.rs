@@ -372,6 +372,20 @@ fn contains_path(dir: &Path, name: &str) -> bool {
     })
 }
 
+/// The README is read in five minutes: what and why, the quick start, signals, platforms and
+/// links. The manual is in docs/, one page per subject.
+const README_MAX_LINES: usize = 200;
+
+#[test]
+fn the_readme_stays_short() {
+    let lines = read(&project::root().join("README.md")).lines().count();
+    assert!(
+        lines <= README_MAX_LINES,
+        "README.md has {lines} lines, over {README_MAX_LINES}: move the details to a page in docs/ \
+         and link to it"
+    );
+}
+
 /// The README's platform table says what `platform.rs` says, row for row.
 #[test]
 fn the_readme_platform_table_is_the_platform_table() {
