@@ -148,17 +148,17 @@ pub enum Release {
 
 impl Release {
     /// dockerd.
-    pub fn dockerd(self) -> PathBuf {
+    fn dockerd(self) -> PathBuf {
         self.program(DOCKERD, UNPACKED_DOCKERD)
     }
 
     /// The docker CLI of the same release.
-    pub fn docker_cli(self) -> PathBuf {
+    fn docker_cli(self) -> PathBuf {
         self.program(DOCKER_CLI, UNPACKED_DOCKER_CLI)
     }
 
     /// The containerd the engine runs on.
-    pub fn containerd(self) -> PathBuf {
+    fn containerd(self) -> PathBuf {
         self.program(CONTAINERD, UNPACKED_CONTAINERD)
     }
 
@@ -267,14 +267,6 @@ impl Dockerd {
         let child = engine.dockerd.insert(dockerd);
         wait_ready(child, &engine.dir, &dockerd_program, answers)?;
         Ok(engine)
-    }
-
-    pub fn release(&self) -> Release {
-        self.release
-    }
-
-    pub fn store(&self) -> ImageStore {
-        self.store
     }
 
     /// The name of the network namespace and the cgroup parent, and of the directory.
