@@ -1,9 +1,12 @@
-//! The pod anchor the docker way, exactly as users run it, against two engines: the real Docker
-//! Engine (Debian's docker.io 20.10: a private dockerd over its own containerd, in a network
-//! namespace of its own) and podman 4.3's Docker API, both driven by Debian docker.io's docker CLI
-//! and Debian's docker-compose 1.29. Every recipe runs on both (`docker_engine::<recipe>`,
-//! `podman_api::<recipe>`); where the engines behave differently, the recipe asserts each one's
-//! behaviour. `<engine>::leaves_nothing_behind` stops an engine and looks for what it left.
+//! The pod anchor the docker way, exactly as users run it, against the real Docker Engine (a
+//! private dockerd over its own containerd, in a network namespace of its own): Debian 12's
+//! docker.io 20.10 (`docker_20_10::<recipe>`) and Debian unstable's 28 over containerd 2
+//! (`docker_28::<recipe>`; `docker_28_containerd_store::` loads the image into its containerd
+//! image store), and podman 4.3's Docker API (`podman_api::<recipe>`). Each engine is driven by
+//! the docker CLI of its release (20.10 for podman) and Debian's docker-compose 1.29; Docker 28
+//! also by compose v2 (`docker compose`). Every recipe runs on each; where the engines behave
+//! differently, the recipe asserts each one's behaviour. Each test prints the versions it runs.
+//! `<engine>::leaves_nothing_behind` stops an engine and looks for what it left.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -14,10 +17,12 @@ use pause_tests::deadline::run_within;
 use pause_tests::pause::{INTERRUPTED, TERMINATED, is_waiting, state};
 use pause_tests::process::{run, wait_for};
 use pause_tests::runtime::app_image::{self, BUSYBOX, WEB_PORT};
-use pause_tests::runtime::docker_engine::{COMMAND_TIMEOUT, DOCKER_COMPOSE, Engine, Images, Kind};
+use pause_tests::runtime::docker_engine::{
+    COMMAND_TIMEOUT, Compose, DOCKER_COMPOSE, Engine, Images, Kind,
+};
 use pause_tests::runtime::host_network::{self, HostNetwork};
 use pause_tests::runtime::{pod, turns};
-use pause_tests::{Need, Platform, binary, ready};
+use pause_tests::{Need, Platform, binary};
 use xtask::engine::process::pids_mentioning;
 use xtask::procfs;
 
@@ -98,16 +103,35 @@ macro_rules! engine_tests {
 }
 
 engine_tests!(
-    docker_engine,
-    super::Kind::DockerEngine,
+    docker_20_10,
+    super::Kind::Docker20_10,
     [
         load_and_inspect,
         pod_on_the_default_bridge,
         ipc_shared_with_the_anchor,
         stop_and_kill,
-        compose_pod,
+        compose_pod_with_docker_compose_1_29,
         orphans_reaped
     ]
+);
+engine_tests!(
+    docker_28,
+    super::Kind::Docker28,
+    [
+        load_and_inspect,
+        pod_on_the_default_bridge,
+        ipc_shared_with_the_anchor,
+        stop_and_kill,
+        compose_pod_with_docker_compose_1_29,
+        compose_pod_with_compose_v2,
+        orphans_reaped
+    ]
+);
+// What changes with the containerd image store is the image, not the containers.
+engine_tests!(
+    docker_28_containerd_store,
+    super::Kind::Docker28ContainerdStore,
+    [load_and_inspect]
 );
 engine_tests!(
     podman_api,
@@ -117,14 +141,14 @@ engine_tests!(
         pod_on_the_default_bridge,
         ipc_shared_with_the_anchor,
         stop_and_kill,
-        compose_pod,
+        compose_pod_with_docker_compose_1_29,
         orphans_reaped
     ]
 );
 
-fn needs(kind: Kind) -> Vec<Need> {
-    let mut needs = kind.needs();
-    needs.extend(app_image::NEEDS);
+/// What the recipes need beside the engine.
+fn needs() -> Vec<Need> {
+    let mut needs = app_image::NEEDS.to_vec();
     needs.extend(host_network::NEEDS);
     needs.extend([
         Need::program(DOCKER_COMPOSE, "docker-compose"),
@@ -134,21 +158,91 @@ fn needs(kind: Kind) -> Vec<Need> {
 }
 
 fn run_recipe(kind: Kind, recipe: &str, body: fn(&Engine)) {
-    if !ready(&format!("docker::{}::{recipe}", kind.name()), &needs(kind)) {
+    let test = format!("docker::{}::{recipe}", kind.name());
+    if !kind.ready(&test, &needs()) {
         return;
     }
     let _turn = turns::take("docker");
     let _sharing = SUITE.read().unwrap_or_else(PoisonError::into_inner);
     // Dropped before the guard: the last test out stops the engine.
     let engine = Engine::shared(kind);
+    eprintln!("{test} runs {}", engine.versions());
     body(&engine);
 }
 
+/// What `docker load` of `pause.tar` stores, as observed on each engine.
+#[derive(Debug, PartialEq, Eq)]
+enum Loaded {
+    /// The host's platform only, from the docker-archive's manifest.json: the image's ID is its
+    /// config's digest, and its size the bytes of its layer's files (the binary).
+    HostPlatform,
+    /// The whole OCI index, every platform: the image's ID is the index's digest, its size the
+    /// bytes of the content the host's platform uses (index, manifest, config, compressed layer).
+    EveryPlatform,
+}
+
+fn loaded(kind: Kind) -> Loaded {
+    match kind {
+        Kind::Docker28ContainerdStore => Loaded::EveryPlatform,
+        Kind::Docker20_10 | Kind::Docker28 | Kind::PodmanApi => Loaded::HostPlatform,
+    }
+}
+
+/// The image as built, from the OCI layout `pause.tar` holds: the index's digest and size, and
+/// the host platform's manifest size, config digest and the sizes of its config and layers.
+struct Built {
+    index: String,
+    index_size: u64,
+    config: String,
+    host_content_size: u64,
+}
+
+fn built(host: &Platform) -> Built {
+    let layout = pause_tests::image::layout();
+    let read = |path: PathBuf| -> serde_json::Value {
+        let text = fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        serde_json::from_slice(&text).expect("JSON in the layout")
+    };
+    let blob = |digest: &str| {
+        let hex = digest.strip_prefix("sha256:").expect("a sha256 digest");
+        read(layout.join("blobs").join("sha256").join(hex))
+    };
+    let size = |descriptor: &serde_json::Value| descriptor["size"].as_u64().expect("a size");
+    let outer = read(layout.join("index.json"));
+    let entry = &outer["manifests"][0];
+    let index = entry["digest"].as_str().expect("the index's digest");
+    let host_manifest = blob(index)["manifests"]
+        .as_array()
+        .expect("the index's manifests")
+        .iter()
+        .find(|manifest| manifest["platform"]["architecture"] == host.arch)
+        .cloned()
+        .expect("the host's manifest in the index");
+    let manifest = blob(host_manifest["digest"].as_str().expect("a digest"));
+    let layers: u64 = manifest["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .map(size)
+        .sum();
+    Built {
+        index: index.to_string(),
+        index_size: size(entry),
+        config: manifest["config"]["digest"]
+            .as_str()
+            .expect("the config's digest")
+            .to_string(),
+        host_content_size: size(&host_manifest) + size(&manifest["config"]) + layers,
+    }
+}
+
 /// `docker load` names the image as built, and `docker image inspect` shows pause's entrypoint,
-/// user and platform.
+/// user and platform; the image's ID, size and platforms are what the engine's store makes of
+/// the tarball ([`Loaded`]).
 fn load_and_inspect(engine: &Engine) {
-    // Docker reads the name from the tarball's manifest.json (RepoTags), podman from index.json
-    // (org.opencontainers.image.ref.name): the tarball carries the same name in both.
+    // Docker reads the name from the tarball's manifest.json (RepoTags), or with the containerd
+    // store and podman from index.json (org.opencontainers.image.ref.name): the tarball carries
+    // the same name in both.
     let pause = engine.load_pause();
     assert_eq!(
         pause,
@@ -172,15 +266,58 @@ fn load_and_inspect(engine: &Engine) {
         ),
         "`docker image inspect {pause}`"
     );
-    if engine.kind() == Kind::DockerEngine {
-        // Docker counts an image's size as the bytes of its layers' files: ours is the binary.
+    let built = built(host);
+    let loaded = loaded(engine.kind());
+    let id = engine.docker(&["image", "inspect", "--format", "{{.Id}}", &pause]);
+    let expected_id = match loaded {
+        Loaded::HostPlatform => &built.config,
+        Loaded::EveryPlatform => &built.index,
+    };
+    assert_eq!(
+        id.trim(),
+        expected_id,
+        "the image's ID: {loaded:?} expected"
+    );
+    if engine.kind().is_docker() {
         let size = engine.docker(&["image", "inspect", "--format", "{{.Size}}", &pause]);
-        let binary = fs::metadata(binary(host)).expect("the host's binary").len();
+        let expected = match loaded {
+            Loaded::HostPlatform => fs::metadata(binary(host)).expect("the host's binary").len(),
+            Loaded::EveryPlatform => built.index_size + built.host_content_size,
+        };
         assert_eq!(
             size.trim(),
-            binary.to_string(),
-            "the image's size as Docker reports it"
+            expected.to_string(),
+            "the image's size as Docker reports it: {loaded:?} expected"
         );
+    }
+    // The CLI 28 inspects one platform of an image (`--platform`); 20.10's cannot.
+    if matches!(
+        engine.kind(),
+        Kind::Docker28 | Kind::Docker28ContainerdStore
+    ) {
+        for platform in pause_tests::PLATFORMS {
+            let inspected = engine.docker_output(&[
+                "image",
+                "inspect",
+                "--platform",
+                platform.name,
+                "--format",
+                "{{.Os}}/{{.Architecture}}",
+                &pause,
+            ]);
+            let stored = inspected.status.success()
+                && String::from_utf8_lossy(&inspected.stdout).trim()
+                    == format!("linux/{}", platform.arch);
+            let expected = loaded == Loaded::EveryPlatform || platform == host;
+            assert_eq!(
+                stored,
+                expected,
+                "{} stored: {loaded:?} expected; docker image inspect --platform said:\n{}{}",
+                platform.name,
+                String::from_utf8_lossy(&inspected.stdout),
+                String::from_utf8_lossy(&inspected.stderr)
+            );
+        }
     }
 }
 
@@ -365,7 +502,7 @@ fn stop_and_kill(engine: &Engine) {
     engine.docker(&["stop", "signals-stop"]);
     let (exit, logs) = outcome("signals-stop");
     match engine.kind() {
-        Kind::DockerEngine => {
+        Kind::Docker20_10 | Kind::Docker28 | Kind::Docker28ContainerdStore => {
             assert_eq!(exit, "0", "exit code after `docker stop`; logs:\n{logs}");
             assert!(
                 logs.contains(TERMINATED),
@@ -414,18 +551,27 @@ fn stop_and_kill(engine: &Engine) {
     }
 }
 
-/// The compose file of `tests/compose/`: `up` starts the pod, the checker logs the page and
-/// /pause as PID 1, `stop` ends pause with exit code 0, and `down` removes every container and
-/// network of the project (in one run on Docker; podman may refuse the anchor while its joiners
-/// still exist, and a second run removes it).
-fn compose_pod(engine: &Engine) {
+fn compose_pod_with_docker_compose_1_29(engine: &Engine) {
+    compose_pod(engine, Compose::V1_29);
+}
+
+fn compose_pod_with_compose_v2(engine: &Engine) {
+    compose_pod(engine, Compose::V2);
+}
+
+/// The compose file of `tests/compose/` through `client`: `up` starts the pod, the checker logs
+/// the page and /pause as PID 1, `stop` ends pause with exit code 0, and `down` removes every
+/// container and network of the project (in one run on Docker; podman may refuse the anchor
+/// while its joiners still exist, and a second run removes it).
+fn compose_pod(engine: &Engine, client: Compose) {
+    eprintln!("compose client: {}", engine.compose_version(client));
     let Images { pause, app } = engine.images();
     let compose_file: PathBuf = xtask::project::root()
         .join("tests")
         .join("compose")
         .join("compose.yaml");
     let env = [("PAUSE_IMAGE", pause.as_str()), ("APP_IMAGE", *app)];
-    let compose = |args: &[&str]| engine.compose(&compose_file, PROJECT, &env, args);
+    let compose = |args: &[&str]| engine.compose(client, &compose_file, PROJECT, &env, args);
     let stderr =
         |output: &std::process::Output| String::from_utf8_lossy(&output.stderr).into_owned();
 
@@ -458,7 +604,7 @@ fn compose_pod(engine: &Engine) {
         "docker-compose stop failed:\n{}",
         stderr(&stop)
     );
-    let service = format!("{PROJECT}_pause_1");
+    let service = client.container(PROJECT, "pause");
     let exit = engine.inspect(&service, "{{.State.ExitCode}}");
     let pause_logs = engine.logs(&service);
     assert_eq!(
@@ -473,7 +619,7 @@ fn compose_pod(engine: &Engine) {
     let down = compose(&["down"]);
     let first = stderr(&down);
     match engine.kind() {
-        Kind::DockerEngine => assert!(
+        Kind::Docker20_10 | Kind::Docker28 | Kind::Docker28ContainerdStore => assert!(
             down.status.success() && !first.contains("ERROR"),
             "docker-compose down failed:\n{first}"
         ),
@@ -572,17 +718,16 @@ fn orphan_fate(engine: &Engine, name: &str, anchor_image_and_command: &[&str]) -
 /// directory, no cgroup, none of the host paths it writes by default. While it runs, the only
 /// change to the host's network is its namespace's name.
 fn leaves_nothing_behind(kind: Kind) {
-    if !ready(
-        &format!("docker::{}::leaves_nothing_behind", kind.name()),
-        &needs(kind),
-    ) {
+    let test = format!("docker::{}::leaves_nothing_behind", kind.name());
+    if !kind.ready(&test, &needs()) {
         return;
     }
     let _turn = turns::take("docker");
     let _alone = SUITE.write().unwrap_or_else(PoisonError::into_inner);
-    let host_paths: Vec<&str> = match kind {
-        Kind::DockerEngine => [DOCKER_DEFAULT_PATHS, xtask::engine::dockerd::HOST_DIRS].concat(),
-        Kind::PodmanApi => PODMAN_HOST_PATHS.to_vec(),
+    let host_paths: Vec<&str> = if kind.is_docker() {
+        [DOCKER_DEFAULT_PATHS, xtask::engine::dockerd::HOST_DIRS].concat()
+    } else {
+        PODMAN_HOST_PATHS.to_vec()
     };
     let absent: Vec<&str> = host_paths
         .iter()
@@ -592,6 +737,7 @@ fn leaves_nothing_behind(kind: Kind) {
     let network_before = HostNetwork::now();
 
     let engine = Engine::start(kind);
+    eprintln!("{test} runs {}", engine.versions());
     let footprint = engine.footprint();
     let Images { pause, app } = engine.images();
     engine.docker(&["run", "--detach", "--name", "leftovers-anchor", pause]);
@@ -630,9 +776,10 @@ fn leaves_nothing_behind(kind: Kind) {
         .to_string_lossy()
         .into_owned();
     // podman also pins each container's namespace under a name of its own making.
-    let namespaces: &[&str] = match kind {
-        Kind::DockerEngine => &[&engine_netns],
-        Kind::PodmanApi => &[&engine_netns, PODMAN_NETNS_PREFIX],
+    let namespaces: &[&str] = if kind.is_docker() {
+        &[&engine_netns]
+    } else {
+        &[&engine_netns, PODMAN_NETNS_PREFIX]
     };
     let mut changed = network_before.added_in(&HostNetwork::now(), namespaces);
     changed.retain(|change| !change.starts_with(host_network::NAMESPACE));

@@ -1,21 +1,24 @@
-//! The docker suite's two engines behind one face: the real Docker Engine (a private dockerd, see
-//! `xtask::engine::dockerd`) and podman's Docker API (see [`crate::runtime::docker_api`]), each in a network
-//! namespace of its own and driven by the same clients: Debian docker.io's docker CLI and Debian's
-//! docker-compose 1.29, both by full path. The suite's recipes take an [`Engine`] and run the same
-//! commands against either; where the engines differ, they ask its [`Kind`].
+//! The docker suite's engines behind one face: the real Docker Engine (a private dockerd, see
+//! `xtask::engine::dockerd`: Debian 12's 20.10, and Debian unstable's 28 with its own image store
+//! or containerd's) and podman's Docker API (see [`crate::runtime::docker_api`]), each in a
+//! network namespace of its own. Each engine is driven by its docker CLI (28's for Docker 28,
+//! Debian 12's 20.10 for the others) and a compose client ([`Compose`]): Debian 12's
+//! docker-compose 1.29, and on Docker 28 also compose v2 as `docker compose`, all by full path.
+//! The suite's recipes take an [`Engine`] and run the same commands against any; where the
+//! engines differ, they ask its [`Kind`].
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
-use xtask::engine::dockerd::{DOCKER_CLI, Dockerd};
+use xtask::engine::dockerd::{DOCKER_CLI, Dockerd, ImageStore, Release};
 use xtask::engine::netns::NetworkNamespace;
 
 use crate::deadline::{output_within, run_within};
 use crate::runtime::docker_api::{self, DockerApi};
 use crate::runtime::{app_image, dockerd, podman};
-use crate::{Need, image};
+use crate::{Need, image, ready};
 
 /// Debian's docker-compose 1.29 (Python), by full path: a docker-compose v2 elsewhere on PATH
 /// must not change what is tested.
@@ -27,8 +30,12 @@ const LOADED: &str = "Loaded image: ";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// Docker Engine 20.10, Debian's docker.io.
-    DockerEngine,
+    /// Docker Engine 20.10, Debian 12's docker.io.
+    Docker20_10,
+    /// Docker Engine 28 from Debian unstable, over containerd 2, with its own image store.
+    Docker28,
+    /// Docker Engine 28 with the containerd image store.
+    Docker28ContainerdStore,
     /// podman 4.3's Docker API (`podman system service`).
     PodmanApi,
 }
@@ -37,22 +44,68 @@ impl Kind {
     /// What a test report calls it: the suite's module of its tests.
     pub fn name(self) -> &'static str {
         match self {
-            Kind::DockerEngine => "docker_engine",
+            Kind::Docker20_10 => "docker_20_10",
+            Kind::Docker28 => "docker_28",
+            Kind::Docker28ContainerdStore => "docker_28_containerd_store",
             Kind::PodmanApi => "podman_api",
         }
     }
 
-    /// What running the engine needs, beside the clients.
-    pub fn needs(self) -> Vec<Need> {
-        let mut needs = vec![Need::Root];
+    /// The Docker Engine release and image store, for the real engines.
+    fn dockerd(self) -> Option<(Release, ImageStore)> {
         match self {
-            Kind::DockerEngine => needs.extend(dockerd::NEEDS),
-            Kind::PodmanApi => {
-                needs.extend(docker_api::NEEDS);
-                needs.extend(podman::NEEDS);
+            Kind::Docker20_10 => Some((Release::V20_10, ImageStore::GraphDriver)),
+            Kind::Docker28 => Some((Release::V28, ImageStore::GraphDriver)),
+            Kind::Docker28ContainerdStore => Some((Release::V28, ImageStore::Containerd)),
+            Kind::PodmanApi => None,
+        }
+    }
+
+    /// Whether it is a real Docker Engine, of either release.
+    pub fn is_docker(self) -> bool {
+        self.dockerd().is_some()
+    }
+
+    /// Whether the engine and the rest of what `test` needs (`needs`) are here: reports `test`
+    /// skipped otherwise, and fails it when Debian unstable served an engine below its floor.
+    pub fn ready(self, test: &str, needs: &[Need]) -> bool {
+        let mut all = vec![Need::Root];
+        all.extend_from_slice(needs);
+        match self.dockerd() {
+            Some((Release::V20_10, _)) => all.extend(dockerd::NEEDS),
+            Some((Release::V28, _)) => all.extend(dockerd::NEEDS_28),
+            None => {
+                all.extend(docker_api::NEEDS);
+                all.extend(podman::NEEDS);
             }
         }
-        needs
+        if !ready(test, &all) {
+            return false;
+        }
+        match self.dockerd() {
+            Some((Release::V28, _)) => dockerd::unstable_ready(test),
+            _ => true,
+        }
+    }
+}
+
+/// The compose client a recipe drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compose {
+    /// Debian 12's docker-compose 1.29 (Python), a program of its own.
+    V1_29,
+    /// compose v2, the docker CLI 28's `docker compose` plugin.
+    V2,
+}
+
+impl Compose {
+    /// The container compose makes for `service` of `project`: 1.29 joins the parts with `_`,
+    /// v2 with `-`.
+    pub fn container(self, project: &str, service: &str) -> String {
+        match self {
+            Compose::V1_29 => format!("{project}_{service}_1"),
+            Compose::V2 => format!("{project}-{service}-1"),
+        }
     }
 }
 
@@ -88,16 +141,16 @@ pub struct Engine {
 }
 
 /// The engine of each kind that the tests running at the moment share.
-static SHARED: [Mutex<Weak<Engine>>; 2] = [Mutex::new(Weak::new()), Mutex::new(Weak::new())];
+static SHARED: [Mutex<Weak<Engine>>; 4] = [const { Mutex::new(Weak::new()) }; 4];
 
 impl Engine {
     /// A new engine of `kind`, for one test alone.
     pub fn start(kind: Kind) -> Engine {
-        let backend = match kind {
-            Kind::DockerEngine => {
-                Backend::Dockerd(Dockerd::start().unwrap_or_else(|error| panic!("{error:#}")))
-            }
-            Kind::PodmanApi => Backend::Podman(DockerApi::start()),
+        let backend = match kind.dockerd() {
+            Some((release, store)) => Backend::Dockerd(
+                Dockerd::start_with(release, store).unwrap_or_else(|error| panic!("{error:#}")),
+            ),
+            None => Backend::Podman(DockerApi::start()),
         };
         Engine {
             kind,
@@ -145,11 +198,29 @@ impl Engine {
         self.netns().command(program)
     }
 
-    /// The docker CLI for this engine, arguments to follow.
+    /// The docker CLI for this engine, arguments to follow: the engine's own release's for
+    /// Docker Engine, Debian 12's for podman.
     pub fn docker_command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(DOCKER_CLI);
-        command.args(args).envs(self.client_env());
+        let mut command = match &self.backend {
+            Backend::Dockerd(dockerd) => dockerd.docker(),
+            Backend::Podman(api) => {
+                let mut command = Command::new(DOCKER_CLI);
+                command.envs(api.client_env());
+                command
+            }
+        };
+        command.args(args);
         command
+    }
+
+    /// What runs: the engine and its components, and the docker CLI, as `docker version` says.
+    pub fn versions(&self) -> String {
+        let template = "{{.Server.Version}} ({{range $i, $c := .Server.Components}}\
+                        {{if $i}}, {{end}}{{$c.Name}} {{$c.Version}}{{end}}), \
+                        docker CLI {{.Client.Version}}";
+        self.docker(&["version", "--format", template])
+            .trim()
+            .to_string()
     }
 
     /// Runs `docker args…`, which must succeed; returns its stdout.
@@ -188,21 +259,41 @@ impl Engine {
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
     }
 
-    /// `docker-compose -f file -p project args…` against this engine, with `env` for the file's
-    /// variables, whatever its outcome.
+    /// `client`'s command, before its own arguments: `docker-compose`, or `docker compose` with
+    /// this engine's CLI.
+    fn compose_command(&self, client: Compose) -> Command {
+        match client {
+            Compose::V1_29 => {
+                let mut command = Command::new(DOCKER_COMPOSE);
+                command.envs(self.client_env());
+                command
+            }
+            Compose::V2 => self.docker_command(&["compose"]),
+        }
+    }
+
+    /// `client`'s version, as it prints it.
+    pub fn compose_version(&self, client: Compose) -> String {
+        let mut command = self.compose_command(client);
+        command.arg("version");
+        run_within(&mut command, COMMAND_TIMEOUT).trim().to_string()
+    }
+
+    /// `docker-compose` or `docker compose` `-f file -p project args…` against this engine,
+    /// with `env` for the file's variables, whatever its outcome.
     pub fn compose(
         &self,
+        client: Compose,
         file: &Path,
         project: &str,
         env: &[(&str, &str)],
         args: &[&str],
     ) -> Output {
-        let mut command = Command::new(DOCKER_COMPOSE);
+        let mut command = self.compose_command(client);
         command
             .args(["--ansi", "never", "--project-name", project, "--file"])
             .arg(file)
             .args(args)
-            .envs(self.client_env())
             .envs(env.iter().copied());
         output_within(&mut command, COMMAND_TIMEOUT)
     }

@@ -1,5 +1,8 @@
-//! A private Docker Engine, as Debian's `docker.io` installs it (dockerd 20.10 over containerd and
-//! runc), for the docker suite and the bench alike:
+//! A private Docker Engine, for the docker suite and the bench alike: Debian 12's `docker.io`
+//! (dockerd 20.10 over Debian 12's containerd 1.6), or Debian unstable's (dockerd 28 over
+//! unstable's containerd 2, as `cargo xtask test` unpacks them, see `tools::debian_unstable`),
+//! with or without its containerd image store ([`Release`], [`ImageStore`]); Debian 12's runc
+//! under both:
 //!
 //! - in a network namespace of its own, so that `docker0`, the bridges of user networks and the
 //!   DOCKER iptables chains live and die with it instead of on the host;
@@ -14,7 +17,8 @@
 //!
 //! What it still writes on the host whatever it is told: /run/docker/plugins (dockerd's plugin
 //! sockets, a fixed path) and /run/containerd/s (the shims' sockets, a fixed path in containerd
-//! 1.6). Those directories go again at the end if this engine made them and they are empty.
+//! 1.6 and 2.1). Those directories go again when the last engine of this process stops, if this
+//! process made them and they are empty.
 //!
 //! [`Dockerd::stop`] (or dropping it, also while a failed test unwinds) removes every container,
 //! stops dockerd and containerd, kills whatever process of its own is left (shims, container
@@ -27,6 +31,7 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -37,6 +42,7 @@ use crate::engine::process::{
     kill_and_wait, output_within, pids_mentioning, spawn_logged, terminate,
 };
 use crate::host;
+use crate::tools::debian_unstable;
 
 /// Debian's docker.io: the engine.
 pub const DOCKERD: &str = "/usr/sbin/dockerd";
@@ -45,6 +51,17 @@ pub const DOCKERD: &str = "/usr/sbin/dockerd";
 pub const DOCKER_CLI: &str = "/usr/bin/docker";
 /// Debian's containerd, which docker.io depends on.
 pub const CONTAINERD: &str = "/usr/bin/containerd";
+/// Where the unstable packages put the engine, its CLI, containerd (and its shim) and compose v2,
+/// under `debian_unstable::root()`: the same paths as Debian 12's, one tree over.
+const UNPACKED_DOCKERD: &str = "usr/sbin/dockerd";
+const UNPACKED_DOCKER_CLI: &str = "usr/bin/docker";
+const UNPACKED_CONTAINERD: &str = "usr/bin/containerd";
+/// The directories of the unpacked programs dockerd 28 and containerd 2 start by name:
+/// docker-proxy, docker-init, containerd-shim-runc-v2. Put before the system's PATH, which still
+/// gives them Debian 12's runc.
+const UNPACKED_PROGRAM_DIRS: &[&str] = &["usr/sbin", "usr/bin"];
+/// compose v2, the `docker compose` plugin of the docker CLI 28.
+const UNPACKED_CLI_PLUGINS: &str = "usr/libexec/docker/cli-plugins";
 /// The package that provides [`DOCKERD`] and [`DOCKER_CLI`] (and pulls in containerd and runc).
 const PACKAGE: &str = "docker.io";
 /// Every private engine's network namespace, cgroup parent and directory are named with this
@@ -60,6 +77,8 @@ pub const HOST_DIRS: &[&str] = &[
 /// Where the cgroup hierarchies are mounted (v1 controllers, plus the cgroup2 `unified` mount).
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
+/// The docker CLI's config directory (DOCKER_CONFIG), under the engine's.
+const CLIENT_CONFIG: &str = "client-config";
 /// How long containerd and dockerd may take to answer on their sockets (about 1 s here).
 const STARTUP: Duration = Duration::from_secs(60);
 /// How long dockerd and containerd may take to exit after SIGTERM.
@@ -74,23 +93,132 @@ const LOG_TAIL_LINES: usize = 30;
 /// Engines started by this process so far: keeps the names of concurrent ones apart.
 static STARTED: AtomicUsize = AtomicUsize::new(0);
 
+/// The [`HOST_DIRS`] the engines of this process made, parents first, and how many of them run.
+/// Engines run side by side (the docker suite runs both releases at once), and one may still hold
+/// sockets in a directory another made: the last one to stop removes them.
+struct HostDirsMade {
+    made: Vec<&'static str>,
+    engines: usize,
+}
+
+static HOST_DIRS_MADE: Mutex<HostDirsMade> = Mutex::new(HostDirsMade {
+    made: Vec::new(),
+    engines: 0,
+});
+
+impl HostDirsMade {
+    /// Counts one more engine; makes the directories nobody has, before its daemons make them:
+    /// create_dir fails if anyone else made one first, so only those made here are recorded.
+    fn enter() {
+        let mut shared = HOST_DIRS_MADE
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        shared.engines += 1;
+        for dir in HOST_DIRS {
+            if std::fs::create_dir(dir).is_ok() {
+                shared.made.push(dir);
+            }
+        }
+    }
+
+    /// Counts one engine less; the last one removes the directories made here that are empty
+    /// (something else may use them by now), children first.
+    fn leave() {
+        let mut shared = HOST_DIRS_MADE
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        shared.engines -= 1;
+        if shared.engines == 0 {
+            for dir in std::mem::take(&mut shared.made).into_iter().rev() {
+                let _ = std::fs::remove_dir(dir);
+            }
+        }
+    }
+}
+
+/// Which Docker Engine, with which containerd and CLI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Release {
+    /// Debian 12's docker.io 20.10 over Debian 12's containerd 1.6, its CLI 20.10.
+    V20_10,
+    /// Debian unstable's docker.io 28 over unstable's containerd 2, the CLI 28 with compose v2 as
+    /// its `docker compose` plugin.
+    V28,
+}
+
+impl Release {
+    /// dockerd.
+    fn dockerd(self) -> PathBuf {
+        self.program(DOCKERD, UNPACKED_DOCKERD)
+    }
+
+    /// The docker CLI of the same release.
+    fn docker_cli(self) -> PathBuf {
+        self.program(DOCKER_CLI, UNPACKED_DOCKER_CLI)
+    }
+
+    /// The containerd the engine runs on.
+    fn containerd(self) -> PathBuf {
+        self.program(CONTAINERD, UNPACKED_CONTAINERD)
+    }
+
+    fn program(self, debian_12: &str, unpacked: &str) -> PathBuf {
+        match self {
+            Release::V20_10 => PathBuf::from(debian_12),
+            Release::V28 => debian_unstable::root().join(unpacked),
+        }
+    }
+}
+
+/// Where the engine keeps images.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImageStore {
+    /// Its own graph driver (overlay2): the default of 20.10 and 28.
+    GraphDriver,
+    /// containerd's content store and snapshotter (daemon.json's
+    /// `features.containerd-snapshotter`), which Docker 28 offers.
+    Containerd,
+}
+
 pub struct Dockerd {
+    release: Release,
+    store: ImageStore,
     name: String,
     dir: PathBuf,
     netns: Option<NetworkNamespace>,
     containerd: Option<Child>,
     dockerd: Option<Child>,
-    /// The [`HOST_DIRS`] this engine created before it started, parents first.
-    made_host_dirs: Vec<&'static str>,
+    /// Whether this engine counts among the users of [`HOST_DIRS`] ([`HostDirsMade`]).
+    uses_host_dirs: bool,
     stopped: bool,
 }
 
 impl Dockerd {
-    /// Starts containerd and dockerd in a new network namespace and waits until dockerd answers.
+    /// Debian 12's engine with its own image store: what the bench runs.
     pub fn start() -> Result<Dockerd> {
-        for program in [DOCKERD, DOCKER_CLI] {
-            if host::find_program(program).is_none() {
-                bail!("{program} is missing: apt-get install {PACKAGE}");
+        Dockerd::start_with(Release::V20_10, ImageStore::GraphDriver)
+    }
+
+    /// Starts `release`'s containerd and dockerd, keeping images in `store`, in a new network
+    /// namespace and waits until dockerd answers.
+    pub fn start_with(release: Release, store: ImageStore) -> Result<Dockerd> {
+        if release == Release::V20_10 && store == ImageStore::Containerd {
+            bail!("Docker Engine 20.10 has no containerd image store");
+        }
+        for program in [release.dockerd(), release.docker_cli()] {
+            if host::find_program(&program.display().to_string()).is_none() {
+                match release {
+                    Release::V20_10 => {
+                        bail!(
+                            "{} is missing: apt-get install {PACKAGE}",
+                            program.display()
+                        )
+                    }
+                    Release::V28 => bail!(
+                        "{} is missing: cargo xtask test unpacks it from Debian unstable",
+                        program.display()
+                    ),
+                }
             }
         }
         let name = format!(
@@ -102,50 +230,42 @@ impl Dockerd {
         // create_dir, not create_dir_all: a directory that exists already is not ours to use.
         std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let mut engine = Dockerd {
+            release,
+            store,
             name,
             dir,
             netns: None,
             containerd: None,
             dockerd: None,
-            made_host_dirs: Vec::new(),
+            uses_host_dirs: false,
             stopped: false,
         };
         // From here on, an error drops `engine`, which undoes whatever was done.
-        // Made here, before the daemons make them: create_dir fails if anyone else made one
-        // first, so only the ones this engine made are recorded, and removed at the end.
-        engine.made_host_dirs = HOST_DIRS
-            .iter()
-            .copied()
-            .filter(|dir| std::fs::create_dir(dir).is_ok())
-            .collect();
+        HostDirsMade::enter();
+        engine.uses_host_dirs = true;
         engine.write_configs()?;
         engine.netns = Some(NetworkNamespace::create(&engine.name)?);
 
         let config = engine.path("containerd.toml").into_os_string();
-        let containerd = engine.spawn(CONTAINERD, &["--config".into(), config])?;
+        let containerd_program = release.containerd();
+        let containerd = engine.spawn(&containerd_program, &["--config".into(), config])?;
         let socket = engine.containerd_socket();
         wait_ready(
             engine.containerd.insert(containerd),
             &engine.dir,
-            CONTAINERD,
+            &containerd_program,
             || socket.exists(),
         )?;
 
-        let dockerd = engine.spawn(DOCKERD, &engine.dockerd_args())?;
-        let client = engine.client_env();
+        let dockerd_program = release.dockerd();
+        let dockerd = engine.spawn(&dockerd_program, &engine.dockerd_args())?;
+        let mut version = engine.docker();
+        version.arg("version");
         let answers = || {
-            output_within(
-                Command::new(DOCKER_CLI).envs(client.clone()).arg("version"),
-                CLI_TIMEOUT,
-            )
-            .is_some_and(|output| output.status.success())
+            output_within(&mut version, CLI_TIMEOUT).is_some_and(|output| output.status.success())
         };
-        wait_ready(
-            engine.dockerd.insert(dockerd),
-            &engine.dir,
-            DOCKERD,
-            answers,
-        )?;
+        let child = engine.dockerd.insert(dockerd);
+        wait_ready(child, &engine.dir, &dockerd_program, answers)?;
         Ok(engine)
     }
 
@@ -179,7 +299,7 @@ impl Dockerd {
             ("DOCKER_HOST", self.host()),
             (
                 "DOCKER_CONFIG",
-                self.path("client-config").display().to_string(),
+                self.path(CLIENT_CONFIG).display().to_string(),
             ),
         ]
     }
@@ -206,7 +326,7 @@ impl Dockerd {
 
     /// The last lines of dockerd's log.
     pub fn log(&self) -> String {
-        tail(&log_path(&self.dir, DOCKERD))
+        tail(&log_path(&self.dir, &self.release.dockerd()))
     }
 
     /// Removes every container, stops the daemons and undoes everything the engine did on the
@@ -253,9 +373,8 @@ impl Dockerd {
         {
             problems.push(format!("{error:#}"));
         }
-        // Another engine may use them by now: only empty ones go, children first.
-        for dir in self.made_host_dirs.iter().rev() {
-            let _ = std::fs::remove_dir(dir);
+        if std::mem::take(&mut self.uses_host_dirs) {
+            HostDirsMade::leave();
         }
         if let Err(error) = std::fs::remove_dir_all(&self.dir)
             && error.kind() != std::io::ErrorKind::NotFound
@@ -284,29 +403,59 @@ impl Dockerd {
     fn write_configs(&self) -> Result<()> {
         let containerd = self.path("containerd");
         let at = |name: &str| containerd.join(name).display().to_string();
+        let (root, state, opt) = (at("root"), at("state"), at("opt"));
+        let socket = self.containerd_socket().display().to_string();
         // The CRI plugin is off, as in the containerd dockerd would start itself: dockerd does
         // not use it, and it would write CNI state on the host.
-        let containerd_config = format!(
-            "version = 2\n\
-             root = \"{root}\"\n\
-             state = \"{state}\"\n\
-             disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
-             [grpc]\n  address = \"{socket}\"\n\
-             [plugins.\"io.containerd.internal.v1.opt\"]\n  path = \"{opt}\"\n",
-            root = at("root"),
-            state = at("state"),
-            socket = self.containerd_socket().display(),
-            opt = at("opt"),
-        );
+        let containerd_config = match self.release {
+            Release::V20_10 => format!(
+                "version = 2\n\
+                 root = \"{root}\"\n\
+                 state = \"{state}\"\n\
+                 disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
+                 [grpc]\n  address = \"{socket}\"\n\
+                 [plugins.\"io.containerd.internal.v1.opt\"]\n  path = \"{opt}\"\n",
+            ),
+            // containerd 2 splits the CRI into three plugins, and adds NRI, whose socket would
+            // be /var/run/nri.
+            Release::V28 => format!(
+                "version = 3\n\
+                 root = \"{root}\"\n\
+                 state = \"{state}\"\n\
+                 disabled_plugins = [\"io.containerd.grpc.v1.cri\", \"io.containerd.cri.v1.images\", \
+                 \"io.containerd.cri.v1.runtime\", \"io.containerd.nri.v1.nri\"]\n\
+                 [grpc]\n  address = \"{socket}\"\n\
+                 [plugins.'io.containerd.internal.v1.opt']\n  path = \"{opt}\"\n",
+            ),
+        };
         std::fs::write(self.path("containerd.toml"), containerd_config)?;
-        // The trust key's path has no command-line flag in 20.10, only this key.
-        let daemon = serde_json::json!({
-            "deprecated-key-path": self.path("key.json"),
-        });
+        let daemon = match (self.release, self.store) {
+            // The trust key's path has no command-line flag in 20.10, only this key.
+            (Release::V20_10, _) => serde_json::json!({
+                "deprecated-key-path": self.path("key.json"),
+            }),
+            // 28 has no trust key any more, and refuses the key.
+            (Release::V28, ImageStore::GraphDriver) => serde_json::json!({}),
+            (Release::V28, ImageStore::Containerd) => serde_json::json!({
+                "features": { "containerd-snapshotter": true },
+            }),
+        };
         std::fs::write(
             self.path("daemon.json"),
             serde_json::to_vec_pretty(&daemon)?,
         )?;
+        // The CLI 28 finds compose v2 where the package put it: the system's plugin directories
+        // have none (or another).
+        if self.release == Release::V28 {
+            let client = self.path(CLIENT_CONFIG);
+            std::fs::create_dir(&client)?;
+            let plugins = debian_unstable::root().join(UNPACKED_CLI_PLUGINS);
+            let config = serde_json::json!({ "cliPluginsExtraDirs": [plugins] });
+            std::fs::write(
+                client.join("config.json"),
+                serde_json::to_vec_pretty(&config)?,
+            )?;
+        }
         Ok(())
     }
 
@@ -329,17 +478,26 @@ impl Dockerd {
     }
 
     /// Starts `program` in the engine's network namespace, its output in [`log_path`].
-    fn spawn(&self, program: &str, args: &[OsString]) -> Result<Child> {
-        spawn_logged(
-            self.netns().command(program).args(args),
-            &log_path(&self.dir, program),
-        )
-        .with_context(|| format!("starting {program}"))
+    fn spawn(&self, program: &Path, args: &[OsString]) -> Result<Child> {
+        let mut command = self.netns().command(program);
+        command.args(args);
+        if self.release == Release::V28 {
+            let unpacked = debian_unstable::root();
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            let mut dirs: Vec<PathBuf> = UNPACKED_PROGRAM_DIRS
+                .iter()
+                .map(|dir| unpacked.join(dir))
+                .collect();
+            dirs.extend(std::env::split_paths(&path));
+            command.env("PATH", std::env::join_paths(dirs)?);
+        }
+        spawn_logged(&mut command, &log_path(&self.dir, program))
+            .with_context(|| format!("starting {}", program.display()))
     }
 
-    /// [`DOCKER_CLI`] for this engine, arguments to follow.
-    fn docker(&self) -> Command {
-        let mut command = Command::new(DOCKER_CLI);
+    /// The release's docker CLI for this engine, arguments to follow.
+    pub fn docker(&self) -> Command {
+        let mut command = Command::new(self.release.docker_cli());
         command.envs(self.client_env());
         command
     }
@@ -469,8 +627,8 @@ fn subtree(dir: &Path) -> Vec<PathBuf> {
 fn wait_ready(
     child: &mut Child,
     dir: &Path,
-    program: &str,
-    ready: impl Fn() -> bool,
+    program: &Path,
+    mut ready: impl FnMut() -> bool,
 ) -> Result<()> {
     let deadline = Instant::now() + STARTUP;
     loop {
@@ -479,20 +637,28 @@ fn wait_ready(
         }
         let log = || tail(&log_path(dir, program));
         if let Ok(Some(status)) = child.try_wait() {
-            bail!("{program} exited at start ({status}):\n{}", log());
+            bail!(
+                "{} exited at start ({status}):\n{}",
+                program.display(),
+                log()
+            );
         }
         if Instant::now() >= deadline {
-            bail!("{program} did not answer within {STARTUP:?}:\n{}", log());
+            bail!(
+                "{} did not answer within {STARTUP:?}:\n{}",
+                program.display(),
+                log()
+            );
         }
         std::thread::sleep(POLL);
     }
 }
 
 /// `<dir>/<program's file name>.log`.
-fn log_path(dir: &Path, program: &str) -> PathBuf {
-    let name = Path::new(program)
+fn log_path(dir: &Path, program: &Path) -> PathBuf {
+    let name = program
         .file_name()
-        .map_or_else(|| program.into(), |name| name.to_string_lossy());
+        .map_or_else(|| program.to_string_lossy(), |name| name.to_string_lossy());
     dir.join(format!("{name}.log"))
 }
 
