@@ -36,13 +36,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helper.h"
+
 #define MAX_DELAYS 16
-#define CHILD_STACK_BYTES (64 * 1024)
-#define NS_PER_S 1000000000LL
 #define NS_PER_US 1000LL
-#define NS_PER_MS 1000000LL
-/* Long enough for every peer to come to rest (tini's own wait times out only after 1 s). */
-#define SETTLE_MS 300
 /* Late tries are done again, up to this many times the counted ones: past that, the machine is too busy. */
 #define LATE_PER_TRY 4
 
@@ -53,20 +50,6 @@ struct start {
 	/* The CPU the child runs on, away from the spinning parent's; -1: wherever. */
 	int cpu;
 };
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * NS_PER_S + ts.tv_nsec;
-}
-
-static void die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
 
 static void pin(int cpu)
 {
