@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
+use super::c_programs;
 use super::measurement::{MEDIAN, percentile};
 
 /// After execve, in µs: from "at once" to past the slowest peer's start-up.
@@ -46,23 +47,13 @@ pub(crate) struct Delay {
 /// Runs `tries` tries at every delay and returns the helper's report, for [`summarise`].
 pub(crate) fn tries(early_stop: &Path, tries: usize, command: &[PathBuf]) -> Result<String> {
     let delays: Vec<String> = DELAYS_US.iter().map(u64::to_string).collect();
-    let output = std::process::Command::new(early_stop)
-        .arg(tries.to_string())
-        .arg(GRACE.as_millis().to_string())
-        .arg(TOLERANCE.as_nanos().to_string())
-        .arg(delays.join(","))
-        .args(command)
-        .output()
-        .with_context(|| format!("running {}", early_stop.display()))?;
-    if !output.status.success() {
-        bail!(
-            "{} {} failed: {}",
-            early_stop.display(),
-            command[0].display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8(output.stdout)?)
+    let arguments = [
+        tries.to_string(),
+        GRACE.as_millis().to_string(),
+        TOLERANCE.as_nanos().to_string(),
+        delays.join(","),
+    ];
+    c_programs::run(early_stop, &arguments, command)
 }
 
 /// Counts the tries and losses per delay in the helper's reports (`try DELAY_US LOST SENT_NS` and
