@@ -25,14 +25,11 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Long enough for every peer to come to rest; tini's own wait times out only after 1 s. */
-#define SETTLE_MS 300
+#include "helper.h"
+
 /* A start that has not blocked by then is broken, not slow. */
-#define GIVE_UP_NS (5 * 1000000000LL)
+#define GIVE_UP_NS (5 * NS_PER_S)
 #define MAX_PROCESSES 8
-#define CHILD_STACK_BYTES (64 * 1024)
-#define NS_PER_S 1000000000LL
-#define NS_PER_MS 1000000LL
 /*
  * Between looks at the starting peer the parent sleeps this long instead of spinning: a spinning
  * parent would hold a CPU the peer needs, which on a small or busy machine costs whole scheduler
@@ -52,20 +49,6 @@ struct tree {
 	int count;
 	int pids[MAX_PROCESSES];
 };
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * NS_PER_S + ts.tv_nsec;
-}
-
-static void die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
 
 /* Reads /proc/PID/<name> into buf; false if the process is gone or mid-exec. */
 static int read_proc(int pid, const char *name, char *buf, size_t size)

@@ -1,9 +1,11 @@
 //! `cargo xtask bench`: pause side by side with what a user would run instead (catatonit, tini, and
-//! a C pause built the Kubernetes way with glibc and with musl), all in one run on this machine;
-//! then what a pod costs with each anchor image in a real Docker Engine. Prints both tables with
-//! ratios to ours and writes them as Markdown to `target/bench/results.md`.
+//! a C pause built the Kubernetes way with glibc and with musl), all in one run on this machine,
+//! and how early after its start each of them can miss a SIGTERM; then what a pod costs with each
+//! anchor image in a real Docker Engine. Prints the tables, with ratios to ours, and writes them as
+//! Markdown to `target/bench/results.md`.
 
 mod c_programs;
+mod early_stop;
 mod machine;
 mod measurement;
 mod peer;
@@ -33,6 +35,8 @@ struct Samples {
     rss_kib: Vec<u64>,
     starts: Vec<Duration>,
     storms: Vec<Duration>,
+    /// The early-stop helper's reports, one after the other.
+    early_stop: String,
 }
 
 pub fn run(sh: &Shell) -> Result<()> {
@@ -49,8 +53,9 @@ pub fn run(sh: &Shell) -> Result<()> {
     let mut samples: Vec<Samples> = peers.iter().map(|_| Samples::default()).collect();
     for round in 1..=ROUNDS {
         eprintln!(
-            "round {round} of {ROUNDS}: starts and a {}-orphan storm per peer",
-            storm::ORPHANS
+            "round {round} of {ROUNDS}: starts, a {}-orphan storm and {} early SIGTERMs per peer",
+            storm::ORPHANS,
+            early_stop::TRIES / ROUNDS * early_stop::DELAYS_US.len()
         );
         for (peer, samples) in peers.iter().zip(&mut samples) {
             let sample =
@@ -60,10 +65,17 @@ pub fn run(sh: &Shell) -> Result<()> {
             samples
                 .storms
                 .push(storm::drain_time(&programs.orphan_storm, &peer.command)?);
+            samples.early_stop += &early_stop::tries(
+                &programs.early_stop,
+                early_stop::TRIES / ROUNDS,
+                &peer.command,
+            )?;
         }
     }
     let mut measurements = Vec::new();
+    let mut windows = Vec::new();
     for (peer, samples) in peers.iter().zip(samples) {
+        windows.push(early_stop::summarise(&samples.early_stop)?);
         measurements.push(Measurement {
             bytes: peer.bytes()?,
             rss_kib: percentile(samples.rss_kib, MEDIAN),
@@ -76,6 +88,8 @@ pub fn run(sh: &Shell) -> Result<()> {
 
     let table = report::render(&peers, &measurements, &machine, COMMAND);
     println!("{table}");
+    let window_table = report::render_early_stop(&peers, &windows, &machine, COMMAND);
+    println!("{window_table}");
 
     // After the timed runs above, which an engine and its anchors would disturb.
     let images = pod_images::build(&ours.path, &programs, host)?;
@@ -85,7 +99,7 @@ pub fn run(sh: &Shell) -> Result<()> {
     println!("{pod_table}");
 
     let results = project::target_dir().join("bench/results.md");
-    sh.write_file(&results, format!("{table}\n{pod_table}"))?;
+    sh.write_file(&results, format!("{table}\n{window_table}\n{pod_table}"))?;
     println!("written to {}", project::relative(&results).display());
     Ok(())
 }

@@ -1,9 +1,9 @@
 //! The C programs under `bench/`, compiled into `target/bench/`: the C pause, twice (the way
-//! Kubernetes builds pause.c, and with musl), and the two measuring helpers.
+//! Kubernetes builds pause.c, and with musl), and the three measuring helpers.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
 use crate::project;
@@ -12,6 +12,7 @@ pub(crate) struct Programs {
     pub(crate) pause_glibc: PathBuf,
     pub(crate) pause_musl: PathBuf,
     pub(crate) exec_to_blocked: PathBuf,
+    pub(crate) early_stop: PathBuf,
     pub(crate) orphan_storm: PathBuf,
 }
 
@@ -42,6 +43,26 @@ pub(crate) fn build(sh: &Shell) -> Result<Programs> {
         pause_glibc: strip(compile("gcc", PAUSE_FLAGS, "pause.c", "pause-glibc")?)?,
         pause_musl: strip(compile("musl-gcc", PAUSE_FLAGS, "pause.c", "pause-musl")?)?,
         exec_to_blocked: compile("gcc", HELPER_FLAGS, "exec_to_blocked.c", "exec_to_blocked")?,
+        early_stop: compile("gcc", HELPER_FLAGS, "early_stop.c", "early_stop")?,
         orphan_storm: compile("musl-gcc", SPAWNER_FLAGS, "orphan_storm.c", "orphan_storm")?,
     })
+}
+
+/// Runs a measuring helper with its own arguments, then the peer's command, and returns what it
+/// printed.
+pub(crate) fn run(helper: &Path, arguments: &[String], command: &[PathBuf]) -> Result<String> {
+    let output = std::process::Command::new(helper)
+        .args(arguments)
+        .args(command)
+        .output()
+        .with_context(|| format!("running {}", helper.display()))?;
+    if !output.status.success() {
+        bail!(
+            "{} {} failed: {}",
+            helper.display(),
+            command[0].display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8(output.stdout)?)
 }

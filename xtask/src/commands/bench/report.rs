@@ -1,8 +1,9 @@
-//! The results as one Markdown table with ratios to ours, aligned so that it reads as well in a
+//! The results as Markdown tables with ratios to ours, aligned so that they read as well in a
 //! terminal as pasted into docs/benchmarks.md.
 
 use std::time::Duration;
 
+use super::early_stop::{DELAYS_US, GRACE, TOLERANCE, TRIES, Window};
 use super::machine::Machine;
 use super::measurement::{Measurement, ROUNDS, STARTS_PER_ROUND};
 use super::peer::Peer;
@@ -12,10 +13,12 @@ use super::storm::ORPHANS;
 
 const NANOS_PER_MICRO: u128 = 1_000;
 const MILLIS_PER_SECOND: f64 = 1_000.0;
+const MICROS_PER_SECOND: f64 = 1_000_000.0;
 const DIGITS_PER_GROUP: usize = 3;
 const BYTES_PER_KIB: u64 = 1_024;
 /// From this ratio on, a decimal adds nothing.
 const WHOLE_RATIO: f64 = 10.0;
+const PERCENT: f64 = 100.0;
 
 pub(crate) fn render(
     peers: &[Peer],
@@ -111,6 +114,78 @@ pub(crate) fn render(
         text += &format!("- {}: {}.\n", peer.name, peer.note);
     }
     text
+}
+
+/// The early-stop window: for each peer, the share of SIGTERMs lost at each delay after execve.
+pub(crate) fn render_early_stop(
+    peers: &[Peer],
+    windows: &[Window],
+    machine: &Machine,
+    command: &str,
+) -> String {
+    let mut header = vec!["peer".to_string()];
+    header.extend(
+        DELAYS_US
+            .iter()
+            .map(|&delay| format!("{} µs", thousands(delay))),
+    );
+    header.push("SIGTERM late: median / max".to_string());
+    header.push("redone".to_string());
+    let mut rows = vec![header];
+    for (peer, window) in peers.iter().zip(windows) {
+        let mut row = vec![peer.name.to_string()];
+        row.extend(
+            window
+                .delays
+                .iter()
+                .map(|delay| lost_percent(delay.lost, delay.tries)),
+        );
+        row.push(format!(
+            "{} / {}",
+            nanos(window.lateness_median),
+            nanos(window.lateness_max)
+        ));
+        row.push(thousands(window.late as u64));
+        rows.push(row);
+    }
+    let mut text = format!(
+        "The early-stop window: the share of SIGTERMs lost when sent at each delay after execve \
+         ({TRIES} tries per peer and delay), measured {} on {}, {} cores, Linux {} (load average \
+         {} when it began), with `{command}`.\n\n",
+        machine.date, machine.cpu, machine.cores, machine.kernel, machine.load
+    );
+    text += &table(&rows);
+    text += &format!(
+        "\n\
+         - The peer starts as PID 1 of a fresh PID namespace, as in a pod. The kernel drops a signal \
+         sent to a namespace's init that has no handler for it and has not blocked it, so a SIGTERM \
+         that lands before the peer has done either is lost: it runs on, and a runtime that stops a \
+         sandbox with one SIGTERM (CRI-O) waits out its whole stop timeout before SIGKILL. No anchor \
+         can close the window: execve itself is in it.\n\
+         - A try is lost when the peer still runs {grace} ms after the SIGTERM; whatever runs then \
+         is killed with its namespace and reaped.\n\
+         - The delay runs from a clock reading in the child right before execve, stored in a page \
+         it shares with the helper; the helper spins on another CPU until the delay has passed, \
+         reads the clock and calls kill(). SIGTERM late is how long after its delay that reading \
+         was; a try later than {tolerance} µs (the helper preempted) is not counted but done again \
+         (redone).\n\
+         - The delays are taken in turn in every round, so that load from elsewhere on the machine \
+         falls on all alike; starting a peer takes longer on a busy machine, which widens its \
+         window.\n",
+        grace = GRACE.as_millis(),
+        tolerance = TOLERANCE.as_micros(),
+    );
+    text
+}
+
+/// `lost` of `tries` as a percentage, whole where it is whole.
+fn lost_percent(lost: usize, tries: usize) -> String {
+    let percent = lost as f64 * PERCENT / tries as f64;
+    if percent.fract() == 0.0 {
+        format!("{percent:.0} %")
+    } else {
+        format!("{percent:.1} %")
+    }
 }
 
 /// What a pod costs with each anchor image, one row per image, ratios to ours (the first).
@@ -253,6 +328,29 @@ fn micros(duration: Duration) -> String {
     )
 }
 
+/// Nanoseconds below a microsecond, else microseconds to a tenth.
+fn nanos(duration: Duration) -> String {
+    if duration.as_nanos() < NANOS_PER_MICRO {
+        format!("{} ns", duration.as_nanos())
+    } else {
+        format!("{:.1} µs", duration.as_secs_f64() * MICROS_PER_SECOND)
+    }
+}
+
 fn millis(duration: Duration) -> String {
     format!("{:.1} ms", duration.as_secs_f64() * MILLIS_PER_SECOND)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lost_percent;
+
+    #[test]
+    fn a_lost_share_reads_whole_where_it_is_whole_and_to_a_tenth_where_not() {
+        assert_eq!(lost_percent(0, 200), "0 %");
+        assert_eq!(lost_percent(200, 200), "100 %");
+        assert_eq!(lost_percent(2, 200), "1 %");
+        assert_eq!(lost_percent(1, 200), "0.5 %");
+        assert_eq!(lost_percent(1, 3), "33.3 %");
+    }
 }

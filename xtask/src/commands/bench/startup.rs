@@ -8,28 +8,18 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
+use super::c_programs;
+
 pub(crate) struct Sample {
     pub(crate) rss_kib: u64,
     pub(crate) starts: Vec<Duration>,
 }
 
 pub(crate) fn sample(exec_to_blocked: &Path, starts: usize, command: &[PathBuf]) -> Result<Sample> {
-    let output = std::process::Command::new(exec_to_blocked)
-        .arg(starts.to_string())
-        .args(command)
-        .output()
-        .with_context(|| format!("running {}", exec_to_blocked.display()))?;
-    if !output.status.success() {
-        bail!(
-            "{} {} failed: {}",
-            exec_to_blocked.display(),
-            command[0].display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
+    let output = c_programs::run(exec_to_blocked, &[starts.to_string()], command)?;
     let mut rss_kib = None;
     let mut timed = Vec::with_capacity(starts);
-    for line in String::from_utf8(output.stdout)?.lines() {
+    for line in output.lines() {
         match line.split_once(' ') {
             Some(("rss_kib", value)) => rss_kib = Some(value.parse()?),
             Some(("exec_to_blocked_ns", value)) => timed.push(Duration::from_nanos(value.parse()?)),
