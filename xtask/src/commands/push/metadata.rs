@@ -165,14 +165,75 @@ impl Metadata {
         let mut scratch = path.as_os_str().to_owned();
         scratch.push(format!(".new-{}", std::process::id()));
         let scratch = PathBuf::from(scratch);
-        let written = std::fs::File::create(&scratch).and_then(|mut file| {
+        // A new file only (O_EXCL, which follows no symlink): in a shared directory another user
+        // may have put a link at the scratch path, and what it names is not ours to overwrite.
+        let created = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&scratch)
+            .with_context(|| {
+                format!(
+                    "cannot write --metadata-file {shown}: creating {}, which must not exist yet",
+                    scratch.display()
+                )
+            })?;
+        let written = (|| {
+            let mut file = created;
             file.write_all(self.json().as_bytes())?;
-            file.sync_all()
-        });
-        let renamed = written.and_then(|()| std::fs::rename(&scratch, path));
-        if renamed.is_err() {
+            file.sync_all()?;
+            std::fs::rename(&scratch, path)
+        })();
+        if written.is_err() {
+            // Ours: made above.
             let _ = std::fs::remove_file(&scratch);
         }
-        renamed.with_context(|| format!("cannot write --metadata-file {shown}"))
+        written.with_context(|| format!("cannot write --metadata-file {shown}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::symlink;
+
+    use super::Metadata;
+
+    fn empty() -> Metadata {
+        Metadata {
+            reference: "127.0.0.1:5000/pause:t".into(),
+            digest: "sha256:00".into(),
+            pinned: "127.0.0.1:5000/pause@sha256:00".into(),
+            manifests: Vec::new(),
+            referrers: Vec::new(),
+            signatures: Vec::new(),
+            fallback_tags: Vec::new(),
+        }
+    }
+
+    /// The file is replaced whole; a link planted at the scratch path is neither followed nor
+    /// removed, and the file it names keeps its bytes.
+    #[test]
+    fn the_file_is_written_whole_and_a_planted_link_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("metadata.json");
+        std::fs::write(&file, "old").unwrap();
+        empty().write(&file).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), empty().json());
+
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep me").unwrap();
+        let scratch = dir
+            .path()
+            .join(format!("metadata.json.new-{}", std::process::id()));
+        symlink(&victim, &scratch).unwrap();
+        let error = empty().write(&file).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("must not exist yet"),
+            "{error:#}"
+        );
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+        assert!(
+            scratch.symlink_metadata().is_ok(),
+            "the planted link was removed"
+        );
     }
 }
