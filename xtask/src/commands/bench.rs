@@ -6,6 +6,7 @@
 
 mod c_programs;
 mod early_stop;
+mod engine;
 mod machine;
 mod measurement;
 mod peer;
@@ -40,7 +41,7 @@ struct Samples {
 }
 
 pub fn run(sh: &Shell) -> Result<()> {
-    requirements::check()?;
+    requirements::check(sh)?;
     let host = Platform::host().context(
         "this machine's architecture is not one pause is built for: run the bench on one of them",
     )?;

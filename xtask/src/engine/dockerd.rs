@@ -194,11 +194,6 @@ pub struct Dockerd {
 }
 
 impl Dockerd {
-    /// Debian 12's engine with its own image store: what the bench runs.
-    pub fn start() -> Result<Dockerd> {
-        Dockerd::start_with(Release::V20_10, ImageStore::GraphDriver)
-    }
-
     /// Starts `release`'s containerd and dockerd, keeping images in `store`, in a new network
     /// namespace and waits until dockerd answers.
     pub fn start_with(release: Release, store: ImageStore) -> Result<Dockerd> {
@@ -495,9 +490,14 @@ impl Dockerd {
             .with_context(|| format!("starting {}", program.display()))
     }
 
+    /// The release's docker CLI, for callers that run it themselves with [`Dockerd::client_env`].
+    pub fn docker_cli(&self) -> PathBuf {
+        self.release.docker_cli()
+    }
+
     /// The release's docker CLI for this engine, arguments to follow.
     pub fn docker(&self) -> Command {
-        let mut command = Command::new(self.release.docker_cli());
+        let mut command = Command::new(self.docker_cli());
         command.envs(self.client_env());
         command
     }

@@ -1,15 +1,22 @@
 //! What a pod costs, the numbers a cluster operator multiplies by pods per node: [`ANCHORS`]
-//! anchors of each image running at once in a private Docker Engine (the one the docker suite
-//! runs, `engine::dockerd`), started and stopped the way users do it, with the docker CLI.
+//! anchors of each image running at once in a private Docker Engine 28 over containerd 2 (Debian
+//! unstable's, unpacked by `tools::debian_unstable`; the engine the docker suite runs,
+//! `engine::dockerd`) with its own image store, started and stopped the way users do it, with the
+//! docker CLI of the same release.
+//!
+//! The engine's own store (overlay2), not containerd's: there `docker image inspect`'s Size counts
+//! the image's compressed content and index (docs/runtimes.md), not the bytes of its files, and
+//! the sizes would no longer compare with the start-up table's binaries.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
+use super::engine::{Engine, INFO_FORMAT, VERSION_FORMAT};
 use super::measurement::{MEDIAN, P90, percentile};
 use super::pod_images::PodImage;
-use crate::engine::dockerd::{DOCKER_CLI, Dockerd};
+use crate::engine::dockerd::{Dockerd, ImageStore, Release};
 
 /// Anchors of each image running at once.
 pub(crate) const ANCHORS: usize = 50;
@@ -32,8 +39,8 @@ pub(crate) struct PodCost {
 
 /// What the bench measured, and of which engine.
 pub(crate) struct PodCosts {
-    /// The engine's version, as `docker version` gives it.
-    pub(crate) engine: String,
+    /// The engine, as it reports itself.
+    pub(crate) engine: Engine,
     pub(crate) costs: Vec<PodCost>,
 }
 
@@ -48,15 +55,19 @@ struct Samples {
 }
 
 pub(crate) fn measure(sh: &Shell, images: &[PodImage]) -> Result<PodCosts> {
-    let mut engine = Dockerd::start()?;
+    let mut engine = Dockerd::start_with(Release::V28, ImageStore::GraphDriver)?;
     let env = engine.client_env();
+    let cli = engine.docker_cli();
     let docker = |args: &[&str]| {
-        cmd!(sh, "{DOCKER_CLI} {args...}")
+        cmd!(sh, "{cli} {args...}")
             .envs(env.iter().map(|(name, value)| (name, value)))
             .quiet()
             .ignore_stderr()
     };
-    let version = docker(&["version", "--format", "{{.Server.Version}}"]).read()?;
+    let described = Engine::parse(
+        &docker(&["version", "--format", VERSION_FORMAT]).read()?,
+        &docker(&["info", "--format", INFO_FORMAT]).read()?,
+    )?;
 
     let mut image_bytes = Vec::new();
     for image in images {
@@ -72,7 +83,7 @@ pub(crate) fn measure(sh: &Shell, images: &[PodImage]) -> Result<PodCosts> {
 
     // Image by image within each round, so that load from elsewhere falls on all alike.
     eprintln!(
-        "{ANCHORS} anchors of each of {} images in Docker Engine {version}",
+        "{ANCHORS} anchors of each of {} images in {described}",
         images.len()
     );
     let mut samples: Vec<Samples> = images.iter().map(|_| Samples::default()).collect();
@@ -142,7 +153,7 @@ pub(crate) fn measure(sh: &Shell, images: &[PodImage]) -> Result<PodCosts> {
         })
         .collect();
     Ok(PodCosts {
-        engine: version.trim().to_string(),
+        engine: described,
         costs,
     })
 }

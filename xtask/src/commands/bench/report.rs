@@ -236,17 +236,18 @@ pub(crate) fn render_pods(
         ]);
     }
     let mut text = format!(
-        "What a pod costs: {ANCHORS} anchors of each image running at once in Docker Engine {} \
-         (Debian's docker.io; a private dockerd, cgroupfs, overlay2), measured {} on {}, {} cores, \
-         Linux {} (load average {} when it began), with `{command}`. Ratios are to ours (first \
-         row).\n\n",
+        "What a pod costs: {ANCHORS} anchors of each image running at once in {} (Debian \
+         unstable's docker.io and containerd over Debian 12's runc; a private dockerd), measured {} \
+         on {}, {} cores, Linux {} (load average {} when it began), with `{command}`. Ratios are to \
+         ours (first row).\n\n",
         pods.engine, machine.date, machine.cpu, machine.cores, machine.kernel, machine.load
     );
     text += &table(&rows);
     text += &format!(
         "\n\
-         - image size: `docker image inspect`'s Size after `docker load`: the bytes of the files in \
-         the image's layers as the engine stores them. Each image is FROM scratch, made by the \
+         - image size: `docker image inspect`'s Size after `docker load` into the engine's own \
+         image store (not containerd's, whose Size counts the compressed content and the index): the \
+         bytes of the files in the image's layers. Each image is FROM scratch, made by the \
          xtask's own image code: one layer holding the one binary, image/image.toml's config (user \
          65535:65535).\n\
          - memory: what the kernel charges each container's memory cgroup (memory.usage_in_bytes \

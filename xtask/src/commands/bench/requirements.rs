@@ -1,13 +1,15 @@
 //! What the bench needs from the machine, checked before anything runs, so that a missing piece
-//! fails at once with the command that installs it.
+//! fails at once with the command that installs it. Docker Engine 28 and containerd 2 are fetched
+//! from Debian unstable here if they are not unpacked yet, as `cargo xtask test` fetches them.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
+use xshell::Shell;
 
 use super::storm::ORPHANS;
-use crate::engine::dockerd::{CONTAINERD, DOCKER_CLI, DOCKERD};
 use crate::host;
+use crate::tools::debian_unstable;
 
 /// Each program the bench runs, with the Debian package that ships it.
 const PROGRAMS: &[(&str, &str)] = &[
@@ -19,11 +21,8 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("strace", "strace"),
     ("unshare", "util-linux"),
     ("nsenter", "util-linux"),
-    // The per-pod costs: a private Docker Engine in a network namespace of its own.
-    (DOCKERD, "docker.io"),
-    (DOCKER_CLI, "docker.io"),
-    (CONTAINERD, "containerd"),
-    ("containerd-shim-runc-v2", "containerd"),
+    // The per-pod costs: a private Docker Engine 28 in a network namespace of its own, whose
+    // containers Debian 12's runc runs (the engine itself comes from Debian unstable, below).
     ("runc", "runc"),
     ("ip", "iproute2"),
 ];
@@ -31,7 +30,7 @@ const PROGRAMS: &[(&str, &str)] = &[
 /// PIDs kept free for everything else on the machine while the storm runs.
 const SPARE_PIDS: u64 = 2048;
 
-pub(crate) fn check() -> Result<()> {
+pub(crate) fn check(sh: &Shell) -> Result<()> {
     if !host::is_root() {
         bail!(
             "cargo xtask bench needs root (it starts PID namespaces and traces their PID 1): run it as root"
@@ -51,7 +50,25 @@ pub(crate) fn check() -> Result<()> {
             packages.join(" ")
         );
     }
-    check_pid_room()
+    check_pid_room()?;
+    check_docker_28(sh)
+}
+
+/// The per-pod costs are measured on Debian unstable's Docker Engine 28 over its containerd 2:
+/// fetched and unpacked under target/tools if they are not yet, and refused below their floors.
+fn check_docker_28(sh: &Shell) -> Result<()> {
+    debian_unstable::ensure(sh).context(
+        "cargo xtask bench measures the per-pod costs on Docker Engine 28 and containerd 2 from \
+         Debian unstable, and could not fetch them (apt-get download, as `cargo xtask test` does)",
+    )?;
+    if debian_unstable::installed()?.is_none() {
+        bail!(
+            "cargo xtask bench needs Docker Engine 28 and containerd 2 from Debian unstable, \
+             unpacked under target/tools/debian-unstable, and they are not there: run `cargo xtask \
+             test` (it downloads and unpacks them)"
+        );
+    }
+    Ok(())
 }
 
 /// The absolute path of a program on PATH.
