@@ -236,8 +236,8 @@ pub(crate) fn render_pods(
         ]);
     }
     let mut text = format!(
-        "What a pod costs: {ANCHORS} anchors of each image running at once in {} (Debian \
-         unstable's docker.io and containerd over Debian 12's runc; a private dockerd), measured {} \
+        "What a pod costs: {ANCHORS} anchors of each image running at once in {}: Debian \
+         unstable's docker.io and containerd over Debian 12's runc, a private dockerd. Measured {} \
          on {}, {} cores, Linux {} (load average {} when it began), with `{command}`. Ratios are to \
          ours (first row).\n\n",
         pods.engine, machine.date, machine.cpu, machine.cores, machine.kernel, machine.load
