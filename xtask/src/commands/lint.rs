@@ -55,9 +55,9 @@ pub fn run(sh: &Shell) -> Result<()> {
 /// pinned commits) are off: CI and the suite run without GitHub's API. Its exit status is
 /// non-zero on any finding of the default persona. No finding is suppressed in the workflows;
 /// zizmor's "N suppressed" counts the auditor persona's notes the default persona leaves out, and
-/// what they say is known: `debian:12` in ci.yml is a tag, not a digest (no registry is reachable
-/// here to pin it by); the signing secrets are not behind a GitHub environment (a repository
-/// setting); no `concurrency:` groups; jobs without `name:`; permission lines without comments.
+/// what the two left say is known: `debian:12` in ci.yml is a tag, not a digest (no registry is
+/// reachable here to pin it by), and ci.yml installs rustup with an action although GitHub's
+/// runners have it (the job runs in that Debian container, which does not).
 fn workflows(sh: &Shell) -> Result<()> {
     packages::ensure(sh, &[venv::VENV_PACKAGE])?;
     venv::ensure(sh).context("installing zizmor and check-jsonschema for the workflows")?;
