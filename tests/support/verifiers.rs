@@ -26,6 +26,7 @@ const VERIFY_BUNDLE: &str = "verify-bundle.cjs";
 const CHECK_STATEMENT: &str = "check-statement.py";
 const CHECK_POLICY: &str = "check-policy.py";
 const POLICY_SCHEMAS: &str = "policy-schemas";
+const WORKFLOW_JSON: &str = "workflow-json.py";
 
 /// What a verifier printed, stdout then stderr.
 pub fn said(out: &Output) -> String {
@@ -178,6 +179,12 @@ pub fn jsonschema_ready(test: &str) -> Option<PathBuf> {
     venv_python(test, "jsonschema", "jsonschema")
 }
 
+/// The venv's Python with ruamel.yaml (check-jsonschema's YAML 1.2 reader), installed by
+/// `cargo xtask test`; a loud skip without it.
+pub fn yaml_ready(test: &str) -> Option<PathBuf> {
+    venv_python(test, "ruamel.yaml", "ruamel.yaml (check-jsonschema's)")
+}
+
 /// The venv's Python if it imports `module` (of PyPI's `distribution`); a loud skip otherwise.
 fn venv_python(test: &str, module: &str, distribution: &str) -> Option<PathBuf> {
     let python = xtask::project::tools_venv().join("bin/python3");
@@ -207,6 +214,26 @@ pub fn check_policies(python: &Path, policies: &[PathBuf]) -> Output {
         .args(policies)
         .output()
         .expect("running check-policy.py")
+}
+
+/// Each workflow file of `paths` as GitHub reads it (YAML 1.2), as JSON, in their order
+/// (`workflow-json.py`); panics naming the reader's complaint.
+pub fn workflows_as_json(python: &Path, paths: &[PathBuf]) -> Vec<Value> {
+    let out = Command::new(python)
+        .arg(xtask::project::verifiers_dir().join(WORKFLOW_JSON))
+        .args(paths)
+        .output()
+        .expect("running workflow-json.py");
+    assert!(
+        out.status.success(),
+        "a workflow is not YAML:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("JSON is UTF-8")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("workflow-json.py prints JSON"))
+        .collect()
 }
 
 /// `check-statement.py` on `statements`, each written to a file of its own.

@@ -47,6 +47,10 @@ pub(crate) const PACKAGES: &[(&str, &str)] = &[
     ),
     ("apache2-utils", "htpasswd for the authenticated registry"),
     (
+        "jq",
+        "runs the release workflow's own script on a real push's metadata file",
+    ),
+    (
         "curl",
         "reads what a push stored, and plants what other tools store, over the registry's HTTP API (not the xtask's client)",
     ),
