@@ -403,17 +403,18 @@ struct Breaking {
     says: &'static str,
 }
 
-/// The release workflow among `workflows`.
-fn release(workflows: &mut [Workflow]) -> &mut Workflow {
-    workflows
+/// The release workflow: the one that can mint the token.
+fn release(checked: &mut Checked) -> &mut Workflow {
+    checked
+        .workflows
         .iter_mut()
         .find(|workflow| !identity_jobs(&workflow.json).is_empty())
         .expect("the workflow that signs keyless")
 }
 
 /// The first job of the release workflow that can mint the token.
-fn identity_job(workflows: &mut [Workflow]) -> &mut Value {
-    let workflow = release(workflows);
+fn identity_job(checked: &mut Checked) -> &mut Value {
+    let workflow = release(checked);
     let name = identity_jobs(&workflow.json)[0].0.to_string();
     &mut workflow.json["jobs"][name]
 }
@@ -422,8 +423,9 @@ fn push_step(job: &mut Value, step: Value) {
     job["steps"].as_array_mut().expect("steps").push(step);
 }
 
-fn replace_in_page(pages: &mut [(String, String)], page: &str, from: &str, to: &str) {
-    let (_, text) = pages
+fn replace_in_page(checked: &mut Checked, page: &str, from: &str, to: &str) {
+    let (_, text) = checked
+        .pages
         .iter_mut()
         .find(|(name, _)| name == page)
         .expect("the page");
@@ -435,8 +437,7 @@ const BREAKINGS: &[Breaking] = &[
     Breaking {
         what: "an action by its tag",
         change: |checked| {
-            let workflows = &mut checked.workflows;
-            let job = identity_job(workflows);
+            let job = identity_job(checked);
             let step = job["steps"]
                 .as_array_mut()
                 .expect("steps")
@@ -452,8 +453,7 @@ const BREAKINGS: &[Breaking] = &[
     Breaking {
         what: "an action by a short commit",
         change: |checked| {
-            let workflows = &mut checked.workflows;
-            let job = &mut workflows[0].json["jobs"];
+            let job = &mut checked.workflows[0].json["jobs"];
             let (_, first) = job
                 .as_object_mut()
                 .expect("jobs")
@@ -467,17 +467,15 @@ const BREAKINGS: &[Breaking] = &[
     Breaking {
         what: "cargo in the job that holds the identity",
         change: |checked| {
-            let workflows = &mut checked.workflows;
-            push_step(identity_job(workflows), json!({"run": "cargo xtask image"}));
+            push_step(identity_job(checked), json!({"run": "cargo xtask image"}));
         },
         says: "runs `cargo`: no build may hold the signing identity",
     },
     Breaking {
         what: "a binary the build wrote, run where the identity is",
         change: |checked| {
-            let workflows = &mut checked.workflows;
             push_step(
-                identity_job(workflows),
+                identity_job(checked),
                 json!({"run": "target/debug/tool sign"}),
             );
         },
@@ -486,9 +484,8 @@ const BREAKINGS: &[Breaking] = &[
     Breaking {
         what: "the checkout in the job that holds the identity",
         change: |checked| {
-            let workflows = &mut checked.workflows;
             push_step(
-                identity_job(workflows),
+                identity_job(checked),
                 json!({"uses": "actions/checkout@11d5960a326750d5838078e36cf38b85af677262"}),
             );
         },
@@ -497,10 +494,9 @@ const BREAKINGS: &[Breaking] = &[
     Breaking {
         what: "the identity granted to every job, the build's too",
         change: |checked| {
-            let workflows = &mut checked.workflows;
             // Job permissions replace the workflow's: the build's job inherits them once it
             // names none of its own.
-            let workflow = release(workflows);
+            let workflow = release(checked);
             workflow.json["permissions"] = "write-all".into();
             for (_, job) in workflow.json["jobs"].as_object_mut().expect("jobs") {
                 if steps(job).iter().any(|step| {
@@ -517,27 +513,24 @@ const BREAKINGS: &[Breaking] = &[
     Breaking {
         what: "a second workflow that can mint the token",
         change: |checked| {
-            let workflows = &mut checked.workflows;
-            let mut other = release(workflows).clone();
+            let mut other = release(checked).clone();
             other.path = format!("{WORKFLOWS}/other.yml");
-            workflows.push(other);
+            checked.workflows.push(other);
         },
         says: "2 workflows have a job with `id-token: write`",
     },
     Breaking {
         what: "the release workflow renamed, the manual not",
         change: |checked| {
-            let workflows = &mut checked.workflows;
-            release(workflows).path = format!("{WORKFLOWS}/publish.yml");
+            release(checked).path = format!("{WORKFLOWS}/publish.yml");
         },
         says: "is not the release workflow's identity",
     },
     Breaking {
         what: "the manual naming another workflow file",
         change: |checked| {
-            let pages = &mut checked.pages;
             replace_in_page(
-                pages,
+                checked,
                 "README.md",
                 "release.yml@refs/tags",
                 "build.yml@refs/tags",
@@ -548,17 +541,15 @@ const BREAKINGS: &[Breaking] = &[
     Breaking {
         what: "the manual naming another repository",
         change: |checked| {
-            let repository = &mut checked.repository;
-            *repository = "https://github.com/someone-else/pause".to_string();
+            checked.repository = "https://github.com/someone-else/pause".to_string();
         },
         says: "is not the release workflow's identity, https://github.com/someone-else/pause/",
     },
     Breaking {
         what: "another OIDC issuer in the manual",
         change: |checked| {
-            let pages = &mut checked.pages;
             replace_in_page(
-                pages,
+                checked,
                 "docs/verify.md",
                 ISSUER,
                 "https://accounts.google.com",
@@ -569,9 +560,8 @@ const BREAKINGS: &[Breaking] = &[
     Breaking {
         what: "another signer workflow for gh",
         change: |checked| {
-            let pages = &mut checked.pages;
             replace_in_page(
-                pages,
+                checked,
                 "docs/verify.md",
                 "--signer-workflow pause-rs/pause/.github/workflows/release.yml",
                 "--signer-workflow pause-rs/pause/.github/workflows/ci.yml",
@@ -582,28 +572,21 @@ const BREAKINGS: &[Breaking] = &[
     Breaking {
         what: "a README without the keyless command",
         change: |checked| {
-            let pages = &mut checked.pages;
-            let (_, text) = pages
-                .iter_mut()
-                .find(|(name, _)| name == "README.md")
-                .expect("README");
-            *text = text.replace(IDENTITY_FLAG, "--key");
+            replace_in_page(checked, "README.md", IDENTITY_FLAG, "--key");
         },
         says: "README.md gives no `cosign verify --certificate-identity`",
     },
     Breaking {
         what: "a release run on a branch, whose identity is not a tag's",
         change: |checked| {
-            let workflows = &mut checked.workflows;
-            release(workflows).json["on"]["push"]["branches"] = json!(["main"]);
+            release(checked).json["on"]["push"]["branches"] = json!(["main"]);
         },
         says: "runs on more than pushes of tags",
     },
     Breaking {
         what: "the workflow's own check naming another file",
         change: |checked| {
-            let workflows = &mut checked.workflows;
-            let job = identity_job(workflows);
+            let job = identity_job(checked);
             push_step(
                 job,
                 json!({"run": "cosign verify --certificate-identity \"https://github.com/$GITHUB_REPOSITORY/.github/workflows/other.yml@$GITHUB_REF\""}),
@@ -676,12 +659,12 @@ fn run_step(script: &str, dir: &Path, owner: &str) -> (Output, String) {
     (out, std::fs::read_to_string(&outputs).expect("the outputs"))
 }
 
-/// The release's keyless job signs and attests every digest a real push's metadata file names:
-/// the push job's own script, run here on the file `cargo xtask push --metadata-file` wrote for a
-/// push to docker-registry (its address then written as ghcr.io's, as on GitHub), puts out the
-/// index's digest and every platform manifest's, the repository, and nothing else; the keyless
-/// job's matrix is that output. Fed a file that names a digest that is not a sha256 one, another
-/// repository or no manifest, the script fails, so nothing is signed.
+/// The release's keyless job signs and attests the index and every platform manifest a real push's
+/// metadata file names: the push job's own script, run here on the file `cargo xtask push
+/// --metadata-file` wrote for a push to docker-registry (its address then written as ghcr.io's, as
+/// on GitHub), puts out the index's digest and every platform manifest's, the repository, and
+/// nothing else; the keyless job's matrix is that output. Fed a file that names a digest that is
+/// not a sha256 one, another repository or no manifest, the script fails, so nothing is signed.
 #[test]
 fn the_keyless_job_signs_every_digest_of_the_push_metadata() {
     const TEST: &str = "release_workflow::the_keyless_job_signs_every_digest_of_the_push_metadata";
