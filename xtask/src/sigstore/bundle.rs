@@ -341,9 +341,8 @@ pub(crate) mod tests {
     /// `bundle` (one of ours) as a keyless signer's would be: its verification material
     /// `material`, the rest kept, and a Rekor entry of the shape Rekor gives (made up: nothing
     /// here reads it).
-    pub(crate) fn keyless(bundle: &[u8], material: Value) -> Vec<u8> {
+    pub(crate) fn keyless(bundle: &[u8], mut material: Value) -> Vec<u8> {
         let mut json: Value = serde_json::from_slice(bundle).unwrap();
-        let mut material = material;
         material["tlogEntries"] = json!([{
             "logIndex": "155690850",
             "logId": {"keyId": "wNI9atQGlz+VWfO6LRygH4QUfY/8W4RFwiT5i5WRgB0="},
