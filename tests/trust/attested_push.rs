@@ -1192,7 +1192,8 @@ fn every_tampering_is_refused_by_every_verifier() {
 /// provenance envelopes) and their bundle referrer in the fallback index, and keyless signers'
 /// bundle referrers (the release workflow's `cosign sign` of the index and of amd64, and
 /// actions/attest-build-provenance's provenance of amd64, as [`KeylessSigner`] makes them), are
-/// kept, whole and first, and ours are added once; a second push changes none of it; verify
+/// kept, whole and first, and ours are added once; a second push changes none of it, nor one
+/// over the index's referrers as the release leaves them (the keyless one after ours); verify
 /// passes, others' attestations aside. Where none of a kind is the key's and the first found is
 /// keyless, verify's line says it is keyless and how to check it.
 #[test]
@@ -1331,6 +1332,36 @@ fn a_signed_push_keeps_others_attestations() {
     );
     let said = setup.verify("kept/pause", &setup.public_key());
     assert!(said.success, "verify failed beside theirs:\n{}", said.all());
+
+    // As the release leaves the index: ours, then the workflow's keyless signature. Pushed
+    // again (a release run again), nothing changes, and verify passes.
+    let keyless_last: Vec<Value> = entries(&kept.referrers(&index))
+        .iter()
+        .filter(|entry| !planted(&index).contains(entry))
+        .cloned()
+        .chain(planted(&index))
+        .collect();
+    kept.put_referrers(
+        &index,
+        &json!({"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": keyless_last}),
+    );
+    let before = tags();
+    let said = setup.push("kept/pause", "ours");
+    assert!(
+        said.success,
+        "the push over the release's failed:\n{}",
+        said.all()
+    );
+    assert!(
+        before == tags(),
+        "the push changed a referrers index that lists ours before the keyless bundle"
+    );
+    let said = setup.verify("kept/pause", &setup.public_key());
+    assert!(
+        said.success,
+        "verify failed after the keyless bundle:\n{}",
+        said.all()
+    );
 
     // The index's signature bundles without ours: the keyless one is all there is, and verify
     // says what it is.
