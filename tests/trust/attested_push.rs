@@ -16,9 +16,11 @@
 //! platform's manifest; a payload changed after signing; an attestation moved to another
 //! manifest's referrers or `.att` image; an attestation missing; one the key signed that names
 //! another commit, or another SBOM. And the push beside what others put there: their `.att`
-//! layers and referrers kept, whole and first, ours added once over two pushes; a malformed
-//! `.sig`, `.att` or referrers tag refused, naming it, nothing of others' changed ([`MALFORMED`],
-//! the one place this suite checks it).
+//! layers and referrers (another key's, and keyless bundles as cosign and GitHub's
+//! attest-build-provenance leave them: an OpenSSL-made certificate chain, a Rekor-shaped entry)
+//! kept, whole and first, ours added once over two pushes, and verify naming a keyless bundle as
+//! such; a malformed `.sig`, `.att` or referrers tag refused, naming it, nothing of others'
+//! changed ([`MALFORMED`], the one place this suite checks it).
 //!
 //! Each test builds its own image (`cargo xtask image --out`, at the checkout's commit) and its
 //! own key pair (`cargo xtask keygen`), as [`super::verify`] does.
@@ -31,8 +33,8 @@ use base64::engine::general_purpose::STANDARD;
 use pause_tests::registry::docker_registry::{self, Registry};
 use pause_tests::registry::registry_http::{self, RegistryHttp};
 use pause_tests::verifiers::{
-    Dsse, OPENSSL, in_toto_check, in_toto_ready, said, sigstore_js, sigstore_js_ready,
-    subject_digest,
+    Dsse, OPENSSL, in_toto_check, in_toto_ready, openssl_verifies, pae, said, sigstore_js,
+    sigstore_js_ready, subject_digest, write,
 };
 use pause_tests::xtask_cli::{self, ATTESTATIONS, BUNDLE, SIG, Said, verify_table};
 use pause_tests::{Need, PLATFORMS, Platform, ready};
@@ -60,6 +62,17 @@ const SPDX: &str = "https://spdx.dev/Document";
 const PROVENANCE: &str = "https://slsa.dev/provenance/v1";
 /// A commit this checkout is not.
 const OTHER_COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+const EMPTY_TYPE: &str = "application/vnd.oci.empty.v1+json";
+/// What a keyless signature of the release workflow names: the workflow (the certificate's SAN),
+/// the OIDC issuer (Fulcio's extensions 1.3.6.1.4.1.57264.1.1, the raw string, and .1.8, DER),
+/// and when it signed (the referrer's date; fixed, as the rest of the fixture is where it can
+/// be).
+const KEYLESS_IDENTITY: &str =
+    "https://github.com/pause-rs/pause/.github/workflows/release.yml@refs/tags/v0.1.0";
+const KEYLESS_ISSUER: &str = "https://token.actions.githubusercontent.com";
+const KEYLESS_SIGNED_AT: &str = "2026-12-06T08:00:00Z";
+/// GitHub's build type, which actions/attest-build-provenance's provenance names.
+const GITHUB_BUILD_TYPE: &str = "https://actions.github.io/buildtypes/workflow/v1";
 
 fn needs() -> Vec<Need> {
     let mut needs = docker_registry::NEEDS.to_vec();
@@ -311,13 +324,44 @@ impl Repository<'_> {
         self.put_json(&sha256(&bytes), MANIFEST_TYPE, manifest)
     }
 
-    /// The descriptor of the manifest `digest`, as a `subject` names it.
+    /// The descriptor of the manifest or index `digest`, as a `subject` names it.
     fn subject_descriptor(&self, digest: &str) -> Value {
         let bytes = self
             .http
             .manifest(&self.name, digest)
             .expect("the manifest");
-        json!({"mediaType": MANIFEST_TYPE, "digest": digest, "size": bytes.len()})
+        let document: Value = serde_json::from_slice(&bytes).expect("JSON");
+        json!({"mediaType": document["mediaType"], "digest": digest, "size": bytes.len()})
+    }
+
+    /// A keyless signer's bundle referrer of `subject` (a descriptor), as cosign and
+    /// @sigstore/oci push one: an image manifest of the bundle's artifact type, the empty
+    /// config, the bundle as its one layer, the content, predicate type and date annotations.
+    /// Stored by its digest; returns the entry the fallback referrers index lists it with.
+    fn put_keyless_referrer(&self, subject: &Value, bundle: &[u8], predicate_type: &str) -> Value {
+        let config = self.put_blob(EMPTY_TYPE, b"{}");
+        let layer = self.put_blob(BUNDLE_TYPE, bundle);
+        let annotations = json!({
+            "dev.sigstore.bundle.content": "dsse-envelope",
+            BUNDLE_PREDICATE: predicate_type,
+            "org.opencontainers.image.created": KEYLESS_SIGNED_AT,
+        });
+        let stored = self.put_json_by_digest(&json!({
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_TYPE,
+            "artifactType": BUNDLE_TYPE,
+            "config": config,
+            "layers": [layer],
+            "subject": subject,
+            "annotations": annotations,
+        }));
+        json!({
+            "mediaType": MANIFEST_TYPE,
+            "digest": stored["digest"],
+            "size": stored["size"],
+            "artifactType": BUNDLE_TYPE,
+            "annotations": annotations,
+        })
     }
 
     /// Replaces `digest`'s `.att` layer `old` (its descriptor) with `envelope`, or appends
@@ -380,6 +424,175 @@ fn bundle_payload(bundle: &[u8]) -> Vec<u8> {
     STANDARD
         .decode(json["dsseEnvelope"]["payload"].as_str().expect("a payload"))
         .expect("base64")
+}
+
+/// A keyless signer as the release workflow is one on GitHub: a leaf certificate for the
+/// workflow's identity (an empty subject, the identity as a critical SAN URI, code signing, the
+/// issuer extensions) issued by a CA of its own, Fulcio's stand-in, and the leaf's key; made with
+/// OpenSSL in a directory of the test's temp dir.
+struct KeylessSigner {
+    dir: PathBuf,
+    /// The leaf certificate, DER.
+    der: Vec<u8>,
+    /// The leaf certificate, PEM: what Rekor's entry names as the verifier.
+    pem: Vec<u8>,
+}
+
+impl KeylessSigner {
+    fn new(dir: &Path) -> KeylessSigner {
+        std::fs::create_dir_all(dir).expect("the keyless signer's directory");
+        let issuer_hex: String = KEYLESS_ISSUER
+            .bytes()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        let extensions = format!(
+            "basicConstraints=critical,CA:FALSE\n\
+             keyUsage=critical,digitalSignature\n\
+             extendedKeyUsage=codeSigning\n\
+             subjectAltName=critical,URI:{KEYLESS_IDENTITY}\n\
+             1.3.6.1.4.1.57264.1.1=DER:{issuer_hex}\n\
+             1.3.6.1.4.1.57264.1.8=ASN1:UTF8String:{KEYLESS_ISSUER}\n"
+        );
+        write(&dir.join("leaf.cnf"), extensions.as_bytes());
+        for args in [
+            "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout ca.key \
+             -out ca.pem -days 1 -subj /O=sigstore.dev/CN=sigstore-intermediate \
+             -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign",
+            "genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out leaf.key",
+            "req -new -key leaf.key -subj / -out leaf.csr",
+            "x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -set_serial 1 -days 1 \
+             -extfile leaf.cnf -out leaf.pem",
+            "verify -CAfile ca.pem leaf.pem",
+            "x509 -in leaf.pem -outform DER -out leaf.der",
+            "x509 -in leaf.pem -pubkey -noout -out leaf.pub",
+        ] {
+            openssl(dir, args);
+        }
+        let read = |file: &str| std::fs::read(dir.join(file)).expect("what OpenSSL wrote");
+        KeylessSigner {
+            der: read("leaf.der"),
+            pem: read("leaf.pem"),
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// `statement` in a bundle as cosign 3 and sigstore-js write a keyless one: a DSSE envelope
+    /// the leaf's key signed (OpenSSL, over the PAE), the leaf certificate as its verification
+    /// material, and a Rekor entry of Rekor's shape (its proofs made up, its body the dsse
+    /// entry of this envelope).
+    fn bundle(&self, statement: &Value) -> Vec<u8> {
+        let payload = serde_json::to_vec(statement).expect("JSON");
+        let signed = pae(intoto::MEDIA_TYPE, &payload);
+        write(&self.dir.join("pae"), &signed);
+        openssl(&self.dir, "dgst -sha256 -sign leaf.key -out pae.sig pae");
+        let sig = std::fs::read(self.dir.join("pae.sig")).expect("the signature");
+        assert!(
+            openssl_verifies(&self.dir, &self.dir.join("leaf.pub"), &signed, &sig),
+            "the leaf's key signed the PAE"
+        );
+        let envelope = json!({
+            "payload": STANDARD.encode(&payload),
+            "payloadType": intoto::MEDIA_TYPE,
+            "signatures": [{"sig": STANDARD.encode(&sig)}],
+        });
+        let hash = |bytes: &[u8]| json!({"algorithm": "sha256", "value": &sha256(bytes)[7..]});
+        let body = json!({
+            "apiVersion": "0.0.1",
+            "kind": "dsse",
+            "spec": {
+                "envelopeHash": hash(&serde_json::to_vec(&envelope).expect("JSON")),
+                "payloadHash": hash(&payload),
+                "signatures": [{
+                    "signature": STANDARD.encode(&sig),
+                    "verifier": STANDARD.encode(&self.pem),
+                }],
+            },
+        });
+        let made_up = STANDARD.encode([7; 32]);
+        let bundle = json!({
+            "mediaType": BUNDLE_TYPE,
+            "verificationMaterial": {
+                "certificate": {"rawBytes": STANDARD.encode(&self.der)},
+                "tlogEntries": [{
+                    "logIndex": "155690850",
+                    "logId": {"keyId": "wNI9atQGlz+VWfO6LRygH4QUfY/8W4RFwiT5i5WRgB0="},
+                    "kindVersion": {"kind": "dsse", "version": "0.0.1"},
+                    "integratedTime": "1796544000",
+                    "inclusionPromise": {"signedEntryTimestamp": made_up},
+                    "inclusionProof": {
+                        "logIndex": "33786588",
+                        "rootHash": made_up,
+                        "treeSize": "33786600",
+                        "hashes": [made_up],
+                        "checkpoint": {"envelope": format!(
+                            "rekor.sigstore.dev - 1193050959916656506\n33786600\n{made_up}\n\n\
+                             \u{2014} rekor.sigstore.dev wNI9ajBFAiEA\n"
+                        )},
+                    },
+                    "canonicalizedBody": STANDARD.encode(serde_json::to_vec(&body).expect("JSON")),
+                }],
+            },
+            "dsseEnvelope": envelope,
+        });
+        serde_json::to_vec(&bundle).expect("JSON")
+    }
+}
+
+/// `openssl ARGS` (split at spaces) in `dir`, which must succeed.
+fn openssl(dir: &Path, args: &str) {
+    let out = std::process::Command::new("openssl")
+        .args(args.split_whitespace())
+        .current_dir(dir)
+        .output()
+        .expect("running openssl");
+    assert!(out.status.success(), "openssl {args}: {}", said(&out));
+}
+
+/// The statement `cosign sign` signs keyless for the manifest `digest` (as with a key).
+fn keyless_sign_statement(digest: &str) -> Value {
+    json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"digest": {"sha256": &digest[7..]}, "annotations": {}}],
+        "predicateType": SIGN,
+        "predicate": {},
+    })
+}
+
+/// The provenance actions/attest-build-provenance attests for `digest` of
+/// `ghcr.io/pause-rs/pause`: GitHub's build type, the workflow and its run.
+fn github_provenance(digest: &str) -> Value {
+    json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "ghcr.io/pause-rs/pause", "digest": {"sha256": &digest[7..]}}],
+        "predicateType": PROVENANCE,
+        "predicate": {
+            "buildDefinition": {
+                "buildType": GITHUB_BUILD_TYPE,
+                "externalParameters": {"workflow": {
+                    "ref": "refs/tags/v0.1.0",
+                    "repository": "https://github.com/pause-rs/pause",
+                    "path": ".github/workflows/release.yml",
+                }},
+                "internalParameters": {"github": {
+                    "event_name": "push",
+                    "repository_id": "900000001",
+                    "repository_owner_id": "900000000",
+                    "runner_environment": "github-hosted",
+                }},
+                "resolvedDependencies": [{
+                    "uri": "git+https://github.com/pause-rs/pause@refs/tags/v0.1.0",
+                    "digest": {"gitCommit": OTHER_COMMIT},
+                }],
+            },
+            "runDetails": {
+                "builder": {"id": "https://github.com/actions/runner/github-hosted"},
+                "metadata": {
+                    "invocationId":
+                        "https://github.com/pause-rs/pause/actions/runs/12000000000/attempts/1",
+                },
+            },
+        },
+    })
 }
 
 /// What a test that runs sigstore-js needs, ready: the setup and sigstore-js's modules; None
@@ -976,9 +1189,13 @@ fn every_tampering_is_refused_by_every_verifier() {
 }
 
 /// What others put beside the image stays: another signer's `.att` image (their SBOM and
-/// provenance envelopes) and their bundle referrer in the fallback index are kept, whole and
-/// first, and ours are added once; a second push changes neither; verify passes, others'
-/// attestations aside.
+/// provenance envelopes) and their bundle referrer in the fallback index, and keyless signers'
+/// bundle referrers (the release workflow's `cosign sign` of the index and of amd64, and
+/// actions/attest-build-provenance's provenance of amd64, as [`KeylessSigner`] makes them), are
+/// kept, whole and first, and ours are added once; a second push changes none of it, nor one
+/// over the index's referrers as the release leaves them (the keyless one after ours); verify
+/// passes, others' attestations aside. Where none of a kind is the key's and the first found is
+/// keyless, verify's line says it is keyless and how to check it.
 #[test]
 fn a_signed_push_keeps_others_attestations() {
     const TEST: &str = "attested_push::a_signed_push_keeps_others_attestations";
@@ -993,6 +1210,7 @@ fn a_signed_push_keeps_others_attestations() {
     let said = setup.push("scratch/pause", "theirs");
     assert!(said.success, "their push failed:\n{}", said.all());
     let kept = setup.repository("kept/pause");
+    let (index, _) = scratch.index();
     let (amd64, _) = scratch.amd64_and_arm64();
     let mut their_att = scratch.att(&amd64);
     kept.copy_blobs(
@@ -1017,10 +1235,54 @@ fn a_signed_push_keeps_others_attestations() {
     let mut listed = their_entry.clone();
     listed["digest"] = stored["digest"].clone();
     listed["size"] = stored["size"].clone();
-    kept.put_referrers(
-        &amd64,
-        &json!({"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": [listed]}),
-    );
+    // And the keyless ones, listed as cosign and @sigstore/oci list theirs.
+    let keyless = KeylessSigner::new(&setup.dir.path().join("keyless"));
+    let keyless_bundles = [
+        (
+            &index,
+            keyless.bundle(&keyless_sign_statement(&index)),
+            SIGN,
+        ),
+        (
+            &amd64,
+            keyless.bundle(&keyless_sign_statement(&amd64)),
+            SIGN,
+        ),
+        (
+            &amd64,
+            keyless.bundle(&github_provenance(&amd64)),
+            PROVENANCE,
+        ),
+    ];
+    let keyless_entries: Vec<(&String, Vec<u8>, Value)> = keyless_bundles
+        .into_iter()
+        .map(|(subject, bundle, predicate_type)| {
+            let entry = kept.put_keyless_referrer(
+                &scratch.subject_descriptor(subject),
+                &bundle,
+                predicate_type,
+            );
+            (subject, bundle, entry)
+        })
+        .collect();
+    let planted = |subject: &String| -> Vec<Value> {
+        let theirs = (subject == &amd64).then(|| listed.clone());
+        theirs
+            .into_iter()
+            .chain(
+                keyless_entries
+                    .iter()
+                    .filter(|(of, _, _)| *of == subject)
+                    .map(|(_, _, entry)| entry.clone()),
+            )
+            .collect()
+    };
+    for subject in [&index, &amd64] {
+        kept.put_referrers(
+            subject,
+            &json!({"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": planted(subject)}),
+        );
+    }
     let their_layers = their_att["layers"].clone();
 
     let said = setup.push("kept/pause", "ours");
@@ -1034,30 +1296,92 @@ fn a_signed_push_keeps_others_attestations() {
     assert_eq!(layers.len(), 4, "theirs and ours: {att}");
     assert_eq!(layers[..2], their_layers.as_array().expect("layers")[..]);
     assert_eq!(att["org.example.field"], "theirs", "their field, kept");
-    let listing = kept.referrers(&amd64);
-    let listed_now = entries(&listing);
-    assert_eq!(listed_now[0], listed, "their referrer, first and whole");
-    assert_eq!(
-        listed_now.len(),
-        1 + 1 + 3,
-        "theirs, the SBOM, our three bundles: {listing}"
-    );
-    let before = (
-        kept.http.manifest("kept/pause", &att_tag(&amd64)),
-        kept.http.manifest("kept/pause", &fallback_tag(&amd64)),
-    );
+    // Ours after the planted: the index's signature bundle; amd64's SBOM and three bundles.
+    for (subject, ours) in [(&index, 1), (&amd64, 1 + 3)] {
+        let planted = planted(subject);
+        let listing = kept.referrers(subject);
+        let listed_now = entries(&listing);
+        assert_eq!(
+            listed_now.get(..planted.len()),
+            Some(&planted[..]),
+            "theirs, first and whole: {listing}"
+        );
+        assert_eq!(
+            listed_now.len(),
+            planted.len() + ours,
+            "theirs, then ours: {listing}"
+        );
+    }
+    for (subject, bundle, entry) in &keyless_entries {
+        let (stored, manifest) = kept.bundle_of(entry);
+        assert!(
+            stored == *bundle && manifest["subject"]["digest"] == subject.as_str(),
+            "a keyless bundle referrer changed: {manifest}"
+        );
+    }
+    let tags = || {
+        [att_tag(&amd64), fallback_tag(&amd64), fallback_tag(&index)]
+            .map(|tag| kept.http.manifest("kept/pause", &tag))
+    };
+    let before = tags();
     let said = setup.push("kept/pause", "ours");
     assert!(said.success, "the second push failed:\n{}", said.all());
     assert!(
-        before
-            == (
-                kept.http.manifest("kept/pause", &att_tag(&amd64)),
-                kept.http.manifest("kept/pause", &fallback_tag(&amd64)),
-            ),
-        "the second push changed the .att image or the referrers index"
+        before == tags(),
+        "the second push changed the .att image or a referrers index"
     );
     let said = setup.verify("kept/pause", &setup.public_key());
     assert!(said.success, "verify failed beside theirs:\n{}", said.all());
+
+    // As the release leaves the index: ours, then the workflow's keyless signature. Pushed
+    // again (a release run again), nothing changes, and verify passes.
+    let keyless_last: Vec<Value> = entries(&kept.referrers(&index))
+        .iter()
+        .filter(|entry| !planted(&index).contains(entry))
+        .cloned()
+        .chain(planted(&index))
+        .collect();
+    kept.put_referrers(
+        &index,
+        &json!({"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": keyless_last}),
+    );
+    let before = tags();
+    let said = setup.push("kept/pause", "ours");
+    assert!(
+        said.success,
+        "the push over the release's failed:\n{}",
+        said.all()
+    );
+    assert!(
+        before == tags(),
+        "the push changed a referrers index that lists ours before the keyless bundle"
+    );
+    let said = setup.verify("kept/pause", &setup.public_key());
+    assert!(
+        said.success,
+        "verify failed after the keyless bundle:\n{}",
+        said.all()
+    );
+
+    // The index's signature bundles without ours: the keyless one is all there is, and verify
+    // says what it is.
+    kept.put_referrers(
+        &index,
+        &json!({"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": planted(&index)}),
+    );
+    let said = setup.verify("kept/pause", &setup.public_key());
+    let line = said.error_line("verify with keyless signatures of the index only");
+    let table = verify_table(&said.stdout);
+    assert_eq!(table["index"][BUNDLE], "not by this key", "{}", said.stdout);
+    xtask_cli::assert_names(
+        &line,
+        &[
+            &format!("index: bundle {SIGN}: 1 found, none signed by the key sha256:"),
+            ": it is signed keyless (a certificate for an OIDC identity, not a key): check it \
+             with `cosign verify --certificate-identity",
+            "`gh attestation verify`",
+        ],
+    );
 }
 
 /// A tag the signed push extends, holding what it cannot extend, planted before the push.

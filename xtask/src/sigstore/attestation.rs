@@ -604,7 +604,8 @@ mod tests {
 
     /// Read back with the key, a stored attestation is the key's statement about its manifest;
     /// about another manifest (moved); a bundle naming the key that was changed (broken); or not
-    /// the key's (another key, an envelope changed after signing, or not an attestation).
+    /// the key's (another key, a keyless signer, an envelope changed after signing, or not an
+    /// attestation).
     #[test]
     fn stored_attestations_read_as_what_they_are() {
         let contents = contents();
@@ -658,6 +659,14 @@ mod tests {
         assert!(matches!(
             read_envelope(b"<html>", &public, amd64),
             Reading::NotTheKeys(why) if why.contains("not a DSSE envelope")
+        ));
+        let keyless = bundle::tests::keyless(
+            &theirs[3].bundle().data,
+            serde_json::json!({"certificate": {"rawBytes": "MIIBkzCCATmgAwIBAgIU"}}),
+        );
+        assert!(matches!(
+            read_bundle(&keyless, &public, amd64),
+            Reading::NotTheKeys(why) if why.starts_with("it is signed keyless")
         ));
         assert!(matches!(
             read_bundle(b"{}", &public, amd64),

@@ -11,12 +11,17 @@
 //! field-number order, empty ones left out — so the envelope's signature has no `keyid` (cosign
 //! sets none; the bundle's key is the hint) and there is no `tlogEntries`. Pure; deterministic
 //! with the deterministic envelope.
+//!
+//! Others' keyless bundles (cosign's keyless signing, actions/attest-build-provenance) sit beside
+//! ours with the same artifact type, verified by a Fulcio certificate and a Rekor entry instead
+//! of a key: reading one says so, in one line, without reading the certificate.
 
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -64,6 +69,38 @@ struct VerificationMaterial {
 struct PublicKeyIdentifier {
     hint: String,
 }
+
+/// The verification material of a keyless bundle (cosign's keyless signing,
+/// actions/attest-build-provenance): a Fulcio certificate for an OIDC identity, alone or with
+/// its chain. Looked for only to say that no key verifies it; the certificate is not read.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Keyless {
+    verification_material: KeylessMaterial,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KeylessMaterial {
+    certificate: Option<IgnoredAny>,
+    x509_certificate_chain: Option<IgnoredAny>,
+}
+
+impl Keyless {
+    /// Whether `bytes` are a bundle verified by a certificate rather than a key.
+    fn is(bytes: &[u8]) -> bool {
+        serde_json::from_slice::<Keyless>(bytes).is_ok_and(|bundle| {
+            let material = bundle.verification_material;
+            material.certificate.is_some() || material.x509_certificate_chain.is_some()
+        })
+    }
+}
+
+/// Why a keyless bundle is not read with a key, and how its signer is checked instead.
+const KEYLESS: &str = "it is signed keyless (a certificate for an OIDC identity, not a key): \
+                       check it with `cosign verify --certificate-identity ... \
+                       --certificate-oidc-issuer ...` or `gh attestation verify` \
+                       (docs/verify.md#the-published-image)";
 
 /// The envelope in protobuf's field order: `payload`, `payloadType`, `signatures`.
 #[derive(Serialize, Deserialize)]
@@ -134,8 +171,13 @@ pub fn bundle(envelope: &Envelope, key: &PublicKey) -> Result<Blob> {
     Blob::json(MEDIA_TYPE, &json)
 }
 
-/// Reads a bundle of a DSSE envelope verified by a public key.
+/// Reads a bundle of a DSSE envelope verified by a public key; a keyless one is refused saying
+/// so.
 pub fn parse(bytes: &[u8]) -> Result<Bundle> {
+    // The material is a oneof: a bundle with a certificate names no key, whatever else it holds.
+    if Keyless::is(bytes) {
+        bail!(KEYLESS);
+    }
     let json: Json = serde_json::from_slice(bytes).context(
         "it is not a Sigstore bundle of a DSSE envelope with a public key's hint (cosign 3's \
          `--key` bundles)",
@@ -234,8 +276,8 @@ pub(crate) fn referrer(
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::Value;
+pub(crate) mod tests {
+    use serde_json::{Value, json};
 
     use super::{Bundle, bundle, hinted_key, key_hint, parse, referrer, sign_statement};
     use crate::attest::intoto::MEDIA_TYPE as IN_TOTO;
@@ -294,6 +336,60 @@ mod tests {
                 }
             }
         );
+    }
+
+    /// `bundle` (one of ours) as a keyless signer's would be: its verification material
+    /// `material`, the rest kept, and a Rekor entry of the shape Rekor gives (made up: nothing
+    /// here reads it).
+    pub(crate) fn keyless(bundle: &[u8], mut material: Value) -> Vec<u8> {
+        let mut json: Value = serde_json::from_slice(bundle).unwrap();
+        material["tlogEntries"] = json!([{
+            "logIndex": "155690850",
+            "logId": {"keyId": "wNI9atQGlz+VWfO6LRygH4QUfY/8W4RFwiT5i5WRgB0="},
+            "kindVersion": {"kind": "dsse", "version": "0.0.1"},
+            "integratedTime": "1733468400",
+            "inclusionPromise": {"signedEntryTimestamp": "MEUCIQD="},
+            "canonicalizedBody": "eyJhcGlWZXJzaW9uIjoiMC4wLjEiLCJraW5kIjoiZHNzZSJ9"
+        }]);
+        json["verificationMaterial"] = material;
+        serde_json::to_vec(&json).unwrap()
+    }
+
+    /// A Fulcio certificate, as `certificate` (cosign 3, sigstore-go) or as
+    /// `x509CertificateChain` (older bundles), in place of a key's hint: the bundle reads as
+    /// keyless, with how to check it, not as a bundle missing its key; with a hint beside it too,
+    /// as the material is one or the other.
+    #[test]
+    fn a_keyless_bundle_reads_as_keyless() {
+        let key = SigningKey::generate().unwrap();
+        let (_, blob) = signed(&key);
+        let hint = key_hint(&key.public_key()).unwrap();
+        let certificate = json!({"rawBytes": "MIIBkzCCATmgAwIBAgIU"});
+        for material in [
+            json!({"certificate": certificate}),
+            json!({"x509CertificateChain": {"certificates": [certificate]}}),
+            json!({"publicKey": {"hint": hint}, "certificate": certificate}),
+        ] {
+            let error = format!(
+                "{:#}",
+                parse(&keyless(&blob.data, material.clone())).unwrap_err()
+            );
+            assert!(
+                error.starts_with(
+                    "it is signed keyless (a certificate for an OIDC identity, not a key): check \
+                     it with `cosign verify --certificate-identity"
+                ) && error.contains("`gh attestation verify`")
+                    && !error.contains('\n'),
+                "{material}: {error}"
+            );
+        }
+        // A null certificate is protobuf's JSON for none: the bundle is the key's.
+        let read = parse(&keyless(
+            &blob.data,
+            json!({"publicKey": {"hint": hint}, "certificate": null}),
+        ))
+        .unwrap();
+        assert_eq!(read.hint, hint);
     }
 
     /// cosign 3's signature statement: subject by digest alone, `annotations: {}`, predicate
