@@ -171,6 +171,9 @@ const KEYS: &[&str] = &[
     "verificationMaterial",
     "publicKey",
     "hint",
+    "certificate",
+    "x509CertificateChain",
+    "rawBytes",
     "tlogEntries",
     "dsseEnvelope",
     "_type",
@@ -588,18 +591,20 @@ fn dsse_envelopes_and_bundles() {
     let key = test_key();
     let hint = bundle::key_hint(&key).expect("a hint of a key");
     let subject = sha256(b"subject");
-    let bundle_json = object(vec![
-        ("mediaType", one_of(&[bundle::MEDIA_TYPE])),
-        (
-            "verificationMaterial",
-            object(vec![
-                ("publicKey", object(vec![("hint", one_of(&[&hint]))])),
-                ("tlogEntries", array(json_any())),
-            ]),
-        ),
-        ("dsseEnvelope", envelope()),
-    ]);
-    let documents = documents(vec![(3, envelope()), (3, bundle_json)]);
+    // A key's bundle, or a keyless one: a Fulcio certificate where the key's hint would be.
+    let bundle_json = |material: (&'static str, BoxedStrategy<Json>)| {
+        object(vec![
+            ("mediaType", one_of(&[bundle::MEDIA_TYPE])),
+            (
+                "verificationMaterial",
+                object(vec![material, ("tlogEntries", array(json_any()))]),
+            ),
+            ("dsseEnvelope", envelope()),
+        ])
+    };
+    let keyed = bundle_json(("publicKey", object(vec![("hint", one_of(&[&hint]))])));
+    let keyless = bundle_json(("certificate", object(vec![("rawBytes", json_any())])));
+    let documents = documents(vec![(3, envelope()), (3, keyed), (1, keyless)]);
     check(
         "DSSE envelopes and Sigstore bundles",
         CASES,
