@@ -5,6 +5,7 @@
 //! `CARGO_TARGET_<TRIPLE>_RUSTFLAGS` reach pause and its dependencies for that target, never the
 //! host's xtask, tests or build scripts.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -65,7 +66,9 @@ pub(crate) fn check_platforms(platforms: &[&'static Platform]) -> Result<()> {
 }
 
 /// Builds every platform in one cargo invocation (they compile in parallel) and copies each binary
-/// to its documented path. `quiet` leaves out the `$ cargo build …` line (`--quiet` pushes).
+/// to its documented path. `quiet` (`--quiet` pushes) leaves out the `$ cargo build …` line and
+/// holds cargo's own stderr back unless the build fails: even `cargo --quiet` says `Blocking
+/// waiting for file lock on package cache` while another cargo holds the lock.
 pub(crate) fn build(
     sh: &Shell,
     platforms: &[&'static Platform],
@@ -80,8 +83,16 @@ pub(crate) fn build(
             "PAUSE_GIT_REVISION",
             project::git_revision(sh).unwrap_or_default(),
         );
-    cargo.set_quiet(quiet);
-    cargo.run().context("building pause")?;
+    if quiet {
+        cargo.set_quiet(true);
+        let out = cargo.ignore_status().output().context("building pause")?;
+        if !out.status.success() {
+            std::io::stderr().write_all(&out.stderr)?;
+            bail!("building pause failed: {}", out.status);
+        }
+    } else {
+        cargo.run().context("building pause")?;
+    }
 
     platforms
         .iter()
