@@ -104,12 +104,12 @@ const BREAKINGS: &[Breaking] = &[
     Breaking {
         what: "cargo where the identity is",
         change: |checked| add_identity_step(checked, json!({"run": "cargo xtask image"})),
-        says: "runs `cargo`, which is not among the commands allowed there",
+        says: "runs `cargo xtask image`, which is not among the commands allowed there",
     },
     Breaking {
         what: "a binary the build wrote, run where the identity is",
         change: |checked| add_identity_step(checked, json!({"run": "target/debug/tool sign"})),
-        says: "runs `target/debug/tool`",
+        says: "runs `target/debug/tool sign`, which is not among",
     },
     Breaking {
         what: "cargo hidden in a substitution where the identity is",
@@ -151,7 +151,7 @@ const BREAKINGS: &[Breaking] = &[
                 json!({"run": "cosign version", "env": {"BASH_ENV": "./setup.sh"}}),
             );
         },
-        says: "and sets `BASH_ENV`",
+        says: "and sets `BASH_ENV`, which is not among the variables allowed",
     },
     Breaking {
         what: "another shell for a step",
@@ -195,7 +195,7 @@ const BREAKINGS: &[Breaking] = &[
                 }
             }
         },
-        says: "runs `cargo`",
+        says: "runs `cargo xtask image`",
     },
     Breaking {
         what: "a second workflow that can mint the token",
@@ -306,11 +306,176 @@ const BREAKINGS: &[Breaking] = &[
         change: |checked| {
             replace_in_script(
                 checked,
-                "--deny-self-hosted-runners --bundle-from-oci",
-                "--deny-self-hosted-runners --bundle-from-oci || true",
+                "--cert-identity \"$identity\" --deny-self-hosted-runners",
+                "--cert-identity \"$identity\" --deny-self-hosted-runners || true",
             );
         },
-        says: "`true`: a check made to pass",
+        says: "`|| true`: after `||` only a failure",
+    },
+    Breaking {
+        what: "the workflow's gh skipped when it fails",
+        change: |checked| {
+            replace_in_script(
+                checked,
+                "gh attestation verify",
+                "if ! gh attestation verify",
+            );
+        },
+        says: "`if ! gh attestation verify",
+    },
+    Breaking {
+        what: "a check that may fail without failing the release",
+        change: |checked| {
+            let workflow = release(checked);
+            for job in workflow.json["jobs"]
+                .as_object_mut()
+                .expect("jobs")
+                .values_mut()
+            {
+                job["continue-on-error"] = true.into();
+            }
+        },
+        says: "sets `continue-on-error`",
+    },
+    Breaking {
+        what: "a check skipped by a condition",
+        change: |checked| {
+            let workflow = release(checked);
+            for job in workflow.json["jobs"]
+                .as_object_mut()
+                .expect("jobs")
+                .values_mut()
+            {
+                for step in job["steps"].as_array_mut().expect("steps") {
+                    step["if"] = "github.event_name == 'workflow_dispatch'".into();
+                }
+            }
+        },
+        says: "sets `if`",
+    },
+    Breaking {
+        what: "the checks run on the tag alone, not on every digest",
+        change: |checked| {
+            replace_in_script(checked, " \"${digests[@]/#/$REPOSITORY@}\"", "");
+        },
+        says: "its checks do not run `for image in",
+    },
+    Breaking {
+        what: "the identity no longer held to the runner's record",
+        change: |checked| {
+            replace_in_script(
+                checked,
+                "test \"$identity\" = \"https://github.com/${GITHUB_WORKFLOW_REF}\"",
+                "echo \"$identity\"",
+            );
+        },
+        says: "its checks do not run `test \"$identity\" = ",
+    },
+    Breaking {
+        what: "a command sent to the background where the identity is",
+        change: |checked| {
+            add_identity_step(
+                checked,
+                json!({"run": "echo \"::error::x\" & python3 -c 'print(1)'"}),
+            );
+        },
+        says: "runs `python3 -c 'print(1)'`",
+    },
+    Breaking {
+        what: "an ANSI-C quote that hides the next line from the reader",
+        change: |checked| {
+            add_identity_step(
+                checked,
+                json!({"run": "echo \"::error::\" $'\\''\ncurl -o /tmp/x https://example.com"}),
+            );
+        },
+        says: "hides a command in `$'`",
+    },
+    Breaking {
+        what: "a here-document where the identity is",
+        change: |checked| {
+            add_identity_step(
+                checked,
+                json!({"run": "cosign sign --yes \"$IMAGE\" <<EOF\nit's\nEOF\npython3 x.py"}),
+            );
+        },
+        says: "hides a command in `<<`",
+    },
+    Breaking {
+        what: "a variable that reaches the next step's shell",
+        change: |checked| {
+            add_identity_step(
+                checked,
+                json!({"run": "echo \"BASH_ENV=/tmp/e\" >> \"$GITHUB_ENV\""}),
+            );
+        },
+        says: "hides a command in `GITHUB_ENV`",
+    },
+    Breaking {
+        what: "a function in place of cosign",
+        change: |checked| {
+            add_identity_step(
+                checked,
+                json!({"run": "cosign sign --yes \"$IMAGE\"", "env": {"BASH_FUNC_cosign%%": "() { curl x; }", "IMAGE": "${{ needs.image.outputs.repository }}@${{ matrix.digest }}"}}),
+            );
+        },
+        says: "sets `BASH_FUNC_cosign%%`",
+    },
+    Breaking {
+        what: "a workflow-level environment",
+        change: |checked| release(checked).json["env"] = json!({"BASH_ENV": "./x"}),
+        says: "a workflow-level `env:` reaches the job that can mint the OIDC token",
+    },
+    Breaking {
+        what: "docker running an image where the identity is",
+        change: |checked| {
+            add_identity_step(
+                checked,
+                json!({"run": "docker run --rm -e ACTIONS_ID_TOKEN_REQUEST_TOKEN alpine"}),
+            );
+        },
+        says: "runs `docker run",
+    },
+    Breaking {
+        what: "another digest signed with the identity",
+        change: |checked| {
+            add_identity_step(
+                checked,
+                json!({"run": "cosign sign --yes \"$IMAGE\"", "env": {"IMAGE": "ghcr.io/pause-rs/pause@sha256:0000000000000000000000000000000000000000000000000000000000000000"}}),
+            );
+        },
+        says: "and signs ghcr.io/pause-rs/pause@sha256:0000",
+    },
+    Breaking {
+        what: "GitHub's provenance about another digest",
+        change: |checked| {
+            let job = identity_job(checked);
+            for step in job["steps"].as_array_mut().expect("steps") {
+                if !step["with"]["subject-digest"].is_null() {
+                    step["with"]["subject-digest"] = "sha256:0000".into();
+                }
+            }
+        },
+        says: "attests subject-digest \"sha256:0000\"",
+    },
+    Breaking {
+        what: "gh's identity as a regular expression in the manual",
+        change: |checked| {
+            replace_in_page(
+                checked,
+                "README.md",
+                "--cert-identity https",
+                "--cert-identity-regex https",
+            );
+        },
+        says: "README.md: gives an identity as a regular expression",
+    },
+    Breaking {
+        what: "gh on self-hosted runners' attestations in the manual",
+        change: |checked| {
+            replace_in_page(checked, "README.md", " --deny-self-hosted-runners", "");
+        },
+        says: "README.md: `gh attestation verify` without --deny-self-hosted-runners",
     },
     Breaking {
         what: "the workflow's check of the signature's type dropped",
@@ -363,12 +528,13 @@ fn every_rule_refuses_what_breaks_it() {
     );
 }
 
-/// The shell reader splits where the shell does, and not inside quotes or at a redirection.
+/// The shell reader splits where the shell does (`&` too), and not inside quotes or at a
+/// redirection.
 #[test]
 fn the_shell_reader_finds_each_command() {
     let script = "printf '%s' \"$T\" | docker login ghcr.io \\\n  --password-stdin\n\
                   # a comment; cargo\n[[ \"$D\" =~ ^a{2}$ ]] || { echo \"::error::a; b | c\"; exit 1; }\n\
-                  test -n \"${#X}\" && echo done >&2";
+                  test -n \"${#X}\" && echo done >&2 &> /dev/null & sleep 1";
     assert_eq!(
         rules::commands(script),
         [
@@ -378,7 +544,8 @@ fn the_shell_reader_finds_each_command() {
             "echo \"::error::a; b | c\"",
             "exit 1",
             "test -n \"${#X}\"",
-            "echo done >&2",
+            "echo done >&2 &> /dev/null",
+            "sleep 1",
         ]
     );
 }

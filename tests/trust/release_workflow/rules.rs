@@ -15,6 +15,8 @@ pub(super) const IDENTITY_FLAG: &str = "--certificate-identity";
 pub(super) const CERT_IDENTITY_FLAG: &str = "--cert-identity";
 const ISSUER_FLAG: &str = "--certificate-oidc-issuer";
 const SIGNER_FLAG: &str = "--signer-workflow";
+/// gh's refusal of attestations made on runners GitHub does not host.
+const DENY_SELF_HOSTED: &str = "--deny-self-hosted-runners";
 /// The statement `cosign sign` signs: what shows that the signature, and not only the provenance,
 /// is among what `cosign verify` verified.
 const SIGN_PREDICATE_TYPE: &str = "https://sigstore.dev/cosign/sign/v1";
@@ -24,16 +26,47 @@ const IDENTITY_ACTIONS: &[&str] = &[
     "sigstore/cosign-installer",
     "actions/attest-build-provenance",
 ];
-/// The commands its scripts may run: logging in, signing, and checking what it was given.
-const IDENTITY_COMMANDS: &[&str] = &["printf", "docker", "cosign", "test", "echo", "exit", "[["];
+/// The commands its scripts may run, whole: logging in, signing the image it was given, and
+/// checking what it was given (those three by their start).
+const IDENTITY_COMMANDS: &[&str] = &[
+    "printf '%s' \"$GITHUB_TOKEN\"",
+    "docker login ghcr.io --username \"$GITHUB_ACTOR\" --password-stdin",
+    "cosign sign --yes \"$IMAGE\"",
+    "exit 1",
+];
+const IDENTITY_COMMAND_STARTS: &[&str] = &["test ", "[[ ", "echo \"::error::"];
+/// The environment its steps may set, and what the one that names the signed image must be.
+const IDENTITY_VARIABLES: &[&str] = &["GITHUB_TOKEN", "REPOSITORY", "DIGEST", "IMAGE"];
+const SIGNED_IMAGE: &str = "${{ needs.image.outputs.repository }}@${{ matrix.digest }}";
+/// What GitHub's attestation action is given: the push's repository and the matrix's digest.
+const ATTESTED: &[(&str, &str)] = &[
+    ("subject-name", "${{ needs.image.outputs.repository }}"),
+    ("subject-digest", "${{ matrix.digest }}"),
+];
 /// What such a job may not set: each changes what runs (a reusable workflow, another image,
-/// another shell or folder) where no `uses:` or command shows it.
-const IDENTITY_JOB_KEYS: &[&str] = &["uses", "container", "services", "defaults"];
+/// another shell or folder, a step that may fail) where no `uses:` or command shows it.
+const IDENTITY_JOB_KEYS: &[&str] = &["uses", "container", "services", "defaults", "env"];
 const IDENTITY_STEP_KEYS: &[&str] = &["shell", "working-directory"];
-/// The environment that makes a shell or the loader run more than the script says.
-const IDENTITY_ENVIRONMENT: &[&str] = &["BASH_ENV", "ENV", "LD_PRELOAD", "PATH"];
-/// Where a script runs a command that no list sees: substitutions and `eval`-like words.
-const HIDDEN: &[&str] = &["$(", "`", "<(", ">("];
+/// Where a script runs what no list sees, or hands the next step more to run: substitutions,
+/// ANSI-C quotes and here-documents (which the command reader does not follow), and the files
+/// that set the next steps' environment and path.
+const HIDDEN: &[&str] = &[
+    "$(",
+    "`",
+    "<(",
+    ">(",
+    "$'",
+    "<<",
+    "GITHUB_ENV",
+    "GITHUB_PATH",
+    "GITHUB_OUTPUT",
+];
+/// The redirections an identity job's script may make.
+const REDIRECTIONS: &[&str] = &[">&2", "> /dev/null", ">/dev/null"];
+/// What may follow `||` in the release workflow's scripts: a failure, said and made.
+const ON_FAILURE: &str = "{ echo \"::error::";
+/// What keeps a failed step or check from failing the release.
+const PASSING_KEYS: &[&str] = &["continue-on-error", "if"];
 
 /// Every rule's problems.
 pub(super) fn problems(checked: &Checked) -> Vec<String> {
@@ -89,10 +122,17 @@ fn pinned(used: &str) -> bool {
 
 /// What a job that can mint the OIDC token does beyond its lists: an action not in
 /// [`IDENTITY_ACTIONS`] (the checkout, a composite action of this repository, a download of what a
-/// build made), a command not in [`IDENTITY_COMMANDS`] (cargo, the xtask, a binary a build wrote),
-/// a command hidden in a substitution, a key or variable that runs more than it shows.
+/// build made), a command not in [`IDENTITY_COMMANDS`] (cargo, the xtask, a binary a build wrote,
+/// `docker run`, a signature of another digest), a command hidden from the reader, a variable or
+/// key that runs more than it shows, or a signed image that is not the push's.
 fn identity_job_problems(workflow: &Workflow) -> Vec<String> {
     let mut problems = Vec::new();
+    if !workflow.json["env"].is_null() && !identity_jobs(&workflow.json).is_empty() {
+        problems.push(format!(
+            "{}: a workflow-level `env:` reaches the job that can mint the OIDC token",
+            workflow.path
+        ));
+    }
     for (name, job) in identity_jobs(&workflow.json) {
         let at = format!("{}: job `{name}` can mint the OIDC token", workflow.path);
         for key in IDENTITY_JOB_KEYS.iter().filter(|key| !job[**key].is_null()) {
@@ -100,26 +140,27 @@ fn identity_job_problems(workflow: &Workflow) -> Vec<String> {
                 "{at} and sets `{key}`: what runs there is not in this job to check"
             ));
         }
-        let environments = [&job["env"]]
-            .into_iter()
-            .chain(steps(job).iter().map(|step| &step["env"]));
-        for variables in environments.filter_map(|env| env.as_object()) {
-            for variable in IDENTITY_ENVIRONMENT
-                .iter()
-                .filter(|variable| variables.contains_key(**variable))
-            {
-                problems.push(format!(
-                    "{at} and sets `{variable}`, which makes the shell or the loader run more \
-                     than the script says"
-                ));
-            }
-        }
         for step in steps(job) {
             for key in IDENTITY_STEP_KEYS
                 .iter()
                 .filter(|key| !step[**key].is_null())
             {
                 problems.push(format!("{at} and a step sets `{key}`"));
+            }
+            for (variable, value) in step["env"].as_object().into_iter().flatten() {
+                if !IDENTITY_VARIABLES.contains(&variable.as_str()) {
+                    problems.push(format!(
+                        "{at} and sets `{variable}`, which is not among the variables allowed \
+                         there ({})",
+                        IDENTITY_VARIABLES.join(", ")
+                    ));
+                }
+                if variable == "IMAGE" && value != SIGNED_IMAGE {
+                    let shown = value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_string);
+                    problems.push(format!("{at} and signs {shown}, not {SIGNED_IMAGE}"));
+                }
             }
             if let Some(used) = step["uses"].as_str() {
                 let action = used.split('@').next().unwrap_or_default();
@@ -132,23 +173,40 @@ fn identity_job_problems(workflow: &Workflow) -> Vec<String> {
                         IDENTITY_ACTIONS.join(", ")
                     ));
                 }
+                if action.eq_ignore_ascii_case("actions/attest-build-provenance") {
+                    for (input, expected) in ATTESTED {
+                        if step["with"][*input] != *expected {
+                            problems.push(format!(
+                                "{at} and attests {input} {}, not {expected}",
+                                step["with"][*input]
+                            ));
+                        }
+                    }
+                }
             }
             let Some(run) = step["run"].as_str() else {
                 continue;
             };
             for hidden in HIDDEN.iter().filter(|hidden| run.contains(**hidden)) {
                 problems.push(format!(
-                    "{at} and hides a command in `{hidden}`: a substitution runs what the list of \
-                     commands does not see"
+                    "{at} and hides a command in `{hidden}`: the script runs, or hands the next \
+                     step, what the list of commands does not see"
                 ));
             }
+            let unredirected = REDIRECTIONS
+                .iter()
+                .fold(run.to_string(), |text, allowed| text.replace(allowed, ""));
+            if unredirected.contains('>') {
+                problems.push(format!("{at} and writes a file"));
+            }
             for command in commands(run) {
-                let word = first_word(&command);
-                if !IDENTITY_COMMANDS.contains(&word) {
+                let allowed = IDENTITY_COMMANDS.contains(&command.as_str())
+                    || IDENTITY_COMMAND_STARTS
+                        .iter()
+                        .any(|start| command.starts_with(start));
+                if !allowed {
                     problems.push(format!(
-                        "{at} and runs `{word}`, which is not among the commands allowed there \
-                         ({})",
-                        IDENTITY_COMMANDS.join(", ")
+                        "{at} and runs `{command}`, which is not among the commands allowed there"
                     ));
                 }
             }
@@ -191,7 +249,12 @@ pub(super) fn commands(script: &str) -> Vec<String> {
                 chars.next_if_eq(&'|');
                 end_command(&mut commands, &mut current);
             }
-            '&' if !quoted && chars.next_if_eq(&'&').is_some() => {
+            // `&&`, and `&` that sends a command to the background; not `>&2`, `&>` or `<&0`.
+            '&' if !quoted
+                && !current.ends_with(['>', '<'])
+                && chars.peek().is_none_or(|next| *next != '>') =>
+            {
+                chars.next_if_eq(&'&');
                 end_command(&mut commands, &mut current);
             }
             _ => current.push(c),
@@ -329,7 +392,8 @@ fn page_problems(page: &str, text: &str, identity: &str, signer: &str) -> Vec<St
             problems.push(format!("{page}: {SIGNER_FLAG} {given}, not {signer}"));
         }
     }
-    if text.contains("-regexp") {
+    // cosign's `--certificate-identity-regexp`, gh's `--cert-identity-regex`.
+    if text.contains("-regex") {
         problems.push(format!(
             "{page}: gives an identity as a regular expression; the published image's is exact"
         ));
@@ -346,10 +410,18 @@ fn page_problems(page: &str, text: &str, identity: &str, signer: &str) -> Vec<St
         }
         if command.starts_with("gh attestation verify") {
             attestations += 1;
-            if !command.contains(CERT_IDENTITY_FLAG) {
+            // `-i` is gh's short `--cert-identity-regex`.
+            let exact =
+                flag_values(&command, CERT_IDENTITY_FLAG).len() == 1 && !command.contains(" -i ");
+            if !exact {
                 problems.push(format!(
                     "{page}: `gh attestation verify` without {CERT_IDENTITY_FLAG}: --owner and \
                      --signer-workflow alone take any ref's run of the workflow"
+                ));
+            }
+            if !command.contains(DENY_SELF_HOSTED) {
+                problems.push(format!(
+                    "{page}: `gh attestation verify` without {DENY_SELF_HOSTED}"
                 ));
             }
         }
@@ -389,23 +461,48 @@ fn shell_problems(workflow: &Workflow) -> Vec<String> {
 }
 
 /// The release workflow's own checks: every `cosign verify` names the exact identity and the
-/// issuer, every `gh attestation verify` the exact identity and refuses self-hosted runners;
-/// both kinds, and gh's read of the registry's copy, are there; the identity is assigned from the
-/// workflow's own path; the signature's type is looked for among what cosign verified; nothing
-/// is made to pass; and every workflow path the scripts name is its own.
+/// issuer, every `gh attestation verify` the exact identity and refuses self-hosted runners; all
+/// three kinds are there, in a loop over the tag and every digest; the identity is assigned from
+/// the workflow's own path and compared with the runner's record of it; the signature's type is
+/// looked for among what cosign verified; nothing is made to pass (`continue-on-error`, `if:`,
+/// `|| …` other than a failure, `if`, `true`, `:`, `set`, `exit 0`); and every workflow path the
+/// scripts name is its own.
 fn own_check_problems(workflow: &Workflow) -> Vec<String> {
     let at = &workflow.path;
     let mut problems = Vec::new();
+    for (name, job) in jobs(&workflow.json) {
+        let parts = [job].into_iter().chain(steps(job));
+        for key in PASSING_KEYS {
+            if parts.clone().any(|part| !part[*key].is_null()) {
+                problems.push(format!(
+                    "{at}: job `{name}` sets `{key}`: a failed step or check would not fail the \
+                     release"
+                ));
+            }
+        }
+    }
     let scripts: Vec<&str> = jobs(&workflow.json)
         .into_iter()
         .flat_map(|(_, job)| steps(job).iter().filter_map(|step| step["run"].as_str()))
         .collect();
+    for script in &scripts {
+        let mut rest = *script;
+        while let Some(found) = rest.find("||") {
+            rest = rest[found + 2..].trim_start();
+            if !rest.starts_with(ON_FAILURE) {
+                let shown = rest.lines().next().unwrap_or_default();
+                problems.push(format!(
+                    "{at}: `|| {shown}`: after `||` only a failure, `{ON_FAILURE}…\"; exit 1; }}`"
+                ));
+            }
+        }
+    }
     let commands: Vec<String> = scripts.iter().flat_map(|run| commands(run)).collect();
     let own_identity = format!(
         "identity=\"https://github.com/${{GITHUB_REPOSITORY}}/{}@${{GITHUB_REF}}\"",
         workflow.path
     );
-    let (mut cosign, mut provenance, mut gh, mut from_registry) = (0, 0, 0, 0);
+    let (mut cosign, mut provenance, mut gh) = (0, 0, 0);
     for command in &commands {
         if command.starts_with("cosign verify") {
             if command.starts_with("cosign verify-attestation") {
@@ -415,7 +512,7 @@ fn own_check_problems(workflow: &Workflow) -> Vec<String> {
             }
             let exact = command.contains(&format!("{IDENTITY_FLAG} \"$identity\""))
                 && command.contains(&format!("{ISSUER_FLAG} \"$issuer\""))
-                && !command.contains("-regexp");
+                && !command.contains("-regex");
             if !exact {
                 problems.push(format!(
                     "{at}: `{command}` does not check {IDENTITY_FLAG} \"$identity\" and \
@@ -425,33 +522,42 @@ fn own_check_problems(workflow: &Workflow) -> Vec<String> {
         }
         if command.starts_with("gh attestation verify") {
             gh += 1;
-            from_registry += usize::from(command.contains("--bundle-from-oci"));
             let exact = command.contains(&format!("{CERT_IDENTITY_FLAG} \"$identity\""))
-                && command.contains("--deny-self-hosted-runners");
+                && command.contains(DENY_SELF_HOSTED)
+                && !command.contains("-regex")
+                && !command.contains(" -i ");
             if !exact {
                 problems.push(format!(
                     "{at}: `{command}` does not check {CERT_IDENTITY_FLAG} \"$identity\" and \
-                     --deny-self-hosted-runners"
+                     {DENY_SELF_HOSTED}"
                 ));
             }
         }
-        if matches!(first_word(command), "true" | ":" | "set") {
+        if matches!(first_word(command), "if" | "true" | ":" | "set") || command == "exit 0" {
             problems.push(format!(
                 "{at}: `{command}`: a check made to pass, or the shell's options changed"
             ));
         }
     }
-    if cosign == 0 || provenance == 0 || gh == 0 || from_registry == 0 {
+    if cosign == 0 || provenance == 0 || gh == 0 {
         problems.push(format!(
             "{at} does not check the published image with cosign verify, cosign \
-             verify-attestation, gh attestation verify and gh's --bundle-from-oci"
+             verify-attestation and gh attestation verify"
         ));
     }
-    if !commands.contains(&own_identity) || !commands.contains(&format!("issuer={ISSUER}")) {
-        problems.push(format!(
-            "{at}: its checks do not take the identity from its own path ({own_identity}) and \
-             the issuer {ISSUER}"
-        ));
+    let required = [
+        own_identity,
+        format!("issuer={ISSUER}"),
+        "test \"$identity\" = \"https://github.com/${GITHUB_WORKFLOW_REF}\"".to_string(),
+        "for image in \"$REPOSITORY:$TAG\" \"${digests[@]/#/$REPOSITORY@}\"".to_string(),
+    ];
+    for line in required {
+        if !commands.iter().any(|command| command.starts_with(&line)) {
+            problems.push(format!(
+                "{at}: its checks do not run `{line}`: the identity from its own path, checked \
+                 against the runner's record, on the tag and every digest"
+            ));
+        }
     }
     let looks_for_the_signature = commands
         .iter()

@@ -1,6 +1,6 @@
-//! The release workflow's own scripts, run here on what they read on GitHub: the push job's,
-//! which turns the push's metadata file into what the keyless job signs, and the keyless check's
-//! first, which holds the tag to what was signed. As the runner runs them (`shell: bash`:
+//! The release workflow's own scripts, run here on what they read on GitHub: the push job's, which
+//! turns the push's metadata file into what the keyless job signs, and the tag job's, which holds
+//! the tag to those digests before anything is signed. As the runner runs them (`shell: bash`:
 //! `bash --noprofile --norc -eo pipefail`), against a real push to docker-registry.
 
 use std::path::Path;
@@ -71,8 +71,9 @@ fn assert_stopped(what: &str, (out, outputs): (Output, String), says: &str) {
 /// and the digests of the index and of every platform manifest, in the index's order, and nothing
 /// else; the keyless job's matrix is that output. Fed a file that names a digest that is not a
 /// sha256 one, another repository or no manifest, it fails, so nothing is signed. The keyless
-/// check's script, given those outputs, passes on the registry's tag (read by skopeo), and fails
-/// once the tag holds another index or the digests come in another order.
+/// check's script, which the keyless job waits for, given those outputs, passes on the registry's
+/// tag (read by skopeo), and fails once the tag holds another index or the digests come in
+/// another order.
 #[test]
 fn the_release_signs_every_digest_of_the_push_and_holds_the_tag_to_them() {
     const TEST: &str = "release_workflow::scripts::the_release_signs_every_digest_of_the_push_and_holds_the_tag_to_them";
@@ -107,7 +108,19 @@ fn the_release_signs_every_digest_of_the_push_and_holds_the_tag_to_them() {
             "job `{name}` runs once for each digest of the metadata file"
         );
     }
-    let (_, tagged) = step(workflow, TAGGED_STEP);
+    let (tag_job, tagged) = step(workflow, TAGGED_STEP);
+    for (name, keyless) in identity_jobs(workflow) {
+        // `needs:` is a job's name or a list of them.
+        let needs = &keyless["needs"];
+        let waits = needs == tag_job
+            || needs
+                .as_array()
+                .is_some_and(|needs| needs.iter().any(|need| need == tag_job));
+        assert!(
+            waits && tag_job != name,
+            "job `{name}` signs only after job `{tag_job}` held the tag to the push"
+        );
+    }
     let tagged = tagged["run"].as_str().expect("the step's script");
 
     // A real push over TLS, as to ghcr.io, and its metadata file as it would be on GitHub.
