@@ -25,6 +25,14 @@ fn release(checked: &mut Checked) -> &mut Workflow {
         .expect("the workflow that can mint the token")
 }
 
+/// Every job of the release workflow.
+fn release_jobs(checked: &mut Checked) -> impl Iterator<Item = &mut Value> {
+    release(checked).json["jobs"]
+        .as_object_mut()
+        .expect("jobs")
+        .values_mut()
+}
+
 /// The first job of the release workflow that can mint the token.
 fn identity_job(checked: &mut Checked) -> &mut Value {
     let workflow = release(checked);
@@ -178,13 +186,8 @@ const BREAKINGS: &[Breaking] = &[
         what: "the identity granted to every job, the build's too",
         change: |checked| {
             // The build's job inherits the workflow's permissions once it names none.
-            let workflow = release(checked);
-            workflow.json["permissions"] = "write-all".into();
-            for job in workflow.json["jobs"]
-                .as_object_mut()
-                .expect("jobs")
-                .values_mut()
-            {
+            release(checked).json["permissions"] = "write-all".into();
+            for job in release_jobs(checked) {
                 let builds = steps(job).iter().any(|step| {
                     step["run"]
                         .as_str()
@@ -326,12 +329,7 @@ const BREAKINGS: &[Breaking] = &[
     Breaking {
         what: "a check that may fail without failing the release",
         change: |checked| {
-            let workflow = release(checked);
-            for job in workflow.json["jobs"]
-                .as_object_mut()
-                .expect("jobs")
-                .values_mut()
-            {
+            for job in release_jobs(checked) {
                 job["continue-on-error"] = true.into();
             }
         },
@@ -340,12 +338,7 @@ const BREAKINGS: &[Breaking] = &[
     Breaking {
         what: "a check skipped by a condition",
         change: |checked| {
-            let workflow = release(checked);
-            for job in workflow.json["jobs"]
-                .as_object_mut()
-                .expect("jobs")
-                .values_mut()
-            {
+            for job in release_jobs(checked) {
                 for step in job["steps"].as_array_mut().expect("steps") {
                     step["if"] = "github.event_name == 'workflow_dispatch'".into();
                 }
