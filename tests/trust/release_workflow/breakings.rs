@@ -21,7 +21,7 @@ fn release(checked: &mut Checked) -> &mut Workflow {
     checked
         .workflows
         .iter_mut()
-        .find(|workflow| !identity_jobs(&workflow.json).is_empty())
+        .find(|workflow| workflow.mints_token())
         .expect("the workflow that can mint the token")
 }
 

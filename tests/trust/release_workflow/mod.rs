@@ -37,6 +37,14 @@ struct Workflow {
     json: Value,
 }
 
+impl Workflow {
+    /// Whether a job of it may mint the OIDC token: the release workflow, the one the manual's
+    /// identity names.
+    fn mints_token(&self) -> bool {
+        !identity_jobs(&self.json).is_empty()
+    }
+}
+
 /// What the rules read: the workflows, Cargo.toml's repository, the pages of [`PAGES`].
 #[derive(Clone)]
 struct Checked {
@@ -59,7 +67,7 @@ impl Checked {
     fn release(&self) -> &Workflow {
         self.workflows
             .iter()
-            .find(|workflow| !identity_jobs(&workflow.json).is_empty())
+            .find(|workflow| workflow.mints_token())
             .expect("a workflow that can mint the OIDC token")
     }
 }

@@ -127,7 +127,7 @@ fn pinned(used: &str) -> bool {
 /// key that runs more than it shows, or a signed image that is not the push's.
 fn identity_job_problems(workflow: &Workflow) -> Vec<String> {
     let mut problems = Vec::new();
-    if !workflow.json["env"].is_null() && !identity_jobs(&workflow.json).is_empty() {
+    if !workflow.json["env"].is_null() && workflow.mints_token() {
         problems.push(format!(
             "{}: a workflow-level `env:` reaches the job that can mint the OIDC token",
             workflow.path
@@ -336,7 +336,7 @@ fn identity_problems(checked: &Checked) -> Vec<String> {
     let signing: Vec<&Workflow> = checked
         .workflows
         .iter()
-        .filter(|workflow| !identity_jobs(&workflow.json).is_empty())
+        .filter(|workflow| workflow.mints_token())
         .collect();
     let [workflow] = signing[..] else {
         return vec![format!(
