@@ -23,8 +23,8 @@ fn xtask_says(xtask: &Path, args: &[&str], stdin: Stdio) -> (bool, String, Strin
 
 /// `cargo xtask push` as a user types it, the password piped in and the registry's CA in a file:
 /// the pushed reference with the layout's digest alone on stdout; on stderr a line per blob and
-/// manifest, the node settings that pin it; and the mistakes a user makes on the command line, each refused with one `error:`
-/// line naming the fix.
+/// manifest, the node settings that pin it; and the mistakes a user makes on the command line, each
+/// refused with one `error:` line naming the fix.
 #[test]
 fn the_command_line_pushes_and_refuses_mistakes() {
     let test = "cli::the_command_line_pushes_and_refuses_mistakes";
